@@ -1,0 +1,70 @@
+import { z } from "zod";
+
+const optionalString = z.string().trim().min(1).optional();
+const optionalUrl = (scheme: RegExp, what: string) =>
+  z.string().trim().regex(scheme, `must be a ${what} URL`).optional();
+
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  DATABASE_URL: optionalUrl(/^postgres(ql)?:\/\//, "postgres://"),
+  DATA_DIR: z.string().trim().min(1).default("./data"),
+  REDIS_URL: optionalUrl(/^rediss?:\/\//, "redis://"),
+  UPSTASH_REDIS_REST_URL: optionalUrl(/^https?:\/\//, "http(s)://"),
+  UPSTASH_REDIS_REST_TOKEN: optionalString,
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  JWT_PUBLIC_KEY: optionalString,
+  JWT_JWKS_URL: optionalUrl(/^https?:\/\//, "http(s)://"),
+  JWT_ALGORITHM: z.enum(["RS256", "ES256", "EdDSA", "PS256"]).default("RS256"),
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  REPLICATION_SLOT: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase identifier")
+    .default("devpocket_sync"),
+  TOMBSTONE_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+  ROLE: z.enum(["all", "api", "listener"]).default("all"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  WS_ALLOWED_ORIGINS: z.string().optional().transform((v) =>
+    v ? v.split(",").map((s) => s.trim()).filter(Boolean) : []
+  ),
+});
+
+/** Validated configuration; the only view of the environment the service has. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Raised when an environment variable is invalid; start-up stops with its message. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses the environment. Empty strings count as unset, so `FOO=` in a compose file
+ * falls back to the default instead of failing validation.
+ * @example loadConfig({ PORT: "8080" }).PORT === 8080
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const parsed = ConfigSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join(".");
+      const got = name.includes("SECRET") || name.includes("TOKEN")
+        ? ""
+        : `: got ${JSON.stringify(String(present[name] ?? ""))}`;
+      return `${name} ${issue.message}${got}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  const config = parsed.data;
+  if (config.UPSTASH_REDIS_REST_URL && !config.UPSTASH_REDIS_REST_TOKEN) {
+    throw new ConfigError("UPSTASH_REDIS_REST_TOKEN must be set with UPSTASH_REDIS_REST_URL");
+  }
+  if (config.REDIS_URL && config.UPSTASH_REDIS_REST_URL) {
+    throw new ConfigError("Set REDIS_URL or UPSTASH_REDIS_REST_URL, not both");
+  }
+  if (config.ROLE === "listener" && !config.DATABASE_URL) {
+    throw new ConfigError("ROLE=listener needs DATABASE_URL: the embedded database has no WAL");
+  }
+  return config;
+}

@@ -1,0 +1,17 @@
+import { PGlite } from "@electric-sql/pglite";
+import type { Driver, Queryable } from "./driver.ts";
+
+/** Opens the embedded Postgres in `dataDir` (in memory when `dataDir` is undefined). */
+export async function openPgliteDriver(dataDir?: string): Promise<Driver> {
+  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  const run = (runner: Pick<PGlite, "query">): Queryable => ({
+    query: async <T>(text: string, params: unknown[] = []) =>
+      (await runner.query<T>(text, params)).rows,
+  });
+  return {
+    kind: "pglite",
+    ...run(db),
+    transaction: (fn) => db.transaction((tx) => fn(run(tx))),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,17 @@
+import assert from "node:assert/strict";
+import { migrate } from "../../db/migrate.ts";
+import { withDrivers } from "../support/drivers.ts";
+
+withDrivers("migrate()", (open) => {
+  Deno.test({
+    name: "applies every file once, also when two instances start together",
+    fn: async () => {
+      await using h = await open({ migrated: false });
+      const [a, b] = await Promise.all([migrate(h.driver), migrate(h.driver)]);
+      assert.deepEqual([...a, ...b].sort(), ["001_init.sql"]);
+      assert.deepEqual(await migrate(h.driver), []);
+      const rows = await h.driver.query<{ name: string }>("select name from schema_migrations");
+      assert.deepEqual(rows.map((r) => r.name), ["001_init.sql"]);
+    },
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * `deno task test`: brings up what the tests need, runs `deno test`, tears it down.
+ * - Postgres: TEST_DATABASE_URL if given, else a throwaway cluster with
+ *   wal_level=logical from the installed PostgreSQL binaries on a free port.
+ * - Redis: TEST_REDIS_URL or REDIS_URL if given, else 127.0.0.1:6379 if it answers,
+ *   else a throwaway redis-server.
+ * Extra arguments go to `deno test` (e.g. a file or `--filter`).
+ */
+import { type Service, startPostgres, startRedis } from "./support/cluster.ts";
+
+const services: Service[] = [];
+let code = 1;
+try {
+  const env: Record<string, string> = {};
+  if (Deno.env.get("TEST_DATABASE_URL")) {
+    env.TEST_DATABASE_URL = Deno.env.get("TEST_DATABASE_URL")!;
+  } else {
+    const pg = await startPostgres();
+    services.push(pg);
+    env.TEST_DATABASE_URL = pg.url;
+  }
+  const redisUrl = Deno.env.get("TEST_REDIS_URL") ?? Deno.env.get("REDIS_URL");
+  if (redisUrl) env.TEST_REDIS_URL = redisUrl;
+  else {
+    const redis = await startRedis();
+    if (redis.stop) services.push(redis);
+    env.TEST_REDIS_URL = redis.url;
+  }
+  console.log(`tests: Postgres ${env.TEST_DATABASE_URL}, Redis ${env.TEST_REDIS_URL}`);
+  const args = Deno.args.length ? Deno.args : ["tests/"];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "--allow-all", "--doc", ...args],
+    env,
+    stdin: "null",
+  }).spawn();
+  code = (await child.status).code;
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+} finally {
+  for (const service of services.reverse()) await service.stop?.();
+}
+Deno.exit(code);
