@@ -1,0 +1,33 @@
+import type { Bus } from "./bus.ts";
+
+/** The in-process bus of the embedded default: one instance, no broker. */
+export class MemoryBus implements Bus {
+  readonly kind = "memory";
+  #handlers = new Map<string, (message: string) => void>();
+
+  publish(channel: string, message: string): Promise<void> {
+    const handler = this.#handlers.get(channel);
+    // Delivered on a later tick, as a broker would: a publisher never runs subscriber code.
+    if (handler) queueMicrotask(() => handler(message));
+    return Promise.resolve();
+  }
+
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    this.#handlers.set(channel, onMessage);
+    return Promise.resolve();
+  }
+
+  unsubscribe(channel: string): Promise<void> {
+    this.#handlers.delete(channel);
+    return Promise.resolve();
+  }
+
+  ping(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  close(): Promise<void> {
+    this.#handlers.clear();
+    return Promise.resolve();
+  }
+}
