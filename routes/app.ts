@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { AppError } from "../sync/errors.ts";
+import type { Logger } from "../sync/logger.ts";
+import type { AccountTokenVerifier } from "../sync/account_tokens.ts";
+import type { DeviceService } from "../sync/device_service.ts";
+import type { StatsService } from "../sync/stats_service.ts";
+import type { SyncService } from "../sync/sync_service.ts";
+import { deviceRoutes } from "./devices.ts";
+import type { AppEnv } from "./env.ts";
+import { errorBody, errorHandler } from "./errors.ts";
+import { syncRoutes } from "./sync.ts";
+
+/** Everything the HTTP app needs, built by main.ts (or a test) and passed in. */
+export interface AppDeps {
+  logger: Logger;
+  accounts: AccountTokenVerifier;
+  devices: DeviceService;
+  sync: SyncService;
+  stats: StatsService;
+  maxBodyBytes: number;
+}
+
+/** The Hono app: routes, body limit and the one error mapper. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(errorHandler(deps.logger));
+  app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such endpoint")), 404));
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: () => {
+        throw new AppError(
+          "PAYLOAD_TOO_LARGE",
+          `The request body is larger than ${deps.maxBodyBytes} bytes`,
+          {
+            limit: deps.maxBodyBytes,
+          },
+        );
+      },
+    }),
+  );
+  app.route("/api/devices", deviceRoutes(deps));
+  app.route("/api/sync", syncRoutes(deps));
+  return app;
+}

@@ -1,0 +1,24 @@
+import { Hono } from "hono";
+import { PullQuery, PushBody } from "../sync/change_schema.ts";
+import type { SyncService } from "../sync/sync_service.ts";
+import { type AuthDeps, requireAuth } from "./auth.ts";
+import type { AppEnv } from "./env.ts";
+import { jsonBody, queryParams } from "./validate.ts";
+import type { StatsService } from "../sync/stats_service.ts";
+
+/** `/api/sync`: push, pull and stats, for device tokens. */
+export function syncRoutes(
+  deps: AuthDeps & { sync: SyncService; stats: StatsService },
+): Hono<AppEnv> {
+  return new Hono<AppEnv>()
+    .use(requireAuth(deps, "device"))
+    .post("/data", jsonBody(PushBody), async (c) => {
+      return c.json(await deps.sync.push(c.get("device")!, c.req.valid("json").changes));
+    })
+    .get("/data", queryParams(PullQuery), async (c) => {
+      return c.json(await deps.sync.pull(c.get("device")!, c.req.valid("query")));
+    })
+    .get("/stats", async (c) => {
+      return c.json(await deps.stats.forUser(c.get("account").userId));
+    });
+}

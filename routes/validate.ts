@@ -1,0 +1,24 @@
+import { validator } from "hono/validator";
+import type { z } from "zod";
+import { AppError } from "../sync/errors.ts";
+import { fieldErrors } from "../sync/change_schema.ts";
+
+/** Parses the JSON body with `schema`; failures are `VALIDATION_FAILED` naming the fields. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return validator("json", (value) => parse(schema, value, "The request body"));
+}
+
+/** Parses the query string with `schema`. */
+export function queryParams<T extends z.ZodType>(schema: T) {
+  return validator("query", (value) => parse(schema, value, "The query"));
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new AppError("VALIDATION_FAILED", `${what} is invalid`, {
+      fields: fieldErrors(parsed.error),
+    });
+  }
+  return parsed.data;
+}

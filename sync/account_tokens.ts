@@ -1,0 +1,130 @@
+import * as jose from "jose";
+import { z } from "zod";
+import { AppError } from "./errors.ts";
+import { type Account, TIERS } from "./tiers.ts";
+
+/** Tokens valid for longer than this from now are refused, whoever signed them. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 400 * 24 * 3600;
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+export interface AccountTokenOptions {
+  secret?: string;
+  publicKey?: string;
+  jwksUrl?: string;
+  algorithm: "RS256" | "ES256" | "EdDSA" | "PS256";
+  issuer?: string;
+  audience?: string;
+}
+
+const Claims = z.object({
+  sub: z.string().min(1).max(256),
+  exp: z.number(),
+  tier: z.enum(TIERS).default("free"),
+  tier_expires_at: z.number().int().positive().optional(),
+  team_id: z.string().min(1).max(256).optional(),
+});
+
+/** Verifies account JWTs with one pinned algorithm; every failure is `UNAUTHORIZED`. */
+export class AccountTokenVerifier {
+  private constructor(
+    private readonly key: Uint8Array | jose.CryptoKey | ReturnType<typeof jose.createRemoteJWKSet>,
+    private readonly algorithm: string,
+    private readonly options: AccountTokenOptions,
+  ) {}
+
+  static async create(options: AccountTokenOptions): Promise<AccountTokenVerifier> {
+    if (options.publicKey) {
+      const key = await jose.importSPKI(
+        options.publicKey.replaceAll("\\n", "\n"),
+        options.algorithm,
+      );
+      return new AccountTokenVerifier(key, options.algorithm, options);
+    }
+    if (options.jwksUrl) {
+      return new AccountTokenVerifier(
+        jose.createRemoteJWKSet(new URL(options.jwksUrl)),
+        options.algorithm,
+        options,
+      );
+    }
+    if (!options.secret) throw new Error("JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL must be set");
+    return new AccountTokenVerifier(new TextEncoder().encode(options.secret), "HS256", options);
+  }
+
+  async verify(token: string, now = Date.now()): Promise<Account> {
+    let payload: jose.JWTPayload;
+    try {
+      const verifyOptions: jose.JWTVerifyOptions = {
+        algorithms: [this.algorithm],
+        requiredClaims: ["exp", "sub"],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        currentDate: new Date(now),
+        ...(this.options.issuer && { issuer: this.options.issuer }),
+        ...(this.options.audience && { audience: this.options.audience }),
+      };
+      payload = typeof this.key === "function"
+        ? (await jose.jwtVerify(token, this.key, verifyOptions)).payload
+        : (await jose.jwtVerify(token, this.key, verifyOptions)).payload;
+    } catch (error) {
+      throw new AppError("UNAUTHORIZED", `The account token is not valid: ${describe(error)}`);
+    }
+    const claims = Claims.safeParse(payload);
+    if (!claims.success) {
+      throw new AppError("UNAUTHORIZED", "The account token's claims are malformed");
+    }
+    if (claims.data.exp - now / 1000 > MAX_TOKEN_LIFETIME_SECONDS) {
+      throw new AppError(
+        "UNAUTHORIZED",
+        "The account token lives longer than this service accepts",
+      );
+    }
+    return {
+      userId: claims.data.sub,
+      tier: claims.data.tier,
+      tierExpiresAt: claims.data.tier_expires_at ? claims.data.tier_expires_at * 1000 : null,
+      teamId: claims.data.team_id ?? null,
+    };
+  }
+}
+
+/**
+ * Mints an HS256 account token, for self-hosters (`deno task mint-token`) and tests.
+ * @example await mintAccountToken("x".repeat(32), { userId: "alice", tier: "pro", expiresInSeconds: 3600 })
+ */
+export async function mintAccountToken(
+  secret: string,
+  claims: {
+    userId: string;
+    tier: Account["tier"];
+    expiresInSeconds: number;
+    tierExpiresAt?: number;
+    teamId?: string;
+    issuer?: string;
+    audience?: string;
+  },
+): Promise<string> {
+  const jwt = new jose.SignJWT({
+    tier: claims.tier,
+    ...(claims.tierExpiresAt && { tier_expires_at: claims.tierExpiresAt }),
+    ...(claims.teamId && { team_id: claims.teamId }),
+  })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(claims.userId)
+    .setIssuedAt()
+    .setExpirationTime(`${claims.expiresInSeconds}s`);
+  if (claims.issuer) jwt.setIssuer(claims.issuer);
+  if (claims.audience) jwt.setAudience(claims.audience);
+  return await jwt.sign(new TextEncoder().encode(secret));
+}
+
+function describe(error: unknown): string {
+  if (error instanceof jose.errors.JWTExpired) return "it has expired";
+  if (error instanceof jose.errors.JWTClaimValidationFailed) {
+    return `claim ${error.claim} ${error.reason}`;
+  }
+  if (error instanceof jose.errors.JOSEAlgNotAllowed) return "its algorithm is not accepted";
+  if (error instanceof jose.errors.JWSSignatureVerificationFailed) {
+    return "its signature does not verify";
+  }
+  return "it is malformed";
+}

@@ -1,0 +1,102 @@
+import { encodeBase64Url } from "./base64url.ts";
+import { sha256Hex } from "./canonical_json.ts";
+import { encodeCursor } from "./cursor.ts";
+import { AppError } from "./errors.ts";
+import type { DeviceRow, SyncStore } from "./store.ts";
+import { type Account, TIER_LIMITS } from "./tiers.ts";
+import type { DeviceIdentity } from "./sync_service.ts";
+
+/**
+ * Device tokens are opaque random strings; only their SHA-256 is stored. Every instance
+ * that shares the database accepts them and sees a deletion at once, with no key to share.
+ */
+const TOKEN_PREFIX = "dpd_";
+/** Seen within this window counts as online (sockets refresh it while open). */
+const ONLINE_WINDOW_MS = 90_000;
+/** last_seen_at is written at most this often per device, to spare the database. */
+const TOUCH_EVERY_MS = 60_000;
+
+export interface DeviceView {
+  id: string;
+  name: string;
+  platform: string;
+  install_id: string | null;
+  app_version: string | null;
+  created_at: number;
+  last_seen_at: number | null;
+  online: boolean;
+  cursor: string;
+}
+
+export class DeviceService {
+  constructor(
+    private readonly store: SyncStore,
+    private readonly onRevoked: (userId: string, deviceId: string) => Promise<void>,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Registers a device, or re-issues the token of the one with the same `install_id`. */
+  async register(
+    account: Account,
+    input: { name: string; platform: string; install_id?: string; app_version?: string },
+  ): Promise<{ device: DeviceView; token: string }> {
+    const token = TOKEN_PREFIX + encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+    const limit = TIER_LIMITS[account.tier].devices;
+    const outcome = await this.store.registerDevice(account, input, await sha256Hex(token), limit);
+    if (outcome === "limit") {
+      throw new AppError(
+        "SYNC_DEVICE_LIMIT_EXCEEDED",
+        `The ${account.tier} tier allows ${limit} devices`,
+        {
+          limit,
+          tier: account.tier,
+        },
+      );
+    }
+    return { device: this.#view(outcome.device), token };
+  }
+
+  /** The device a token belongs to; a deleted device's token fails at once. */
+  async authenticate(token: string): Promise<DeviceIdentity & { device: DeviceRow }> {
+    const found = token.startsWith(TOKEN_PREFIX)
+      ? await this.store.findDeviceByTokenHash(await sha256Hex(token))
+      : null;
+    if (!found) {
+      throw new AppError("UNAUTHORIZED", "The device token is not valid or the device was removed");
+    }
+    const seen = found.device.last_seen_at?.getTime() ?? 0;
+    if (this.clock() - seen > TOUCH_EVERY_MS) await this.store.touchDevice(found.device.id);
+    return { deviceId: found.device.id, account: found.account, device: found.device };
+  }
+
+  async list(userId: string): Promise<DeviceView[]> {
+    return (await this.store.listDevices(userId)).map((row) => this.#view(row));
+  }
+
+  async delete(userId: string, deviceId: string): Promise<void> {
+    if (!(await this.store.deleteDevice(userId, deviceId))) {
+      throw new AppError("NOT_FOUND", "No such device");
+    }
+    await this.onRevoked(userId, deviceId);
+  }
+
+  #view(row: DeviceRow): DeviceView {
+    const lastSeen = row.last_seen_at?.getTime() ?? null;
+    return {
+      id: row.id,
+      name: row.name,
+      platform: row.platform,
+      install_id: row.install_id,
+      app_version: row.app_version,
+      created_at: row.created_at.getTime(),
+      last_seen_at: lastSeen,
+      online: lastSeen !== null && this.clock() - lastSeen < ONLINE_WINDOW_MS,
+      cursor: encodeCursor(row.cursor),
+    };
+  }
+}
+
+/** True when the bearer token has the shape of a device token (account tokens are JWTs). */
+export function isDeviceToken(token: string): boolean {
+  return token.startsWith(TOKEN_PREFIX);
+}

@@ -1,0 +1,304 @@
+import { STRATEGIES } from "../conflict/mod.ts";
+import type { StrategyName, Version } from "../conflict/types.ts";
+import type { ErrorCode } from "./errors.ts";
+import { type Collection, SPECS } from "./collections.ts";
+import type { Change } from "./change_schema.ts";
+import { encodeCursor } from "./cursor.ts";
+import { compilePattern, PrivacyFilter } from "./privacy_filter.ts";
+import {
+  type AppliedRow,
+  type BatchSnapshot,
+  type BatchWrites,
+  type ConflictRow,
+  itemKey,
+  type ItemRow,
+  versionKey,
+} from "./store.ts";
+import { readSyncSettings, SYNC_SETTINGS_ID, type SyncSettings } from "./sync_settings.ts";
+import { allowedCollections } from "./selective_sync.ts";
+
+/** Client clocks may run ahead of ours by at most this much (DESIGN.md §2). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+export type ChangeStatus =
+  | "applied"
+  | "merged"
+  | "kept_remote"
+  | "conflict"
+  | "duplicate"
+  | "filtered"
+  | "rejected";
+
+export interface ChangeResult {
+  change_id: string | null;
+  status: ChangeStatus;
+  version?: number;
+  conflict_id?: string;
+  error?: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+/** A change after the checks that need no stored state (schema, checksum, hashing). */
+export type PreparedChange =
+  | { ok: false; change_id: string | null; error: NonNullable<ChangeResult["error"]> }
+  | { ok: true; change: Change; dedupeKey: string | null };
+
+export interface PlanResult {
+  results: ChangeResult[];
+  cursor: string;
+  /** What committed, for the in-process change feed of the embedded default. */
+  committed: { seq: number; collections: Collection[]; conflicts: ConflictRow["id"][] };
+  newConflicts: { id: string; collection: Collection; item_id: string }[];
+}
+
+/**
+ * Decides every change of a batch against the state read under the user's lock. Pure:
+ * the clock, the device and the conflict ids come in as arguments.
+ */
+export function planBatch(
+  changes: PreparedChange[],
+  snapshot: BatchSnapshot,
+  context: { deviceId: string; now: number; newId: () => string },
+): { writes: BatchWrites; result: PlanResult } {
+  const settings = readSyncSettings(
+    snapshot.items.get(itemKey("settings", SYNC_SETTINGS_ID))?.data,
+  );
+  const plan = new Plan(snapshot, settings, context);
+  const results = changes.map((prepared) =>
+    prepared.ok ? plan.apply(prepared.change, prepared.dedupeKey) : {
+      change_id: prepared.change_id,
+      status: "rejected" as const,
+      error: prepared.error,
+    }
+  );
+  return { writes: plan.writes(), result: plan.result(results) };
+}
+
+class Plan {
+  #head: number;
+  #items = new Map<string, ItemRow>();
+  #history: ItemRow[] = [];
+  #applied = new Map<string, AppliedRow>();
+  #conflicts: BatchWrites["conflicts"] = [];
+  #dedupe: Map<string, string>;
+  #filter: PrivacyFilter;
+  #allowed: ReadonlySet<Collection>;
+  #touched = new Set<Collection>();
+  #lastSeq = 0;
+
+  constructor(
+    readonly snapshot: BatchSnapshot,
+    readonly settings: SyncSettings,
+    readonly context: { deviceId: string; now: number; newId: () => string },
+  ) {
+    this.#head = snapshot.head;
+    this.#dedupe = new Map(snapshot.dedupe);
+    this.#filter = new PrivacyFilter(settings.secret_patterns);
+    this.#allowed = allowedCollections(settings, context.deviceId);
+  }
+
+  apply(change: Change, dedupeKey: string | null): ChangeResult {
+    const seen = this.#applied.get(change.change_id) ?? this.snapshot.applied.get(change.change_id);
+    if (seen) return replay(seen);
+    if (!this.#allowed.has(change.collection)) {
+      return rejected(
+        change,
+        "FORBIDDEN",
+        `Collection ${change.collection} is not synced for this device`,
+      );
+    }
+    if (change.collection === "commands" && change.op === "upsert" && this.#isPrivate(change)) {
+      return this.#record(change, { status: "filtered" });
+    }
+    const key = itemKey(change.collection, change.id);
+    const current = this.#items.get(key) ?? this.snapshot.items.get(key);
+    if (dedupeKey !== null) {
+      const owner = this.#dedupe.get(itemKey(change.collection, dedupeKey));
+      if (owner !== undefined && owner !== change.id) {
+        return this.#record(change, { status: "duplicate" });
+      }
+    }
+    const incoming = this.#incoming(change);
+    if (!current || current.version === change.base_version) {
+      return this.#store(change, current, incoming, dedupeKey, "applied");
+    }
+    return this.#resolveConflict(change, current, incoming, dedupeKey);
+  }
+
+  #isPrivate(change: Change): boolean {
+    const data = change.data as { command: string; cwd?: string; host?: string };
+    if (this.#filter.isSecret(data.command)) return true;
+    return (this.settings.history_rules ?? []).some((rule) =>
+      rule.action === "local_only" && matchesRule(rule.match, data)
+    );
+  }
+
+  #incoming(change: Change): Version {
+    return {
+      data: change.op === "delete" ? null : change.data ?? null,
+      deleted: change.op === "delete",
+      modified_at: Math.min(change.modified_at, this.context.now + MAX_CLOCK_SKEW_MS),
+      device_id: this.context.deviceId,
+    };
+  }
+
+  #resolveConflict(
+    change: Change,
+    current: ItemRow,
+    incoming: Version,
+    dedupeKey: string | null,
+  ): ChangeResult {
+    const strategy: StrategyName = this.settings.conflict_strategies?.[change.collection] ??
+      SPECS[change.collection].defaultStrategy;
+    const baseRow = change.base_version === null
+      ? undefined
+      : this.snapshot.bases.get(versionKey(change.collection, change.id, change.base_version)) ??
+        this.#history.find((h) =>
+          h.collection === change.collection && h.id === change.id &&
+          h.version === change.base_version
+        );
+    const remote = toVersion(current);
+    const input = { base: baseRow ? toVersion(baseRow) : null, local: incoming, remote };
+    const outcome = STRATEGIES[strategy](input, SPECS[change.collection].merge);
+    switch (outcome.kind) {
+      case "take_local":
+        return this.#store(change, current, incoming, dedupeKey, "applied");
+      case "keep_remote":
+        return this.#record(change, { status: "kept_remote", version: current.version });
+      case "merged": {
+        const merged = { ...incoming, ...outcome };
+        return this.#store(change, current, merged, dedupeKey, "merged");
+      }
+      case "manual": {
+        const id = this.context.newId();
+        this.#conflicts.push({
+          id,
+          collection: change.collection,
+          item_id: change.id,
+          strategy,
+          base: input.base,
+          local: incoming,
+          remote,
+          change_id: change.change_id,
+        });
+        return this.#record(change, {
+          status: "conflict",
+          version: current.version,
+          conflict_id: id,
+        });
+      }
+    }
+  }
+
+  #store(
+    change: Change,
+    current: ItemRow | undefined,
+    value: Version,
+    dedupeKey: string | null,
+    status: "applied" | "merged",
+  ): ChangeResult {
+    const seq = ++this.#head;
+    if (current) {
+      this.#history.push(current);
+      if (current.dedupe_key) this.#dedupe.delete(itemKey(change.collection, current.dedupe_key));
+    }
+    const key = value.deleted ? null : dedupeKey;
+    if (key) this.#dedupe.set(itemKey(change.collection, key), change.id);
+    const version = (current?.version ?? 0) + 1;
+    this.#items.set(itemKey(change.collection, change.id), {
+      collection: change.collection,
+      id: change.id,
+      version,
+      data: value.deleted ? null : value.data,
+      deleted: value.deleted,
+      redacted: false,
+      modified_at: value.modified_at,
+      device_id: this.context.deviceId,
+      change_id: change.change_id,
+      seq,
+      dedupe_key: key,
+    });
+    this.#touched.add(change.collection);
+    this.#lastSeq = seq;
+    return this.#record(change, { status, version }, seq);
+  }
+
+  #record(
+    change: Change,
+    outcome: Omit<ChangeResult, "change_id">,
+    seq: number | null = null,
+  ): ChangeResult {
+    this.#applied.set(change.change_id, {
+      change_id: change.change_id,
+      collection: change.collection,
+      item_id: change.id,
+      status: outcome.status,
+      version: outcome.version ?? null,
+      conflict_id: outcome.conflict_id ?? null,
+      seq,
+    });
+    return { change_id: change.change_id, ...outcome };
+  }
+
+  writes(): BatchWrites {
+    return {
+      head: this.#head,
+      items: [...this.#items.values()],
+      history: this.#history,
+      applied: [...this.#applied.values()],
+      conflicts: this.#conflicts,
+    };
+  }
+
+  result(results: ChangeResult[]): PlanResult {
+    return {
+      results,
+      cursor: encodeCursor(this.#lastSeq || this.#head),
+      committed: {
+        seq: this.#lastSeq,
+        collections: [...this.#touched].sort(),
+        conflicts: this.#conflicts.map((c) => c.id),
+      },
+      newConflicts: this.#conflicts.map((c) => ({
+        id: c.id,
+        collection: c.collection,
+        item_id: c.item_id,
+      })),
+    };
+  }
+}
+
+/** A change_id seen before: the same answer again, with nothing written. */
+function replay(seen: AppliedRow): ChangeResult {
+  const status = seen.status === "filtered" ? "filtered" : "duplicate";
+  return {
+    change_id: seen.change_id,
+    status,
+    ...(seen.version !== null && { version: seen.version }),
+    ...(seen.conflict_id !== null && { conflict_id: seen.conflict_id }),
+  };
+}
+
+function rejected(change: Change, code: ErrorCode, message: string): ChangeResult {
+  return { change_id: change.change_id, status: "rejected", error: { code, message } };
+}
+
+function toVersion(row: ItemRow): Version {
+  return {
+    data: row.data,
+    deleted: row.deleted,
+    modified_at: row.modified_at,
+    device_id: row.device_id ?? "",
+  };
+}
+
+function matchesRule(
+  match: { pattern?: string; cwd?: string; host?: string },
+  data: { command: string; cwd?: string; host?: string },
+): boolean {
+  if (match.pattern !== undefined && !compilePattern(match.pattern)?.test(data.command)) {
+    return false;
+  }
+  if (match.cwd !== undefined && !(data.cwd ?? "").startsWith(match.cwd)) return false;
+  if (match.host !== undefined && data.host !== match.host) return false;
+  return true;
+}

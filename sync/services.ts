@@ -1,0 +1,19 @@
+import type { ChangeNotifier } from "./change_notifier.ts";
+import { DeviceService } from "./device_service.ts";
+import { StatsService } from "./stats_service.ts";
+import type { SyncStore } from "./store.ts";
+import { SyncService } from "./sync_service.ts";
+
+/** The domain services over one store, wired the same way in main.ts and in tests. */
+export function buildServices(
+  store: SyncStore,
+  notifier: ChangeNotifier,
+  clock: () => number = Date.now,
+) {
+  const devices = new DeviceService(store, (user, device) => notifier.revoked(user, device), clock);
+  return {
+    devices,
+    sync: new SyncService(store, notifier, clock),
+    stats: new StatsService(store, devices),
+  };
+}

@@ -1,0 +1,151 @@
+import type { Account } from "./tiers.ts";
+import type { Collection } from "./collections.ts";
+
+/** A registered device, as the store keeps it (never its token). */
+export interface DeviceRow {
+  id: string;
+  user_id: string;
+  name: string;
+  platform: string;
+  install_id: string | null;
+  app_version: string | null;
+  cursor: number;
+  created_at: Date;
+  last_seen_at: Date | null;
+}
+
+/** A device found by its token, with its owner's account as last stored. */
+export interface AuthenticatedDevice {
+  device: DeviceRow;
+  account: Account;
+}
+
+export interface ItemRow {
+  collection: Collection;
+  id: string;
+  version: number;
+  data: Record<string, unknown> | null;
+  deleted: boolean;
+  redacted: boolean;
+  modified_at: number;
+  device_id: string | null;
+  change_id: string | null;
+  seq: number;
+  dedupe_key: string | null;
+}
+
+export interface AppliedRow {
+  change_id: string;
+  collection: string;
+  item_id: string;
+  status: string;
+  version: number | null;
+  conflict_id: string | null;
+  seq: number | null;
+}
+
+export interface ConflictRow {
+  id: string;
+  collection: Collection;
+  item_id: string;
+  status: "open" | "resolved";
+  strategy: string;
+  base: unknown;
+  local: unknown;
+  remote: unknown;
+  change_id: string | null;
+  resolution: string | null;
+  resolved_version: number | null;
+  created_at: Date;
+  resolved_at: Date | null;
+}
+
+/** What a batch write can see: the state it must decide against, read under the user's lock. */
+export interface BatchSnapshot {
+  head: number;
+  applied: Map<string, AppliedRow>;
+  /** Current items by `itemKey(collection, id)`, for every item the batch touches and `settings/sync`. */
+  items: Map<string, ItemRow>;
+  /** Stored prior versions by `versionKey(collection, id, version)` for the batch's base versions. */
+  bases: Map<string, ItemRow>;
+  /** `itemKey(collection, dedupe_key)` → item id, for the batch's dedupe keys. */
+  dedupe: Map<string, string>;
+}
+
+/** What the batch decided to write, all in the same transaction. */
+export interface BatchWrites {
+  head: number;
+  items: ItemRow[];
+  history: ItemRow[];
+  applied: AppliedRow[];
+  conflicts: Omit<
+    ConflictRow,
+    "created_at" | "resolved_at" | "status" | "resolution" | "resolved_version"
+  >[];
+}
+
+/** What a batch needs read before it can decide. */
+export interface BatchReads {
+  changeIds: string[];
+  items: { collection: string; id: string }[];
+  dedupeKeys: { collection: string; dedupe_key: string }[];
+  /** The prior versions to read, once the current items are known. */
+  bases: (items: Map<string, ItemRow>) => { collection: string; id: string; version: number }[];
+}
+
+export interface PullPage {
+  rows: ItemRow[];
+  head: number;
+  purgedSeq: number;
+}
+
+/** The persistence the sync domain needs; implemented once in db/store.ts for both drivers. */
+export interface SyncStore {
+  saveAccount(account: Account): Promise<void>;
+  registerDevice(
+    account: Account,
+    input: { name: string; platform: string; install_id?: string; app_version?: string },
+    tokenHash: string,
+    maxDevices: number,
+  ): Promise<{ device: DeviceRow; created: boolean } | "limit">;
+  findDeviceByTokenHash(tokenHash: string): Promise<AuthenticatedDevice | null>;
+  touchDevice(deviceId: string): Promise<void>;
+  listDevices(userId: string): Promise<DeviceRow[]>;
+  deleteDevice(userId: string, deviceId: string): Promise<boolean>;
+  setDeviceCursor(userId: string, deviceId: string, seq: number): Promise<void>;
+
+  /**
+   * Runs one batch under the user's lock: reads what `reads` names, lets `decide` (pure)
+   * choose the writes, stores them, commits.
+   */
+  writeBatch<T>(
+    userId: string,
+    reads: BatchReads,
+    decide: (snapshot: BatchSnapshot) => { writes: BatchWrites; result: T },
+  ): Promise<T>;
+  pull(
+    userId: string,
+    since: number,
+    collections: readonly string[],
+    limit: number,
+  ): Promise<PullPage>;
+  getItem(userId: string, collection: string, id: string): Promise<ItemRow | null>;
+  stats(userId: string): Promise<StoreStats>;
+}
+
+export interface StoreStats {
+  head: number;
+  collections: { collection: string; items: number; deleted: number }[];
+  conflicts: { open: number; resolved: number };
+  filtered: number;
+}
+
+/** Map key of an item. */
+export function itemKey(collection: string, id: string): string {
+  return `${collection}\u0000${id}`;
+}
+
+/** Map key of one version of an item. */
+export function versionKey(collection: string, id: string, version: number): string {
+  return `${collection}\u0000${id}\u0000${version}`;
+}

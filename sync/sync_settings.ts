@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { STRATEGY_NAMES } from "../conflict/mod.ts";
+import { COLLECTIONS } from "./collections.ts";
+import { compilePattern } from "./privacy_filter.ts";
+
+/** The id of the settings item that steers sync (DESIGN.md §7). */
+export const SYNC_SETTINGS_ID = "sync";
+
+const Pattern = z.string().min(1).max(1000).refine((p) => compilePattern(p) !== null, {
+  message: "must be a valid regular expression",
+});
+
+const HistoryRule = z.object({
+  match: z.object({
+    pattern: Pattern.optional(),
+    cwd: z.string().max(4096).optional(),
+    host: z.string().max(1024).optional(),
+  }),
+  action: z.enum(["local_only", "expire"]),
+  ttl_seconds: z.number().int().positive().optional(),
+}).refine((rule) => rule.action !== "expire" || rule.ttl_seconds !== undefined, {
+  message: "expire rules need ttl_seconds",
+  path: ["ttl_seconds"],
+});
+
+/** The sync preferences; unknown keys are kept, as in every settings namespace. */
+export const SyncSettings = z.looseObject({
+  conflict_strategies: z.partialRecord(z.enum(COLLECTIONS), z.enum(STRATEGY_NAMES)).optional(),
+  secret_patterns: z.array(Pattern).max(200).optional(),
+  collections: z.array(z.enum(COLLECTIONS)).optional(),
+  device_policies: z.record(z.string(), z.object({ collections: z.array(z.enum(COLLECTIONS)) }))
+    .optional(),
+  history_rules: z.array(HistoryRule).max(100).optional(),
+});
+export type SyncSettings = z.infer<typeof SyncSettings>;
+
+/**
+ * Reads stored sync settings. Stored data was validated when written; should it not parse
+ * (a schema change), the defaults apply rather than failing every push of the user.
+ */
+export function readSyncSettings(data: Record<string, unknown> | null | undefined): SyncSettings {
+  const parsed = SyncSettings.safeParse(data ?? {});
+  return parsed.success ? parsed.data : {};
+}
