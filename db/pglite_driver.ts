@@ -3,6 +3,7 @@ import type { Driver, Queryable } from "./driver.ts";
 
 /** Opens the embedded Postgres in `dataDir` (in memory when `dataDir` is undefined). */
 export async function openPgliteDriver(dataDir?: string): Promise<Driver> {
+  if (dataDir) await Deno.mkdir(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir ? { dataDir } : {});
   const run = (runner: Pick<PGlite, "query">): Queryable => ({
     query: async <T>(text: string, params: unknown[] = []) =>
