@@ -165,8 +165,8 @@ class Plan {
       case "keep_remote":
         return this.#record(change, { status: "kept_remote", version: current.version });
       case "merged": {
-        const merged = { ...incoming, ...outcome };
-        return this.#store(change, current, merged, dedupeKey, "merged");
+        const { data, deleted, modified_at } = outcome;
+        return this.#store(change, current, { ...incoming, data, deleted, modified_at }, dedupeKey, "merged");
       }
       case "manual": {
         const id = this.context.newId();
