@@ -137,11 +137,15 @@ export class Store implements SyncStore {
     return await this.driver.transaction(async (tx) => {
       // must: take the user's lock before reading, so the batch decides against the state
       // it will write over and its sequence numbers follow commit order.
-      const head = await lockUser(tx, userId);
-      const applied = await readApplied(tx, userId, reads.changeIds);
-      const items = await readItems(tx, userId, reads.items);
+      // Sent together: one connection runs them in order, so the reads still follow the
+      // lock and see everything committed before it, without a round trip each.
+      const [head, applied, items, dedupe] = await Promise.all([
+        lockUser(tx, userId),
+        readApplied(tx, userId, reads.changeIds),
+        readItems(tx, userId, reads.items),
+        readDedupe(tx, userId, reads.dedupeKeys),
+      ]);
       const bases = await readBases(tx, userId, reads.bases(items));
-      const dedupe = await readDedupe(tx, userId, reads.dedupeKeys);
       const { writes, result } = decide({ head, applied, items, bases, dedupe });
       await storeWrites(tx, userId, head, writes);
       return result;
@@ -203,6 +207,10 @@ export class Store implements SyncStore {
   }
 }
 
+function prefixed(alias: string, columns: string): string {
+  return columns.split(", ").map((column) => `${alias}.${column}`).join(", ");
+}
+
 async function upsertAccount(db: Queryable, account: Account): Promise<void> {
   await db.query(
     `insert into users (user_id, tier, tier_expires_at, team_id) values ($1, $2, $3, $4)
@@ -235,8 +243,9 @@ async function readApplied(
 ): Promise<Map<string, AppliedRow>> {
   if (changeIds.length === 0) return new Map();
   const rows = await tx.query<AppliedRow>(
-    `select change_id, collection, item_id, status, version, conflict_id, seq from applied_changes
-     where user_id = $1 and change_id = any(array(select jsonb_array_elements_text($2::jsonb))::uuid[])`,
+    `select a.change_id, a.collection, a.item_id, a.status, a.version, a.conflict_id, a.seq
+     from jsonb_array_elements_text($2::jsonb) as k(change_id)
+     join applied_changes a on a.user_id = $1 and a.change_id = k.change_id::uuid`,
     [userId, JSON.stringify(changeIds)],
   );
   return new Map(rows.map((row) => [row.change_id, row]));
@@ -249,9 +258,9 @@ async function readItems(
 ): Promise<Map<string, ItemRow>> {
   if (keys.length === 0) return new Map();
   const rows = await tx.query<ItemRow>(
-    `select ${ITEM_COLUMNS} from items
-     where user_id = $1 and (collection, id) in
-       (select k.collection, k.id from jsonb_to_recordset($2::jsonb) as k(collection text, id text))`,
+    `select ${prefixed("i", ITEM_COLUMNS)}
+     from jsonb_to_recordset($2::jsonb) as k(collection text, id text)
+     join items i on i.user_id = $1 and i.collection = k.collection and i.id = k.id`,
     [userId, JSON.stringify(keys)],
   );
   return new Map(rows.map((row) => [itemKey(row.collection, row.id), row]));
@@ -264,11 +273,11 @@ async function readBases(
 ): Promise<Map<string, ItemRow>> {
   if (keys.length === 0) return new Map();
   const rows = await tx.query<ItemRow>(
-    `select collection, id, version, data, deleted, false as redacted, modified_at, device_id,
-       null::uuid as change_id, seq, null::text as dedupe_key
-     from item_versions where user_id = $1 and (collection, id, version) in
-       (select k.collection, k.id, k.version
-        from jsonb_to_recordset($2::jsonb) as k(collection text, id text, version int))`,
+    `select v.collection, v.id, v.version, v.data, v.deleted, false as redacted, v.modified_at,
+       v.device_id, null::uuid as change_id, v.seq, null::text as dedupe_key
+     from jsonb_to_recordset($2::jsonb) as k(collection text, id text, version int)
+     join item_versions v on v.user_id = $1 and v.collection = k.collection and v.id = k.id
+       and v.version = k.version`,
     [userId, JSON.stringify(keys)],
   );
   return new Map(rows.map((row) => [versionKey(row.collection, row.id, row.version), row]));
@@ -281,25 +290,27 @@ async function readDedupe(
 ): Promise<Map<string, string>> {
   if (keys.length === 0) return new Map();
   const rows = await tx.query<{ collection: string; dedupe_key: string; id: string }>(
-    `select collection, dedupe_key, id from items where user_id = $1 and (collection, dedupe_key) in
-       (select k.collection, k.dedupe_key from jsonb_to_recordset($2::jsonb) as k(collection text, dedupe_key text))`,
+    `select i.collection, i.dedupe_key, i.id
+     from jsonb_to_recordset($2::jsonb) as k(collection text, dedupe_key text)
+     join items i on i.user_id = $1 and i.collection = k.collection and i.dedupe_key = k.dedupe_key`,
     [userId, JSON.stringify(keys)],
   );
   return new Map(rows.map((row) => [itemKey(row.collection, row.dedupe_key), row.id]));
 }
 
+// Written in one pipeline: the statements are independent (history rows are copies
+// taken before the batch), and the transaction makes them land together or not at all.
 async function storeWrites(tx: Queryable, userId: string, head: number, writes: BatchWrites) {
-  if (writes.history.length > 0) {
-    await tx.query(
+  const statements: [rows: unknown[], sql: string][] = [
+    [
+      writes.history,
       `insert into item_versions (user_id, collection, id, version, data, deleted, modified_at, device_id, seq)
        select $1, r.collection, r.id, r.version, r.data, r.deleted, r.modified_at, r.device_id, r.seq
        from jsonb_to_recordset($2::jsonb) as r(${ITEM_RECORD})
        on conflict do nothing`,
-      [userId, JSON.stringify(writes.history)],
-    );
-  }
-  if (writes.items.length > 0) {
-    await tx.query(
+    ],
+    [
+      writes.items,
       `insert into items (user_id, ${ITEM_COLUMNS})
        select $1, ${ITEM_COLUMNS} from jsonb_to_recordset($2::jsonb) as r(${ITEM_RECORD})
        on conflict (user_id, collection, id) do update set
@@ -307,29 +318,29 @@ async function storeWrites(tx: Queryable, userId: string, head: number, writes: 
          redacted = excluded.redacted, modified_at = excluded.modified_at,
          device_id = excluded.device_id, change_id = excluded.change_id, seq = excluded.seq,
          dedupe_key = excluded.dedupe_key, updated_at = now()`,
-      [userId, JSON.stringify(writes.items)],
-    );
-  }
-  if (writes.conflicts.length > 0) {
-    await tx.query(
+    ],
+    [
+      writes.conflicts,
       `insert into conflicts (id, user_id, collection, item_id, strategy, base, local, remote, change_id)
        select r.id, $1, r.collection, r.item_id, r.strategy, r.base, r.local, r.remote, r.change_id
        from jsonb_to_recordset($2::jsonb) as r(id uuid, collection text, item_id text, strategy text,
          base jsonb, local jsonb, remote jsonb, change_id uuid)`,
-      [userId, JSON.stringify(writes.conflicts)],
-    );
-  }
-  if (writes.applied.length > 0) {
-    await tx.query(
+    ],
+    [
+      writes.applied,
       `insert into applied_changes (user_id, change_id, collection, item_id, status, version, conflict_id, seq)
        select $1, r.change_id, r.collection, r.item_id, r.status, r.version, r.conflict_id, r.seq
        from jsonb_to_recordset($2::jsonb) as r(change_id uuid, collection text, item_id text,
          status text, version int, conflict_id uuid, seq bigint)
        on conflict do nothing`,
-      [userId, JSON.stringify(writes.applied)],
-    );
-  }
-  if (writes.head !== head) {
-    await tx.query("update users set seq = $2 where user_id = $1", [userId, writes.head]);
-  }
+    ],
+  ];
+  await Promise.all([
+    ...statements.filter(([rows]) => rows.length > 0).map(([rows, sql]) =>
+      tx.query(sql, [userId, JSON.stringify(rows)])
+    ),
+    ...(writes.head === head
+      ? []
+      : [tx.query("update users set seq = $2 where user_id = $1", [userId, writes.head])]),
+  ]);
 }

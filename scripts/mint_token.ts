@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../config.ts";
 import { mintAccountToken } from "../sync/account_tokens.ts";
 import { loadOrCreateDevSecret } from "../sync/dev_secret.ts";
-import { TIERS, type Tier } from "../sync/tiers.ts";
+import { type Tier, TIERS } from "../sync/tiers.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * JSON with object keys sorted at every level and no white space: the form a checksum
  * is taken of, so two devices that serialise the same value differently agree.
@@ -15,7 +17,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Lower-case hex SHA-256 of a string's UTF-8 bytes. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+export function sha256Hex(text: string): string {
+  // Synchronous node:crypto: about 10x cheaper per call than crypto.subtle for short input.
+  return createHash("sha256").update(text).digest("hex");
 }

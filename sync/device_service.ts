@@ -42,7 +42,7 @@ export class DeviceService {
   ): Promise<{ device: DeviceView; token: string }> {
     const token = TOKEN_PREFIX + encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
     const limit = TIER_LIMITS[account.tier].devices;
-    const outcome = await this.store.registerDevice(account, input, await sha256Hex(token), limit);
+    const outcome = await this.store.registerDevice(account, input, sha256Hex(token), limit);
     if (outcome === "limit") {
       throw new AppError(
         "SYNC_DEVICE_LIMIT_EXCEEDED",
@@ -59,7 +59,7 @@ export class DeviceService {
   /** The device a token belongs to; a deleted device's token fails at once. */
   async authenticate(token: string): Promise<DeviceIdentity & { device: DeviceRow }> {
     const found = token.startsWith(TOKEN_PREFIX)
-      ? await this.store.findDeviceByTokenHash(await sha256Hex(token))
+      ? await this.store.findDeviceByTokenHash(sha256Hex(token))
       : null;
     if (!found) {
       throw new AppError("UNAUTHORIZED", "The device token is not valid or the device was removed");

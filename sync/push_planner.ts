@@ -166,7 +166,13 @@ class Plan {
         return this.#record(change, { status: "kept_remote", version: current.version });
       case "merged": {
         const { data, deleted, modified_at } = outcome;
-        return this.#store(change, current, { ...incoming, data, deleted, modified_at }, dedupeKey, "merged");
+        return this.#store(
+          change,
+          current,
+          { ...incoming, data, deleted, modified_at },
+          dedupeKey,
+          "merged",
+        );
       }
       case "manual": {
         const id = this.context.newId();

@@ -49,7 +49,7 @@ export class SyncService {
         "The subscription has expired: reads still work, writes do not",
       );
     }
-    const prepared = await Promise.all(rawChanges.map(prepareChange));
+    const prepared = rawChanges.map(prepareChange);
     const valid = prepared.flatMap((p) => (p.ok ? [p] : []));
     const reads = {
       changeIds: valid.map((p) => p.change.change_id),
@@ -119,7 +119,7 @@ export class SyncService {
 }
 
 /** Checks that need no stored state: envelope, collection schema, key material, checksum. */
-async function prepareChange(raw: unknown): Promise<PreparedChange> {
+function prepareChange(raw: unknown): PreparedChange {
   const changeId =
     raw && typeof raw === "object" && typeof (raw as { change_id?: unknown }).change_id === "string"
       ? (raw as { change_id: string }).change_id
@@ -153,7 +153,7 @@ async function prepareChange(raw: unknown): Promise<PreparedChange> {
       },
     );
   }
-  if (change.checksum && change.checksum !== await sha256Hex(canonicalJson(change.data))) {
+  if (change.checksum && change.checksum !== sha256Hex(canonicalJson(change.data))) {
     return fail("SYNC_DATA_CORRUPTION", "The checksum does not match the data as received", {
       checksum: "sha256 of the canonical JSON of data does not match",
     });
@@ -178,7 +178,7 @@ async function prepareChange(raw: unknown): Promise<PreparedChange> {
   }
   const validated = { ...change, data: data.data };
   const dedupeKey = change.collection === "commands"
-    ? await sha256Hex(canonicalJson([data.data.command, data.data.session_id]))
+    ? sha256Hex(canonicalJson([data.data.command, data.data.session_id]))
     : null;
   return { ok: true, change: validated, dedupeKey };
 }

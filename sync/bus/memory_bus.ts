@@ -8,7 +8,18 @@ export class MemoryBus implements Bus {
   publish(channel: string, message: string): Promise<void> {
     const handler = this.#handlers.get(channel);
     // Delivered on a later tick, as a broker would: a publisher never runs subscriber code.
-    if (handler) queueMicrotask(() => handler(message));
+    if (handler) {
+      queueMicrotask(() => {
+        // A failing subscriber must not take the publisher (or the process) down.
+        try {
+          handler(message);
+        } catch (error) {
+          console.error(
+            JSON.stringify({ level: "error", message: "Bus handler failed", error: String(error) }),
+          );
+        }
+      });
+    }
     return Promise.resolve();
   }
 

@@ -80,7 +80,7 @@ withDrivers("push", (_open, kind) => {
       const good = command("make test");
       const badChecksum = change("settings", "ui", { theme: "dark" }, { checksum: "0".repeat(64) });
       const goodChecksum = change("settings", "terminal", { font: "mono" }, {
-        checksum: await sha256Hex(canonicalJson({ font: "mono" })),
+        checksum: sha256Hex(canonicalJson({ font: "mono" })),
       });
       const res = await push(t, d.token, [
         good,

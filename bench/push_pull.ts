@@ -1,0 +1,123 @@
+/**
+ * Push and pull throughput through the real app (HTTP handlers, validation, store) on a
+ * real Postgres, each against the same rows written or read with plain SQL on the same
+ * database. The ratio is the figure; absolute numbers depend on the machine.
+ */
+import postgres from "postgres";
+import { openTestApp } from "../tests/support/app.ts";
+import { command } from "../tests/support/changes.ts";
+
+const BATCH = 500;
+const BATCHES = 20;
+const PULL_ROWS = 10_000;
+
+export async function run(): Promise<string[]> {
+  await using t = await openTestApp("postgres");
+  const sql = postgres(t.db.url!, { max: 1, onnotice: () => {} });
+  try {
+    const lines: string[] = [];
+    const device = await t.device("bench-push");
+    const batches = Array.from(
+      { length: BATCHES },
+      () =>
+        Array.from({ length: BATCH }, (_, i) => command(`make target-${i} ${crypto.randomUUID()}`)),
+    );
+    await pushAll(t, device.token, [
+      Array.from({ length: BATCH }, () => command(`warm ${crypto.randomUUID()}`)),
+    ]);
+    const serviceMs = await timed(() => pushAll(t, device.token, batches));
+    const plainMs = await timed(() => plainInsert(sql, batches));
+    const serviceRate = (BATCH * BATCHES) / (serviceMs / 1000);
+    const plainRate = (BATCH * BATCHES) / (plainMs / 1000);
+    lines.push(
+      `push: ${BATCHES} batches of ${BATCH} commands`,
+      `  service   ${serviceRate.toFixed(0)} changes/s`,
+      `  plain SQL ${plainRate.toFixed(0)} changes/s (one multi-row insert per batch)`,
+      `  ratio     ${(serviceRate / plainRate).toFixed(2)}x  (goal >= 0.5x)`,
+    );
+
+    const reader = await t.device("bench-pull");
+    const seed = Array.from(
+      { length: PULL_ROWS / BATCH },
+      () => Array.from({ length: BATCH }, () => command(`seed ${crypto.randomUUID()}`)),
+    );
+    await pushAll(t, reader.token, seed);
+    await pullAll(t, reader.token);
+    const pullMs = median(await repeat(5, () => timed(() => pullAll(t, reader.token))));
+    const plainPullMs = median(
+      await repeat(
+        5,
+        () => timed(() => sql`select * from items where user_id = 'bench-pull' order by seq`),
+      ),
+    );
+    lines.push(
+      `pull: ${PULL_ROWS} changes from scratch, pages of 1000, median of 5`,
+      `  service   ${pullMs.toFixed(1)} ms  (goal < 150 ms)`,
+      `  plain SQL ${plainPullMs.toFixed(1)} ms (one select of the same rows)`,
+      `  ratio     ${(plainPullMs / pullMs).toFixed(2)}x of plain-SQL speed`,
+    );
+    return lines;
+  } finally {
+    await sql.end();
+  }
+}
+
+type App = Awaited<ReturnType<typeof openTestApp>>;
+
+async function pushAll(t: App, token: string, batches: unknown[][]) {
+  for (const changes of batches) {
+    const res = await t.request("POST", "/api/sync/data", { token, body: { changes } });
+    if (res.status !== 200) throw new Error(`push failed: ${res.status} ${await res.text()}`);
+    await res.body?.cancel();
+  }
+}
+
+async function pullAll(t: App, token: string): Promise<number> {
+  let cursor = "";
+  let n = 0;
+  for (;;) {
+    const res = await t.request(
+      "GET",
+      `/api/sync/data?limit=1000${cursor ? `&since=${cursor}` : ""}`,
+      { token },
+    );
+    const page = await res.json();
+    n += page.changes.length;
+    cursor = page.cursor;
+    if (!page.has_more) return n;
+  }
+}
+
+async function plainInsert(sql: postgres.Sql, batches: ReturnType<typeof command>[][]) {
+  let seq = 1_000_000;
+  for (const batch of batches) {
+    const rows = batch.map((c) => ({
+      user_id: "bench-plain",
+      collection: c.collection,
+      id: c.id,
+      version: 1,
+      data: sql.json(c.data as postgres.JSONValue),
+      modified_at: c.modified_at,
+      change_id: c.change_id,
+      seq: seq++,
+    }));
+    await sql`insert into items ${sql(rows)}`;
+  }
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+async function repeat<T>(n: number, fn: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(await fn());
+  return out;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}

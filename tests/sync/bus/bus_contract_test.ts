@@ -1,0 +1,173 @@
+/**
+ * One contract, every adapter: what the WebSocket hub and the replication listener may
+ * rely on whichever bus the configuration picks.
+ */
+import assert from "node:assert/strict";
+import type { Bus } from "../../../sync/bus/bus.ts";
+import { MemoryBus } from "../../../sync/bus/memory_bus.ts";
+import { RedisBus } from "../../../sync/bus/redis_bus.ts";
+import { UpstashBus } from "../../../sync/bus/upstash_bus.ts";
+import { testRedisUrl } from "../../support/services.ts";
+import { startUpstashRestDouble } from "../../support/upstash_rest_double.ts";
+import { channelName, sleep, subscribed } from "./inbox.ts";
+import { sanitizedTestCase } from "./sanitized_test_case.ts";
+
+/** Bus instances of one adapter sharing one broker; disposing closes them all. */
+interface World extends AsyncDisposable {
+  /** A new bus instance: another app instance, for the distributed adapters. */
+  open(): Promise<Bus>;
+}
+
+interface Adapter {
+  name: string;
+  /** Two instances reach each other (false for the in-process bus). */
+  distributed: boolean;
+  world(): Promise<World>;
+}
+
+const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };
+
+const ADAPTERS: Adapter[] = [
+  {
+    name: "MemoryBus",
+    distributed: false,
+    world: () => Promise.resolve(worldOf(() => Promise.resolve(new MemoryBus()))),
+  },
+  {
+    name: "RedisBus",
+    distributed: true,
+    world: () =>
+      Promise.resolve(worldOf(() => RedisBus.connect(testRedisUrl(), { backoff: FAST_BACKOFF }))),
+  },
+  {
+    name: "UpstashBus (Upstash REST test double)",
+    distributed: true,
+    world: async () => {
+      const double = await startUpstashRestDouble(testRedisUrl(), crypto.randomUUID());
+      return worldOf(
+        () => Promise.resolve(new UpstashBus(double.url, double.token, { backoff: FAST_BACKOFF })),
+        () => double.close(),
+      );
+    },
+  },
+];
+
+/** How long a message that should not arrive is given to arrive anyway. */
+const SETTLE_MS = 150;
+
+for (const adapter of ADAPTERS) {
+  const test = (name: string, fn: (world: World) => Promise<void>) =>
+    sanitizedTestCase(`${adapter.name}: ${name}`, async () => {
+      await using world = await adapter.world();
+      await fn(world);
+    });
+
+  test("delivers published messages to the subscriber in order", async (world) => {
+    const bus = await world.open();
+    const channel = channelName();
+    const box = await subscribed(bus, channel);
+    const sent = Array.from({ length: 25 }, (_, i) => JSON.stringify({ n: i, text: "é,ü:😀" }));
+    for (const message of sent) await bus.publish(channel, message);
+    assert.deepEqual(await box.until(sent.length), sent);
+  });
+
+  if (adapter.distributed) {
+    test("delivers to subscribers on two other instances", async (world) => {
+      const [publisher, first, second] = await Promise.all([
+        world.open(),
+        world.open(),
+        world.open(),
+      ]);
+      const channel = channelName();
+      const a = await subscribed(first, channel);
+      const b = await subscribed(second, channel);
+      await publisher.publish(channel, "one");
+      await publisher.publish(channel, "two");
+      assert.deepEqual(await a.until(2), ["one", "two"]);
+      assert.deepEqual(await b.until(2), ["one", "two"]);
+    });
+  }
+
+  test("stops delivery after unsubscribe", async (world) => {
+    const bus = await world.open();
+    const [channel, sentinel] = [channelName(), channelName()];
+    const box = await subscribed(bus, channel);
+    const marks = await subscribed(bus, sentinel);
+    await bus.publish(channel, "before");
+    await box.until(1);
+    await bus.unsubscribe(channel);
+    await bus.publish(channel, "after");
+    await bus.publish(sentinel, "mark");
+    await marks.until(1);
+    await sleep(SETTLE_MS);
+    assert.deepEqual(box.messages, ["before"]);
+  });
+
+  test("a second subscribe replaces the handler", async (world) => {
+    const bus = await world.open();
+    const channel = channelName();
+    const first = await subscribed(bus, channel);
+    const second = await subscribed(bus, channel);
+    await bus.publish(channel, "hello");
+    assert.deepEqual(await second.until(1), ["hello"]);
+    await sleep(SETTLE_MS);
+    assert.deepEqual(first.messages, []);
+    assert.deepEqual(second.messages, ["hello"]);
+  });
+
+  test("subscribes again after unsubscribe", async (world) => {
+    const bus = await world.open();
+    const channel = channelName();
+    await subscribed(bus, channel);
+    await bus.unsubscribe(channel);
+    const box = await subscribed(bus, channel);
+    await bus.publish(channel, "back");
+    assert.deepEqual(await box.until(1), ["back"]);
+  });
+
+  test("does not deliver messages of other channels", async (world) => {
+    const bus = await world.open();
+    const [mine, other] = [channelName(), channelName()];
+    const box = await subscribed(bus, mine);
+    await bus.publish(other, "not for me");
+    await bus.publish(mine, "for me");
+    await box.until(1);
+    await sleep(SETTLE_MS);
+    assert.deepEqual(box.messages, ["for me"]);
+  });
+
+  test("publishing to a channel nobody subscribes resolves", async (world) => {
+    const bus = await world.open();
+    await bus.publish(channelName(), "into the void");
+  });
+
+  test("ping answers true while the broker is up", async (world) => {
+    const bus = await world.open();
+    assert.equal(await bus.ping(), true);
+  });
+
+  test("close releases every subscription, socket and timer, and is idempotent", async (world) => {
+    // The test sanitizers (ops, resources) fail this test if anything is left running.
+    const bus = await world.open();
+    const boxes = await Promise.all([channelName(), channelName()].map((c) => subscribed(bus, c)));
+    await bus.publish(channelName(), "x");
+    await bus.close();
+    await bus.close();
+    assert.deepEqual(boxes.map((box) => box.messages), [[], []]);
+  });
+}
+
+function worldOf(open: () => Promise<Bus>, teardown?: () => Promise<void>): World {
+  const buses: Bus[] = [];
+  return {
+    async open() {
+      const bus = await open();
+      buses.push(bus);
+      return bus;
+    },
+    async [Symbol.asyncDispose]() {
+      await Promise.all(buses.map((bus) => bus.close()));
+      await teardown?.();
+    },
+  };
+}
