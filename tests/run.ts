@@ -27,16 +27,29 @@ try {
     env.TEST_REDIS_URL = redis.url;
   }
   console.log(`tests: Postgres ${env.TEST_DATABASE_URL}, Redis ${env.TEST_REDIS_URL}`);
-  const args = Deno.args.length ? Deno.args : ["tests/"];
+  const args = Deno.args.length ? Deno.args : ["tests/", "conflict/", "sync/", "routes/", "db/"];
+  const junit = await Deno.makeTempFile({ suffix: ".xml" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "--allow-all", "--doc", ...args],
+    args: ["test", "--allow-all", "--doc", `--junit-path=${junit}`, ...args],
     env,
     stdin: "null",
   }).spawn();
   code = (await child.status).code;
+  console.log(await summary(junit));
+  await Deno.remove(junit);
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
 } finally {
   for (const service of services.reverse()) await service.stop?.();
 }
 Deno.exit(code);
+
+/** The plain closing line CI reads: "N passed, N failed". */
+async function summary(junitPath: string): Promise<string> {
+  const xml = await Deno.readTextFile(junitPath).catch(() => "");
+  const root = xml.match(/<testsuites[^>]*>/)?.[0] ?? "";
+  const count = (name: string) => Number(root.match(new RegExp(`${name}="(\\d+)"`))?.[1] ?? 0);
+  const total = count("tests");
+  const failed = count("failures") + count("errors");
+  return `tests: ${total - failed} passed, ${failed} failed`;
+}

@@ -1,0 +1,137 @@
+import type { Pgoutput } from "pg-logical-replication";
+import { encodeCursor } from "../cursor.ts";
+import type { SyncEvent } from "../events.ts";
+
+/** An event bound for one user's channel. */
+export interface UserEvent {
+  userId: string;
+  event: SyncEvent;
+}
+
+type Row = Record<string, unknown>;
+
+interface PendingChanges {
+  maxSeq: number;
+  collections: Set<string>;
+  devices: Set<string | null>;
+}
+
+/**
+ * Folds one transaction's pgoutput messages (as `PgoutputPlugin` yields them, between
+ * `begin` and `commit`) into per-user events. Pure: no I/O, no clock. Memory grows with
+ * the number of users and collections touched, not with the number of rows, so a large
+ * compaction or redaction transaction stays cheap.
+ *
+ * - `items` insert/update → one `changes` event per user: highest cursor, sorted
+ *   collections, the origin device (null when the rows came from several devices).
+ * - `items` delete (tombstone compaction) → nothing: devices already applied it.
+ * - `conflicts` insert → `conflict`; `devices` delete → `device` revoked.
+ *
+ * Only `user_id`, `collection`, `seq`, `device_id` and ids are read: an unchanged TOAST
+ * `data` column (decoded as `undefined`) never matters.
+ *
+ * @example
+ * const tx = new TransactionDecoder();
+ * for (const message of messages) tx.add(message);
+ * const events = tx.events();
+ */
+export class TransactionDecoder {
+  // Users in the order they first appear; their changes event takes that place.
+  #order: Array<{ userId: string; changes: true } | UserEvent> = [];
+  #changes = new Map<string, PendingChanges>();
+
+  /** Takes one message of the transaction; messages that carry no change are ignored. */
+  add(message: Pgoutput.Message): void {
+    switch (message.tag) {
+      case "insert":
+      case "update":
+        if (message.relation.name === "items") this.#itemChanged(message.new);
+        else if (message.relation.name === "conflicts" && message.tag === "insert") {
+          this.#conflictCreated(message.new);
+        }
+        return;
+      case "delete":
+        if (message.relation.name === "devices") this.#deviceDeleted(message.old ?? message.key);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The transaction's events in order of first appearance per user. */
+  events(): UserEvent[] {
+    return this.#order.map((entry) => {
+      if ("event" in entry) return entry;
+      const pending = this.#changes.get(entry.userId)!;
+      const devices = [...pending.devices];
+      return {
+        userId: entry.userId,
+        event: {
+          type: "changes",
+          cursor: encodeCursor(pending.maxSeq),
+          collections: [...pending.collections].sort(),
+          origin_device_id: devices.length === 1 ? devices[0] : null,
+        },
+      };
+    });
+  }
+
+  #itemChanged(row: Row): void {
+    const userId = text(row.user_id);
+    const collection = text(row.collection);
+    const seq = toSeq(row.seq);
+    if (userId === null || collection === null || seq === null) return;
+    let pending = this.#changes.get(userId);
+    if (!pending) {
+      pending = { maxSeq: seq, collections: new Set(), devices: new Set() };
+      this.#changes.set(userId, pending);
+      this.#order.push({ userId, changes: true });
+    }
+    pending.maxSeq = Math.max(pending.maxSeq, seq);
+    pending.collections.add(collection);
+    pending.devices.add(text(row.device_id));
+  }
+
+  #conflictCreated(row: Row): void {
+    const userId = text(row.user_id);
+    const conflictId = text(row.id);
+    const collection = text(row.collection);
+    const itemId = text(row.item_id);
+    if (userId === null || conflictId === null || collection === null || itemId === null) return;
+    this.#order.push({
+      userId,
+      event: { type: "conflict", conflict_id: conflictId, collection, item_id: itemId },
+    });
+  }
+
+  #deviceDeleted(row: Row | null): void {
+    // devices has replica identity full, so the old row carries user_id.
+    const userId = text(row?.user_id);
+    const deviceId = text(row?.id);
+    if (userId === null || deviceId === null) return;
+    this.#order.push({ userId, event: { type: "device", device_id: deviceId, status: "revoked" } });
+  }
+}
+
+/**
+ * Events of one whole transaction.
+ * @example decodeTransaction([begin, relation, insert, commit]) // [{ userId, event }]
+ */
+export function decodeTransaction(messages: Iterable<Pgoutput.Message>): UserEvent[] {
+  const tx = new TransactionDecoder();
+  for (const message of messages) tx.add(message);
+  return tx.events();
+}
+
+function text(value: unknown): string | null {
+  return typeof value === "string" && value !== "" ? value : null;
+}
+
+// pg parses int8 as a string unless a type parser was installed; accept every form.
+function toSeq(value: unknown): number | null {
+  if (typeof value !== "string" && typeof value !== "number" && typeof value !== "bigint") {
+    return null;
+  }
+  const seq = Number(value);
+  return Number.isSafeInteger(seq) && seq >= 0 ? seq : null;
+}

@@ -1,0 +1,15 @@
+export {
+  ReplicationListener,
+  type ReplicationListenerOptions,
+  type ReplicationListenerState,
+  type ReplicationLogger,
+} from "./listener.ts";
+export { decodeTransaction, TransactionDecoder, type UserEvent } from "./decode.ts";
+export { publishEvents } from "./publisher.ts";
+export {
+  ReplicationError,
+  type ReplicationErrorKind,
+  shouldRetry,
+  toReplicationError,
+} from "./replication_error.ts";
+export type { WalStatus } from "./slot.ts";

@@ -1,0 +1,27 @@
+import type { Bus } from "../bus/bus.ts";
+import { userChannel } from "../events.ts";
+import type { UserEvent } from "./decode.ts";
+import { ReplicationError } from "./replication_error.ts";
+
+/**
+ * Publishes one transaction's events, each as JSON on its user's channel. All publishes
+ * are issued at once (a Redis client pipelines them) and all are awaited, so when this
+ * resolves every event is with the broker; when one fails it rejects with a
+ * `publish_failed` error only after the others settled, so a retry never overlaps them.
+ */
+export async function publishEvents(bus: Bus, events: readonly UserEvent[]): Promise<void> {
+  const results = await Promise.allSettled(
+    events.map(({ userId, event }) => bus.publish(userChannel(userId), JSON.stringify(event))),
+  );
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed.length > 0) {
+    const reason = failed[0].reason;
+    throw new ReplicationError(
+      "publish_failed",
+      `Publishing ${failed.length} of ${events.length} events to the ${bus.kind} bus failed: ${
+        reason instanceof Error ? reason.message : String(reason)
+      }`,
+      { cause: reason },
+    );
+  }
+}

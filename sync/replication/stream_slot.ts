@@ -1,0 +1,164 @@
+import { LogicalReplicationService, type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
+import type { Bus } from "../bus/bus.ts";
+import { TransactionDecoder } from "./decode.ts";
+import { formatLsn, parseLsn } from "./lsn.ts";
+import { publishEvents } from "./publisher.ts";
+import { ReplicationError, toReplicationError } from "./replication_error.ts";
+
+/** One streaming session on the slot: options and progress hooks. */
+export interface StreamSlotOptions {
+  databaseUrl: string;
+  /** Slot and publication name. */
+  slot: string;
+  bus: Bus;
+  /** The slot's confirmed_flush_lsn when the session starts: what keepalive replies
+   * confirm until the session publishes something. */
+  confirmedLsn: bigint;
+  /** Aborting ends the session cleanly (returns null). */
+  signal: AbortSignal;
+  /** START_REPLICATION was accepted. */
+  onStarted?: () => void;
+  /** A transaction committed at `commitTimeMs` is being published. */
+  onBegin?: (commitTimeMs: number) => void;
+  /** Everything before `lsn` was published, and the server was told so. */
+  onConfirmed?: (lsn: bigint) => void;
+}
+
+interface ParseFailure {
+  tag: "parse_failure";
+  error: unknown;
+}
+
+/**
+ * Streams the slot from its confirmed_flush_lsn until the stream fails or `signal`
+ * aborts; resolves with the failure (null on abort). It never throws, and never
+ * confirms an LSN past a transaction whose events were not all published: after a
+ * failed publish the session ends, and the next one replays from the slot.
+ */
+export async function streamSlot(options: StreamSlotOptions): Promise<ReplicationError | null> {
+  if (options.signal.aborted) return null;
+  const service = new LogicalReplicationService(
+    {
+      connectionString: options.databaseUrl,
+      application_name: "devpocket-sync-replication",
+      connectionTimeoutMillis: 10_000,
+    },
+    {
+      // auto would ack each message on receipt, before it is published; the timer
+      // (timeoutSeconds) acks the last *received* LSN even with auto off. Both stay off:
+      // this session confirms by hand.
+      acknowledge: { auto: false, timeoutSeconds: 0 },
+      // Pauses the socket while a handler runs: memory stays bounded when the bus lags.
+      flowControl: { enabled: true },
+    },
+  );
+  const plugin = new GuardedPgoutputPlugin({
+    protoVersion: 1,
+    publicationNames: [options.slot],
+    messages: true,
+  });
+
+  let failure: ReplicationError | null = null;
+  const ended = Promise.withResolvers<void>();
+  const fail = (error: unknown) => {
+    if (failure === null && !options.signal.aborted) failure = toReplicationError(error);
+    ended.resolve();
+  };
+  let confirmed = options.confirmedLsn;
+  // The library adds 1 to what it is given ("last byte + 1"); `confirmed` already is the
+  // first byte not yet done (a commit's end LSN), so hand it one less.
+  const sendConfirmed = () =>
+    confirmed > 0n ? service.acknowledge(formatLsn(confirmed - 1n)) : Promise.resolve(false);
+  const advance = async (lsn: bigint) => {
+    confirmed = max(confirmed, lsn);
+    if (await sendConfirmed()) options.onConfirmed?.(confirmed);
+  };
+  let tx: TransactionDecoder | null = null;
+  let handling: Promise<void> = Promise.resolve();
+
+  const handle = async (message: Pgoutput.Message | ParseFailure): Promise<void> => {
+    switch (message.tag) {
+      case "parse_failure":
+        return fail(
+          new ReplicationError("decode_failed", "A pgoutput message could not be parsed", {
+            cause: message.error,
+          }),
+        );
+      case "begin":
+        tx = new TransactionDecoder();
+        options.onBegin?.(Number(message.commitTime.valueOf() as bigint / 1000n));
+        return;
+      case "commit": {
+        const events = tx?.events() ?? [];
+        tx = null;
+        try {
+          await publishEvents(options.bus, events);
+        } catch (error) {
+          // Not rethrown: with flowControl the library would log it and go on to the
+          // next transaction. Ending the session is what keeps this one unconfirmed.
+          return fail(error);
+        }
+        // must: ack only after every event up to this LSN was published
+        await advance(parseLsn(message.commitEndLsn!));
+        return;
+      }
+      case "message":
+        // Protocol 1 sends a transaction whole at its commit, so a non-transactional
+        // message (the heartbeat) arrives between transactions: everything before it
+        // was handled above, and confirming it releases WAL on an idle schema.
+        if (!message.transactional && message.messageLsn && tx === null) {
+          await advance(parseLsn(message.messageLsn));
+        }
+        return;
+      default:
+        tx?.add(message);
+    }
+  };
+
+  service.on("error", fail);
+  service.on("start", () => options.onStarted?.());
+  service.on("heartbeat", (_lsn: string, _time: number, shouldRespond: boolean) => {
+    // The server's keepalive LSN is how far it has *sent*; answer with what was published.
+    if (shouldRespond && failure === null) void sendConfirmed();
+  });
+  service.on("data", (_lsn: string, message: Pgoutput.Message | ParseFailure) => {
+    // Never handle (and so never confirm) anything after a failure in this session.
+    if (failure !== null || options.signal.aborted) return;
+    handling = handle(message);
+    return handling;
+  });
+  const onAbort = () => ended.resolve();
+  options.signal.addEventListener("abort", onAbort);
+  // "0/0" makes the server resume from the slot's confirmed_flush_lsn; the library
+  // would otherwise restart from the last LSN it *received*, skipping unpublished work.
+  const subscribed = service.subscribe(plugin, options.slot, "0/0").then(
+    () => fail(new ReplicationError("connection_lost", "The replication stream ended")),
+    fail,
+  );
+  try {
+    await ended.promise;
+  } finally {
+    options.signal.removeEventListener("abort", onAbort);
+    await service.destroy().catch(() => {});
+    await Promise.all([subscribed, handling.catch(() => {})]);
+  }
+  return failure;
+}
+
+/**
+ * The library parses inside pg's socket listener, where a throw would escape every
+ * handler; a bad message becomes a `parse_failure` the session can fail on instead.
+ */
+class GuardedPgoutputPlugin extends PgoutputPlugin {
+  override parse(buffer: Parameters<PgoutputPlugin["parse"]>[0]): Pgoutput.Message {
+    try {
+      return super.parse(buffer);
+    } catch (error) {
+      return { tag: "parse_failure", error } satisfies ParseFailure as unknown as Pgoutput.Message;
+    }
+  }
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}

@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { MemoryBus } from "../../../sync/bus/memory_bus.ts";
+import { encodeCursor } from "../../../sync/cursor.ts";
+import {
+  ReplicationListener,
+  type ReplicationListenerOptions,
+} from "../../../sync/replication/listener.ts";
+import {
+  eventually,
+  Inbox,
+  MemoryLogger,
+  openReplicationDb,
+  RefusingBus,
+  type ReplicationDb,
+  sleep,
+  writeItems,
+} from "./support.ts";
+
+function listener(
+  db: ReplicationDb,
+  bus: ReplicationListenerOptions["bus"],
+): ReplicationListener {
+  return new ReplicationListener({
+    databaseUrl: db.url,
+    slot: db.slot,
+    bus,
+    logger: new MemoryLogger(),
+    heartbeatMs: 300,
+    retryMs: 200,
+    maxBackoffMs: 400,
+  });
+}
+
+async function confirmedFlush(db: ReplicationDb): Promise<string> {
+  const [row] = await db.driver.query<{ lsn: string }>(
+    "select confirmed_flush_lsn::text as lsn from pg_replication_slots where slot_name = $1",
+    [db.slot],
+  );
+  return row.lsn;
+}
+
+async function lsnAtMost(db: ReplicationDb, a: string, b: string): Promise<boolean> {
+  const [row] = await db.driver.query<{ ok: boolean }>("select $1::pg_lsn <= $2::pg_lsn as ok", [
+    a,
+    b,
+  ]);
+  return row.ok;
+}
+
+Deno.test("ReplicationListener never confirms past a transaction the bus refused, and replays it after a restart", async () => {
+  await using db = await openReplicationDb();
+  const memory = new MemoryBus();
+  const inbox = await Inbox.open(memory, "alice");
+  const refusing = new RefusingBus(memory, (m) => m.includes(encodeCursor(2)));
+  const first = listener(db, refusing);
+  try {
+    await first.start();
+    await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "a", seq: 1 }]);
+    await inbox.waitForSeq(1);
+    const [{ lsn: before }] = await db.driver.query<{ lsn: string }>(
+      "select pg_current_wal_lsn()::text as lsn",
+    );
+    await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "b", seq: 2 }]);
+    await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "c", seq: 3 }]);
+    // Several sessions replay seq 2 and fail on it; seq 3 must wait behind it.
+    await eventually(() => refusing.refusals >= 3, 10_000, "repeated refusals");
+    assert.deepEqual(inbox.cursors(), [encodeCursor(1)]);
+    assert.ok(await lsnAtMost(db, await confirmedFlush(db), before), "confirmed past seq 2");
+    assert.match(first.state().lastError ?? "", /^publish_failed/);
+  } finally {
+    await first.stop();
+  }
+
+  await using second = listener(db, memory);
+  await second.start();
+  await inbox.waitForSeq(3);
+  assert.deepEqual(inbox.cursors(), [encodeCursor(1), encodeCursor(2), encodeCursor(3)]);
+});
+
+Deno.test("ReplicationListener resumes by itself once the bus accepts again", async () => {
+  await using db = await openReplicationDb();
+  const memory = new MemoryBus();
+  const inbox = await Inbox.open(memory, "alice");
+  let down = true;
+  const refusing = new RefusingBus(memory, () => down);
+  await using l = listener(db, refusing);
+  await l.start();
+  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "a", seq: 1 }]);
+  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "b", seq: 2 }]);
+  await eventually(() => refusing.refusals >= 2, 10_000, "refusals");
+  down = false;
+  await inbox.waitForSeq(2);
+  // At least once: seq 1 is never skipped, and comes before seq 2.
+  const cursors = inbox.cursors();
+  assert.equal(cursors[0], encodeCursor(1));
+  assert.equal(cursors.at(-1), encodeCursor(2));
+});
+
+Deno.test("ReplicationListener reconnects after its walsender is terminated", async () => {
+  await using db = await openReplicationDb();
+  const bus = new MemoryBus();
+  const inbox = await Inbox.open(bus, "alice");
+  await using l = listener(db, bus);
+  await l.start();
+  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "a", seq: 1 }]);
+  await inbox.waitForSeq(1);
+
+  const [{ terminated }] = await db.driver.query<{ terminated: boolean }>(
+    `select pg_terminate_backend(active_pid) as terminated
+       from pg_replication_slots where slot_name = $1`,
+    [db.slot],
+  );
+  assert.equal(terminated, true);
+  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "b", seq: 2 }]);
+  await inbox.waitForSeq(2);
+  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "c", seq: 3 }]);
+  await inbox.waitForSeq(3);
+  assert.deepEqual([...new Set(inbox.cursors())], [1, 2, 3].map(encodeCursor));
+  assert.equal(l.state().role, "holder");
+});
+
+Deno.test("ReplicationListener lets exactly one instance hold the slot; a standby takes over without losing a change", async () => {
+  await using db = await openReplicationDb();
+  const bus = new MemoryBus();
+  const inbox = await Inbox.open(bus, "alice");
+  await using a = listener(db, bus);
+  await using b = listener(db, bus);
+  await Promise.all([a.start(), b.start()]);
+  assert.deepEqual([a.state().role, b.state().role].sort(), ["holder", "standby"]);
+  const [holder, standby] = a.state().role === "holder" ? [a, b] : [b, a];
+
+  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "a", seq: 1 }]);
+  await inbox.waitForSeq(1);
+  await sleep(300);
+  assert.deepEqual(inbox.cursors(), [encodeCursor(1)], "only the holder publishes");
+  assert.equal(standby.state().role, "standby");
+
+  await holder.stop();
+  // Written while nobody streams: the slot keeps it for the next holder.
+  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "b", seq: 2 }]);
+  const started = Date.now();
+  await eventually(() => standby.state().role === "holder", 5_000, "takeover");
+  await inbox.waitForSeq(2, 5_000);
+  assert.ok(Date.now() - started < 5_000);
+  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "c", seq: 3 }]);
+  await inbox.waitForSeq(3);
+  assert.deepEqual([...new Set(inbox.cursors())], [1, 2, 3].map(encodeCursor));
+  assert.equal(holder.state().role, "stopped");
+});
+
+Deno.test("ReplicationListener hands the slot over when the holder's sessions drop, as when its process dies", async () => {
+  await using db = await openReplicationDb();
+  const bus = new MemoryBus();
+  const inbox = await Inbox.open(bus, "alice");
+  await using a = listener(db, bus);
+  await a.start();
+  await using b = listener(db, bus);
+  await b.start();
+  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "a", seq: 1 }]);
+  await inbox.waitForSeq(1);
+
+  // Kill the holder's lock session and its walsender from the server side.
+  await db.driver.query(
+    `select pg_terminate_backend(pid) from (
+       select pid from pg_locks where locktype = 'advisory' and granted
+          and database = (select oid from pg_database where datname = current_database())
+       union select active_pid from pg_replication_slots where slot_name = $1
+     ) holder where pid is not null`,
+    [db.slot],
+  );
+  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "b", seq: 2 }]);
+  await inbox.waitForSeq(2, 8_000);
+  await eventually(
+    () => [a.state().role, b.state().role].filter((r) => r === "holder").length === 1,
+    5_000,
+    "exactly one holder",
+  );
+  assert.deepEqual([...new Set(inbox.cursors())], [1, 2].map(encodeCursor));
+});
+
+Deno.test("ReplicationListener reports a slot that lost its WAL and does not recreate it", async () => {
+  await using db = await openReplicationDb();
+  const logger = new MemoryLogger();
+  const options = { databaseUrl: db.url, slot: db.slot, bus: new MemoryBus(), logger };
+  const quick = { heartbeatMs: 100, retryMs: 100, maxBackoffMs: 100 };
+  {
+    // Create the slot, then leave it behind while WAL moves on.
+    await using first = new ReplicationListener({ ...options, ...quick });
+    await first.start();
+  }
+  try {
+    await db.driver.query("alter system set max_slot_wal_keep_size = '1MB'");
+    await db.driver.query("select pg_reload_conf()");
+    await eventually(
+      async () => {
+        await db.driver.query("insert into users (user_id) values ($1)", [crypto.randomUUID()]);
+        await db.driver.query("select pg_switch_wal()");
+        await db.driver.query("checkpoint");
+        const [row] = await db.driver.query<{ wal_status: string }>(
+          "select wal_status from pg_replication_slots where slot_name = $1",
+          [db.slot],
+        );
+        return row.wal_status === "lost";
+      },
+      20_000,
+      "the slot to lose its WAL",
+    );
+
+    await using second = new ReplicationListener({ ...options, ...quick });
+    await second.start();
+    await eventually(() => second.state().walStatus === "lost", 5_000, "walStatus lost");
+    await eventually(() => /^slot_lost/.test(second.state().lastError ?? ""), 5_000, "slot_lost");
+    assert.equal(second.state().streaming, false);
+    assert.ok(logger.entries.some((e) => e.level === "error"));
+    const [{ n }] = await db.driver.query<{ n: number }>(
+      "select count(*)::int as n from pg_replication_slots where slot_name = $1 and wal_status = 'lost'",
+      [db.slot],
+    );
+    assert.equal(n, 1, "the lost slot is still there, not recreated");
+  } finally {
+    await db.driver.query("alter system reset max_slot_wal_keep_size");
+    await db.driver.query("select pg_reload_conf()");
+  }
+});

@@ -1,0 +1,158 @@
+import type { Bus } from "../../../sync/bus/bus.ts";
+import { encodeCursor } from "../../../sync/cursor.ts";
+import { type SyncEvent, userChannel } from "../../../sync/events.ts";
+import type { Driver } from "../../../db/driver.ts";
+import type { ReplicationLogger } from "../../../sync/replication/listener.ts";
+import { openTestDb } from "../../support/drivers.ts";
+
+/** A private migrated database and a slot name of its own (slots are cluster-wide). */
+export interface ReplicationDb extends AsyncDisposable {
+  driver: Driver;
+  url: string;
+  slot: string;
+}
+
+/**
+ * Opens the database. Declare it before the listeners (`await using`), so they are
+ * stopped first: an active logical slot blocks its own drop and the database's.
+ */
+export async function openReplicationDb(): Promise<ReplicationDb> {
+  const db = await openTestDb("postgres");
+  const slot = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  return {
+    driver: db.driver,
+    url: db.url!,
+    slot,
+    async [Symbol.asyncDispose]() {
+      try {
+        // A stopped listener's walsender can take a moment to exit.
+        await eventually(async () => {
+          const rows = await db.driver.query<{ active: boolean }>(
+            "select active from pg_replication_slots where slot_name = $1",
+            [slot],
+          );
+          if (rows.length === 0) return true;
+          if (rows[0].active) return false;
+          await db.driver.query("select pg_drop_replication_slot($1)", [slot]);
+          return true;
+        }, 10_000);
+      } finally {
+        await db[Symbol.asyncDispose]();
+      }
+    },
+  };
+}
+
+/** Every event that reached one user's channel, parsed. */
+export class Inbox {
+  readonly events: SyncEvent[] = [];
+
+  static async open(bus: Bus, userId: string): Promise<Inbox> {
+    const inbox = new Inbox();
+    await bus.subscribe(userChannel(userId), (m) => inbox.events.push(JSON.parse(m)));
+    return inbox;
+  }
+
+  /** Cursors of the `changes` events, in arrival order. */
+  cursors(): string[] {
+    return this.events.flatMap((e) => e.type === "changes" ? [e.cursor] : []);
+  }
+
+  /** Waits until a `changes` event carries the cursor of `seq`. */
+  async waitForSeq(seq: number, timeoutMs = 10_000): Promise<void> {
+    await eventually(() => this.cursors().includes(encodeCursor(seq)), timeoutMs, `seq ${seq}`);
+  }
+}
+
+/** A bus that refuses publishes while `refuse(message)` answers true. */
+export class RefusingBus implements Bus {
+  readonly kind = "memory";
+  refusals = 0;
+  constructor(readonly inner: Bus, public refuse: (message: string) => boolean) {}
+
+  publish(channel: string, message: string): Promise<void> {
+    if (this.refuse(message)) {
+      this.refusals++;
+      return Promise.reject(new Error("Bus is down"));
+    }
+    return this.inner.publish(channel, message);
+  }
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    return this.inner.subscribe(channel, onMessage);
+  }
+  unsubscribe(channel: string): Promise<void> {
+    return this.inner.unsubscribe(channel);
+  }
+  ping(): Promise<boolean> {
+    return this.inner.ping();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** One item row as the store writes it. */
+export interface ItemRow {
+  user: string;
+  collection: string;
+  id: string;
+  seq: number;
+  device?: string | null;
+  data?: unknown;
+}
+
+/** Upserts item rows in one transaction, like one accepted push. */
+export async function writeItems(driver: Driver, rows: ItemRow[]): Promise<void> {
+  await driver.transaction(async (tx) => {
+    for (const row of rows) {
+      await tx.query(
+        `insert into items (user_id, collection, id, version, data, modified_at, device_id, seq)
+         values ($1, $2, $3, 1, $4, 0, $5, $6)
+         on conflict (user_id, collection, id)
+         do update set version = items.version + 1, data = excluded.data,
+                       device_id = excluded.device_id, seq = excluded.seq`,
+        [
+          row.user,
+          row.collection,
+          row.id,
+          JSON.stringify(row.data ?? { n: row.seq }),
+          row.device ?? null,
+          row.seq,
+        ],
+      );
+    }
+  });
+}
+
+/** Log entries kept for assertions instead of printed. */
+export class MemoryLogger implements ReplicationLogger {
+  readonly entries: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = [];
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.entries.push({ level: "info", msg, fields });
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.entries.push({ level: "warn", msg, fields });
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.entries.push({ level: "error", msg, fields });
+  }
+}
+
+/** Polls `check` every 50 ms until it holds; fails after `timeoutMs`. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await sleep(50);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
