@@ -11,6 +11,8 @@ import { inProcessNotifier, WAL_NOTIFIER } from "./sync/change_notifier.ts";
 import { loadOrCreateDevSecret } from "./sync/dev_secret.ts";
 import { createLogger } from "./sync/logger.ts";
 import { buildServices } from "./sync/services.ts";
+import { ReplicationListener } from "./sync/replication/listener.ts";
+import { Hub } from "./sync/ws_hub.ts";
 
 let config;
 try {
@@ -52,10 +54,24 @@ const notifier = embedded
   ? inProcessNotifier(bus, (error) => logger.warn("In-process publish failed", { error }))
   : WAL_NOTIFIER;
 const store = new Store(driver);
+const hub = new Hub({ bus, store, logger, allowedOrigins: config.WS_ALLOWED_ORIGINS });
+// Edge instances (ROLE=api) never open a replication connection; the embedded database has no WAL.
+const listener = config.DATABASE_URL && config.ROLE !== "api"
+  ? new ReplicationListener({
+    databaseUrl: config.DATABASE_URL,
+    slot: config.REPLICATION_SLOT,
+    bus,
+    logger,
+  })
+  : null;
+await listener?.start();
 const app = createApp({
   logger,
   accounts,
   maxBodyBytes: config.MAX_BODY_BYTES,
+  hub,
+  readiness: { driver, bus, listener },
+  apiEnabled: config.ROLE !== "listener",
   ...buildServices(store, notifier),
 });
 
@@ -76,7 +92,9 @@ const server = Deno.serve({
 
 async function shutdown(signal: string) {
   logger.info("Shutting down", { signal });
+  await hub.close();
   await server.shutdown();
+  await listener?.stop();
   await bus.close();
   await driver.close();
   Deno.exit(0);

@@ -6,6 +6,7 @@ import {
   type BatchReads,
   type BatchSnapshot,
   type BatchWrites,
+  type ConflictRow,
   type DeviceRow,
   itemKey,
   type ItemRow,
@@ -19,6 +20,8 @@ const ITEM_COLUMNS =
   "collection, id, version, data, deleted, redacted, modified_at, device_id, change_id, seq, dedupe_key";
 const ITEM_RECORD =
   "collection text, id text, version int, data jsonb, deleted bool, redacted bool, modified_at bigint, device_id uuid, change_id uuid, seq bigint, dedupe_key text";
+const CONFLICT_COLUMNS =
+  "id, collection, item_id, status, strategy, base, local, remote, change_id, resolution, resolved_version, created_at, resolved_at";
 const DEVICE_COLUMNS =
   "d.id, d.user_id, d.name, d.platform, d.install_id, d.app_version, d.cursor, d.created_at, d.last_seen_at";
 
@@ -180,6 +183,50 @@ export class Store implements SyncStore {
     return row ?? null;
   }
 
+  async listConflicts(userId: string, status: "open" | "resolved"): Promise<ConflictRow[]> {
+    return await this.driver.query<ConflictRow>(
+      `select ${CONFLICT_COLUMNS} from conflicts where user_id = $1 and status = $2
+       order by created_at, id limit 1000`,
+      [userId, status],
+    );
+  }
+
+  async getConflict(userId: string, conflictId: string): Promise<ConflictRow | null> {
+    const [row] = await this.driver.query<ConflictRow>(
+      `select ${CONFLICT_COLUMNS} from conflicts where user_id = $1 and id = $2`,
+      [userId, conflictId],
+    );
+    return row ?? null;
+  }
+
+  async closeConflict(userId: string, conflictId: string, resolution: string): Promise<boolean> {
+    const rows = await this.driver.query(
+      `update conflicts set status = 'resolved', resolution = $3, resolved_at = now()
+       where user_id = $1 and id = $2 and status = 'open' returning id`,
+      [userId, conflictId, resolution],
+    );
+    return rows.length > 0;
+  }
+
+  async reopenConflict(userId: string, conflictId: string): Promise<void> {
+    await this.driver.query(
+      `update conflicts set status = 'open', resolution = null, resolved_at = null
+       where user_id = $1 and id = $2`,
+      [userId, conflictId],
+    );
+  }
+
+  async setConflictVersion(
+    userId: string,
+    conflictId: string,
+    version: number | null,
+  ): Promise<void> {
+    await this.driver.query(
+      "update conflicts set resolved_version = $3 where user_id = $1 and id = $2",
+      [userId, conflictId, version],
+    );
+  }
+
   async stats(userId: string): Promise<StoreStats> {
     const [user] = await this.driver.query<{ seq: number }>(
       "select seq from users where user_id = $1",
@@ -199,11 +246,16 @@ export class Store implements SyncStore {
        from conflicts where user_id = $1`,
       [userId],
     );
+    const outcomes = await this.driver.query<{ strategy: string; status: string; count: number }>(
+      `select strategy, status, count(*)::int as count from applied_changes
+       where user_id = $1 and strategy is not null group by strategy, status order by strategy, status`,
+      [userId],
+    );
     const [filtered] = await this.driver.query<{ n: number }>(
       "select count(*)::int as n from applied_changes where user_id = $1 and status = 'filtered'",
       [userId],
     );
-    return { head: user?.seq ?? 0, collections, conflicts, filtered: filtered.n };
+    return { head: user?.seq ?? 0, collections, conflicts, outcomes, filtered: filtered.n };
   }
 }
 
@@ -328,10 +380,10 @@ async function storeWrites(tx: Queryable, userId: string, head: number, writes: 
     ],
     [
       writes.applied,
-      `insert into applied_changes (user_id, change_id, collection, item_id, status, version, conflict_id, seq)
-       select $1, r.change_id, r.collection, r.item_id, r.status, r.version, r.conflict_id, r.seq
+      `insert into applied_changes (user_id, change_id, collection, item_id, status, version, conflict_id, seq, strategy)
+       select $1, r.change_id, r.collection, r.item_id, r.status, r.version, r.conflict_id, r.seq, r.strategy
        from jsonb_to_recordset($2::jsonb) as r(change_id uuid, collection text, item_id text,
-         status text, version int, conflict_id uuid, seq bigint)
+         status text, version int, conflict_id uuid, seq bigint, strategy text)
        on conflict do nothing`,
     ],
   ];

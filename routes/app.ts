@@ -5,11 +5,15 @@ import type { Logger } from "../sync/logger.ts";
 import type { AccountTokenVerifier } from "../sync/account_tokens.ts";
 import type { DeviceService } from "../sync/device_service.ts";
 import type { StatsService } from "../sync/stats_service.ts";
+import type { ConflictService } from "../sync/conflict_service.ts";
 import type { SyncService } from "../sync/sync_service.ts";
+import type { Hub } from "../sync/ws_hub.ts";
 import { deviceRoutes } from "./devices.ts";
+import { healthRoutes, type Readiness } from "./health.ts";
 import type { AppEnv } from "./env.ts";
 import { errorBody, errorHandler } from "./errors.ts";
 import { syncRoutes } from "./sync.ts";
+import { wsRoutes } from "./ws.ts";
 
 /** Everything the HTTP app needs, built by main.ts (or a test) and passed in. */
 export interface AppDeps {
@@ -18,6 +22,11 @@ export interface AppDeps {
   devices: DeviceService;
   sync: SyncService;
   stats: StatsService;
+  conflicts: ConflictService;
+  hub: Hub;
+  readiness: Readiness;
+  /** False for ROLE=listener: only health and readiness are served. */
+  apiEnabled: boolean;
   maxBodyBytes: number;
 }
 
@@ -26,7 +35,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such endpoint")), 404));
-  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.route("/", healthRoutes(deps.readiness));
+  if (!deps.apiEnabled) return app;
   app.use(
     "/api/*",
     bodyLimit({
@@ -43,6 +53,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
   app.route("/api/devices", deviceRoutes(deps));
+  // Before the sync routes: their auth middleware wants a header a browser socket cannot send.
+  app.route("/api/sync", wsRoutes(deps));
   app.route("/api/sync", syncRoutes(deps));
   return app;
 }

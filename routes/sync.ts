@@ -5,10 +5,12 @@ import { type AuthDeps, requireAuth } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
 import { jsonBody, queryParams } from "./validate.ts";
 import type { StatsService } from "../sync/stats_service.ts";
+import type { ConflictService } from "../sync/conflict_service.ts";
+import { conflictRoutes } from "./conflicts.ts";
 
-/** `/api/sync`: push, pull and stats, for device tokens. */
+/** `/api/sync`: push, pull, stats and conflicts, for device tokens. */
 export function syncRoutes(
-  deps: AuthDeps & { sync: SyncService; stats: StatsService },
+  deps: AuthDeps & { sync: SyncService; stats: StatsService; conflicts: ConflictService },
 ): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .use(requireAuth(deps, "device"))
@@ -20,5 +22,6 @@ export function syncRoutes(
     })
     .get("/stats", async (c) => {
       return c.json(await deps.stats.forUser(c.get("account").userId));
-    });
+    })
+    .route("/conflicts", conflictRoutes(deps));
 }

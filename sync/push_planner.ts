@@ -1,5 +1,5 @@
 import { STRATEGIES } from "../conflict/mod.ts";
-import type { StrategyName, Version } from "../conflict/types.ts";
+import type { MergeInput, StrategyName, Version } from "../conflict/types.ts";
 import type { ErrorCode } from "./errors.ts";
 import { type Collection, SPECS } from "./collections.ts";
 import type { Change } from "./change_schema.ts";
@@ -156,8 +156,25 @@ class Plan {
           h.collection === change.collection && h.id === change.id &&
           h.version === change.base_version
         );
-    const remote = toVersion(current);
-    const input = { base: baseRow ? toVersion(baseRow) : null, local: incoming, remote };
+    const input = {
+      base: baseRow ? toVersion(baseRow) : null,
+      local: incoming,
+      remote: toVersion(current),
+    };
+    const result = this.#settle(change, current, input, dedupeKey, strategy);
+    // Counted per strategy and outcome for stats and metrics.
+    this.#applied.get(change.change_id)!.strategy = strategy;
+    return result;
+  }
+
+  #settle(
+    change: Change,
+    current: ItemRow,
+    input: MergeInput,
+    dedupeKey: string | null,
+    strategy: StrategyName,
+  ): ChangeResult {
+    const { local: incoming, remote } = input;
     const outcome = STRATEGIES[strategy](input, SPECS[change.collection].merge);
     switch (outcome.kind) {
       case "take_local":

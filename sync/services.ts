@@ -1,4 +1,5 @@
 import type { ChangeNotifier } from "./change_notifier.ts";
+import { ConflictService } from "./conflict_service.ts";
 import { DeviceService } from "./device_service.ts";
 import { StatsService } from "./stats_service.ts";
 import type { SyncStore } from "./store.ts";
@@ -11,9 +12,11 @@ export function buildServices(
   clock: () => number = Date.now,
 ) {
   const devices = new DeviceService(store, (user, device) => notifier.revoked(user, device), clock);
+  const sync = new SyncService(store, notifier, clock);
   return {
     devices,
-    sync: new SyncService(store, notifier, clock),
+    sync,
     stats: new StatsService(store, devices),
+    conflicts: new ConflictService(store, sync, clock),
   };
 }

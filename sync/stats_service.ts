@@ -23,7 +23,7 @@ export class StatsService {
         last_sync_at: d.last_seen_at,
         cursor: d.cursor,
       })),
-      conflicts: stats.conflicts,
+      conflicts: { ...stats.conflicts, outcomes: stats.outcomes },
       filtered_commands: stats.filtered,
     };
   }

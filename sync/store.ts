@@ -42,6 +42,8 @@ export interface AppliedRow {
   version: number | null;
   conflict_id: string | null;
   seq: number | null;
+  /** The strategy that settled it, when the change was stale. */
+  strategy?: string | null;
 }
 
 export interface ConflictRow {
@@ -130,6 +132,12 @@ export interface SyncStore {
     limit: number,
   ): Promise<PullPage>;
   getItem(userId: string, collection: string, id: string): Promise<ItemRow | null>;
+  listConflicts(userId: string, status: "open" | "resolved"): Promise<ConflictRow[]>;
+  getConflict(userId: string, conflictId: string): Promise<ConflictRow | null>;
+  /** Marks an open conflict resolved; false when it was not open (resolved meanwhile). */
+  closeConflict(userId: string, conflictId: string, resolution: string): Promise<boolean>;
+  reopenConflict(userId: string, conflictId: string): Promise<void>;
+  setConflictVersion(userId: string, conflictId: string, version: number | null): Promise<void>;
   stats(userId: string): Promise<StoreStats>;
 }
 
@@ -137,6 +145,8 @@ export interface StoreStats {
   head: number;
   collections: { collection: string; items: number; deleted: number }[];
   conflicts: { open: number; resolved: number };
+  /** Stale changes per strategy and outcome (`applied`, `merged`, `kept_remote`, `conflict`). */
+  outcomes: { strategy: string; status: string; count: number }[];
   filtered: number;
 }
 

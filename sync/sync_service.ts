@@ -7,7 +7,7 @@ import type { ChangeNotifier } from "./change_notifier.ts";
 import { type ChangeResult, planBatch, type PreparedChange } from "./push_planner.ts";
 import { containsPrivateKey } from "./privacy_filter.ts";
 import { allowedCollections } from "./selective_sync.ts";
-import { itemKey, type SyncStore } from "./store.ts";
+import { itemKey, type ItemRow, type SyncStore } from "./store.ts";
 import { readSyncSettings, SYNC_SETTINGS_ID, SyncSettings } from "./sync_settings.ts";
 import { type Account, isExpired } from "./tiers.ts";
 
@@ -100,22 +100,27 @@ export class SyncService {
       );
     }
     const rows = page.rows.slice(0, query.limit);
-    const changes = rows.map((row): PulledChange => ({
-      collection: row.collection,
-      id: row.id,
-      version: row.version,
-      data: row.data,
-      deleted: row.deleted,
-      ...(row.redacted && { redacted: true as const }),
-      modified_at: row.modified_at,
-      device_id: row.device_id,
-      cursor: encodeCursor(row.seq),
-    }));
+    const changes = rows.map(toPulledChange);
     const last = rows.at(-1);
     // With nothing new, the head (read before the rows) is safe: every change up to it had committed.
     const cursor = encodeCursor(last ? last.seq : Math.max(since, page.head));
     return { changes, cursor, has_more: page.rows.length > query.limit };
   }
+}
+
+/** A stored item as pulls and conflict resolutions show it. */
+export function toPulledChange(row: ItemRow): PulledChange {
+  return {
+    collection: row.collection,
+    id: row.id,
+    version: row.version,
+    data: row.data,
+    deleted: row.deleted,
+    ...(row.redacted && { redacted: true as const }),
+    modified_at: row.modified_at,
+    device_id: row.device_id,
+    cursor: encodeCursor(row.seq),
+  };
 }
 
 /** Checks that need no stored state: envelope, collection schema, key material, checksum. */

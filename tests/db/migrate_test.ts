@@ -8,10 +8,11 @@ withDrivers("migrate()", (open) => {
     fn: async () => {
       await using h = await open({ migrated: false });
       const [a, b] = await Promise.all([migrate(h.driver), migrate(h.driver)]);
-      assert.deepEqual([...a, ...b].sort(), ["001_init.sql"]);
+      const files = ["001_init.sql", "002_conflict_outcomes.sql"];
+      assert.deepEqual([...a, ...b].sort(), files);
       assert.deepEqual(await migrate(h.driver), []);
       const rows = await h.driver.query<{ name: string }>("select name from schema_migrations");
-      assert.deepEqual(rows.map((r) => r.name), ["001_init.sql"]);
+      assert.deepEqual(rows.map((r) => r.name).sort(), files);
     },
   });
 });

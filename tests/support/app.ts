@@ -5,6 +5,7 @@ import { inProcessNotifier } from "../../sync/change_notifier.ts";
 import { SILENT_LOGGER } from "../../sync/logger.ts";
 import { buildServices } from "../../sync/services.ts";
 import type { Tier } from "../../sync/tiers.ts";
+import { Hub, type HubOptions } from "../../sync/ws_hub.ts";
 import { Store } from "../../db/store.ts";
 import { type DriverKind, openTestDb, type TestDb } from "./drivers.ts";
 
@@ -14,6 +15,9 @@ export const TEST_SECRET = "test-secret-that-is-at-least-32-characters-long";
 export interface TestApp extends AsyncDisposable {
   db: TestDb;
   bus: MemoryBus;
+  hub: Hub;
+  /** Serves the app on a real port of 127.0.0.1 (for WebSockets); the base URL, once listening. */
+  serve(): Promise<string>;
   request(
     method: string,
     path: string,
@@ -26,17 +30,22 @@ export interface TestApp extends AsyncDisposable {
 
 export async function openTestApp(
   kind: DriverKind,
-  options: { maxBodyBytes?: number } = {},
+  options: { maxBodyBytes?: number; hub?: Partial<Omit<HubOptions, "bus" | "store">> } = {},
 ): Promise<TestApp> {
   const db = await openTestDb(kind);
   const store = new Store(db.driver);
   const bus = new MemoryBus();
   const services = buildServices(store, inProcessNotifier(bus, () => {}));
+  const hub = new Hub({ bus, store, logger: SILENT_LOGGER, ...options.hub });
+  const servers: Deno.HttpServer[] = [];
   const app = createApp({
     logger: SILENT_LOGGER,
     accounts: await AccountTokenVerifier.create({ secret: TEST_SECRET, algorithm: "RS256" }),
     maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
     ...services,
+    hub,
+    readiness: { driver: db.driver, bus, listener: null },
+    apiEnabled: true,
   });
   const request: TestApp["request"] = (method, path, { token, body } = {}) =>
     Promise.resolve(app.request(path, {
@@ -52,7 +61,17 @@ export async function openTestApp(
   return {
     db,
     bus,
+    hub,
     request,
+    serve() {
+      const { promise, resolve } = Promise.withResolvers<string>();
+      servers.push(Deno.serve({
+        port: 0,
+        hostname: "127.0.0.1",
+        onListen: ({ hostname, port }) => resolve(`http://${hostname}:${port}`),
+      }, app.fetch));
+      return promise;
+    },
     accountToken,
     async device(userId, name = "phone", tier = "pro") {
       const res = await request("POST", "/api/devices/register", {
@@ -64,6 +83,8 @@ export async function openTestApp(
       return { id: body.device.id, token: body.token };
     },
     async [Symbol.asyncDispose]() {
+      await hub.close();
+      await Promise.all(servers.map((server) => server.shutdown()));
       await bus.close();
       await db[Symbol.asyncDispose]();
     },

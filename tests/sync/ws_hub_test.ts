@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import type { Bus } from "../../sync/bus/bus.ts";
+import { MemoryBus } from "../../sync/bus/memory_bus.ts";
+import { userChannel } from "../../sync/events.ts";
+import { SILENT_LOGGER } from "../../sync/logger.ts";
+import type { SyncStore } from "../../sync/store.ts";
+import { Hub } from "../../sync/ws_hub.ts";
+
+/** The part of a server-side WebSocket the hub uses, with the send buffer under test control. */
+class FakeSocket extends EventTarget {
+  readyState: number = WebSocket.OPEN;
+  bufferedAmount = 0;
+  sent: unknown[] = [];
+  closedWith: number | null = null;
+  send(data: string) {
+    this.sent.push(JSON.parse(data));
+  }
+  close(code: number) {
+    if (this.closedWith !== null) return;
+    this.closedWith = code;
+    this.readyState = WebSocket.CLOSED;
+    queueMicrotask(() => this.dispatchEvent(new Event("close")));
+  }
+  receive(data: string) {
+    this.dispatchEvent(new MessageEvent("message", { data }));
+  }
+}
+
+const who = {
+  deviceId: "device-a",
+  account: { userId: "alice", tier: "pro" as const },
+} as unknown as Parameters<Hub["handle"]>[1];
+
+// Only what the hub calls on these paths; anything else would fail the test loudly.
+const store = {
+  listDevices: () => Promise.resolve([{ id: "device-a" }]),
+  getItem: () => Promise.resolve(null),
+  touchDevice: () => Promise.resolve(),
+} as unknown as SyncStore;
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+async function opened(hub: Hub): Promise<FakeSocket> {
+  const socket = new FakeSocket();
+  hub.handle(socket as unknown as WebSocket, who);
+  socket.dispatchEvent(new Event("open"));
+  await tick();
+  return socket;
+}
+
+const changes = (cursor: string) =>
+  JSON.stringify({
+    type: "changes",
+    cursor,
+    collections: ["commands"],
+    origin_device_id: "device-b",
+  });
+
+Deno.test("Hub closes a socket whose send buffer is over the limit with 1013", async () => {
+  const bus = new MemoryBus();
+  const hub = new Hub({ bus, store, logger: SILENT_LOGGER, maxBufferedBytes: 1000 });
+  const socket = await opened(hub);
+  await bus.publish(userChannel("alice"), changes("c1.1"));
+  await tick();
+  assert.deepEqual(socket.sent, [{
+    type: "sync_data_available",
+    cursor: "c1.1",
+    collections: ["commands"],
+    origin_device_id: "device-b",
+  }]);
+  socket.bufferedAmount = 1001;
+  await bus.publish(userChannel("alice"), changes("c1.2"));
+  await tick();
+  assert.equal(socket.sent.length, 1);
+  assert.equal(socket.closedWith, 1013);
+  assert.deepEqual(hub.stats(), { sockets: 0, users: 0 });
+  await hub.close();
+});
+
+Deno.test("Hub closes a socket that sends more than its message budget with 4429", async () => {
+  const hub = new Hub({
+    bus: new MemoryBus(),
+    store,
+    logger: SILENT_LOGGER,
+    maxMessagesPerMinute: 2,
+  });
+  const socket = await opened(hub);
+  socket.receive('{"type":"ping"}');
+  socket.receive('{"type":"ping"}');
+  await tick();
+  assert.deepEqual(socket.sent, [{ type: "pong" }, { type: "pong" }]);
+  assert.equal(socket.closedWith, null);
+  socket.receive('{"type":"ping"}');
+  await tick();
+  assert.equal(socket.sent.length, 2);
+  assert.equal(socket.closedWith, 4429);
+  await hub.close();
+});
+
+Deno.test("Hub closes with 1011 when the user's channel cannot be subscribed", async () => {
+  const failing: Bus = Object.assign(new MemoryBus(), {
+    subscribe: () => Promise.reject(new Error("broker down")),
+  });
+  const hub = new Hub({ bus: failing, store, logger: SILENT_LOGGER });
+  const socket = await opened(hub);
+  assert.equal(socket.closedWith, 1011);
+  await hub.close();
+});
+
+Deno.test("Hub refuses new sockets with 1012 once closing, and acceptsOrigin() follows the list", async () => {
+  const hub = new Hub({
+    bus: new MemoryBus(),
+    store,
+    logger: SILENT_LOGGER,
+    allowedOrigins: ["https://app.devpocket.dev"],
+  });
+  assert.equal(hub.acceptsOrigin("https://app.devpocket.dev"), true);
+  assert.equal(hub.acceptsOrigin("https://app.devpocket.dev:443"), true);
+  assert.equal(hub.acceptsOrigin("http://app.devpocket.dev"), false);
+  assert.equal(hub.acceptsOrigin("null"), false);
+  assert.equal(hub.acceptsOrigin(undefined), true);
+  await hub.close();
+  const socket = await opened(hub);
+  assert.equal(socket.closedWith, 1012);
+  assert.equal(
+    new Hub({ bus: new MemoryBus(), store, logger: SILENT_LOGGER }).acceptsOrigin("x"),
+    true,
+  );
+});
