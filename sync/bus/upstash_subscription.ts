@@ -1,5 +1,6 @@
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import type { BusLogger } from "./bus_logger.ts";
+import { abortableSleep } from "../abortable_sleep.ts";
 
 /** What one {@linkcode UpstashSubscription} needs. */
 export interface UpstashSubscriptionOptions {
@@ -78,7 +79,7 @@ export class UpstashSubscription {
         }
         logger.warn("Upstash event stream failed", { channel, error: describe(error) });
       }
-      await sleep(backoffDelay(attempt++, this.#options.backoff), signal);
+      await abortableSleep(backoffDelay(attempt++, this.#options.backoff), signal);
     }
     // close() before the first confirmation: whoever waits for it must not wait forever.
     if (!everConfirmed) this.#fail(new Error(`Subscription to "${channel}" was closed`));
@@ -173,19 +174,6 @@ function parseEvent(line: string, channel: string): StreamEvent | null {
  */
 function pathSegment(channel: string): string {
   return encodeURIComponent(channel).replaceAll("%3A", ":").replaceAll("%40", "@");
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }
 
 function describe(error: unknown): string {

@@ -1,4 +1,6 @@
 import type { Bus } from "../bus/bus.ts";
+import { abortableSleep } from "../abortable_sleep.ts";
+import { createLogger } from "../logger.ts";
 import { formatLsn, parseLsn } from "./lsn.ts";
 import { ReplicationError, shouldRetry, toReplicationError } from "./replication_error.ts";
 import { HolderLock } from "./holder_lock.ts";
@@ -309,24 +311,10 @@ export class ReplicationListener implements AsyncDisposable {
     return { slot: this.#options.slot };
   }
 
-  /** Waits `ms`, or less when the listener stops; never leaves a timer behind. */
+  /** Waits `ms`, or less when the listener stops. */
   #sleep(ms: number): Promise<void> {
-    const signal = this.#stopping.signal;
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener("abort", done);
-    });
+    return abortableSleep(ms, this.#stopping.signal);
   }
 }
 
-const consoleLogger: ReplicationLogger = {
-  info: (msg, fields) => console.log(JSON.stringify({ level: "info", msg, ...fields })),
-  warn: (msg, fields) => console.warn(JSON.stringify({ level: "warn", msg, ...fields })),
-  error: (msg, fields) => console.error(JSON.stringify({ level: "error", msg, ...fields })),
-};
+const consoleLogger: ReplicationLogger = createLogger("info");
