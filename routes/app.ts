@@ -10,6 +10,7 @@ import type { SyncService } from "../sync/sync_service.ts";
 import type { Hub } from "../sync/ws_hub.ts";
 import { deviceRoutes } from "./devices.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
+import { metricsRoutes } from "./metrics.ts";
 import type { AppEnv } from "./env.ts";
 import { errorBody, errorHandler } from "./errors.ts";
 import { syncRoutes } from "./sync.ts";
@@ -36,6 +37,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such endpoint")), 404));
   app.route("/", healthRoutes(deps.readiness));
+  app.route(
+    "/",
+    metricsRoutes({ hub: deps.apiEnabled ? deps.hub : null, listener: deps.readiness.listener }),
+  );
   if (!deps.apiEnabled) return app;
   app.use(
     "/api/*",

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "../config.ts";
+
+Deno.test("loadConfig() applies the contract's defaults to an empty environment", () => {
+  const config = loadConfig({});
+  assert.deepEqual(
+    [
+      config.PORT,
+      config.DATA_DIR,
+      config.REPLICATION_SLOT,
+      config.TOMBSTONE_RETENTION_DAYS,
+      config.ROLE,
+      config.LOG_LEVEL,
+    ],
+    [8000, "./data", "devpocket_sync", 30, "all", "info"],
+  );
+  assert.equal(config.DATABASE_URL, undefined);
+  assert.equal(loadConfig({ PORT: "" }).PORT, 8000);
+});
+
+Deno.test("loadConfig() stops on a bad value with a message naming the variable", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PORT: "eighty" }, /^Invalid configuration: PORT .*"eighty"/],
+    [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL must be a postgres:\/\/ URL: got "mysql:\/\/x"/],
+    [{ ROLE: "worker" }, /ROLE/],
+    [{ JWT_SECRET: "short" }, /JWT_SECRET must be at least 32 characters$/],
+    [{ REPLICATION_SLOT: "Bad-Name" }, /REPLICATION_SLOT/],
+    [{ UPSTASH_REDIS_REST_URL: "https://x" }, /UPSTASH_REDIS_REST_TOKEN must be set/],
+    [{ ROLE: "listener" }, /ROLE=listener needs DATABASE_URL/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadConfig(env), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("loadConfig() never echoes a secret's value", () => {
+  assert.throws(() => loadConfig({ JWT_SECRET: "hunter2" }), (error: unknown) => {
+    assert.ok(error instanceof Error && !error.message.includes("hunter2"));
+    return true;
+  });
+});
