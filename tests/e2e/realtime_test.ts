@@ -1,0 +1,328 @@
+/**
+ * The real-time pipeline end to end, as deployed: several app instances on one real
+ * Postgres (wal_level=logical) and one real Redis, over HTTP and WebSocket.
+ * push (instance X) → commit → WAL → the slot holder's listener → Redis → hub (instance Y) → socket.
+ */
+import assert from "node:assert/strict";
+import { type Instance, openInstance } from "../support/instance.ts";
+import { testRedisUrl } from "../support/services.ts";
+import { openReplicationDb, type ReplicationDb } from "../sync/replication/support.ts";
+import { connectWs } from "../support/ws_client.ts";
+import {
+  type Device,
+  eventually,
+  type Hint,
+  pullAll,
+  push,
+  type Pushed,
+  randomUser,
+  register,
+  seq,
+  watch,
+} from "./devices.ts";
+
+/** One database, its slot, and two instances A and B on it (A starts first: A holds). */
+interface Cluster extends AsyncDisposable {
+  db: ReplicationDb;
+  a: Instance;
+  b: Instance;
+  /** The instances whose listener holds the slot, and the others. */
+  holders(): Instance[];
+}
+
+async function openCluster({ b: roleB = "all" }: { b?: "all" | "api" } = {}): Promise<Cluster> {
+  const db = await openReplicationDb();
+  const common = { databaseUrl: db.url, redisUrl: testRedisUrl(), slot: db.slot };
+  const instances: Instance[] = [];
+  const dispose = async () => {
+    // must: every listener is stopped before the slot and the database are dropped.
+    await Promise.all(instances.map((i) => i.stop()));
+    await db[Symbol.asyncDispose]();
+  };
+  try {
+    instances.push(await openInstance(common));
+    instances.push(await openInstance({ ...common, role: roleB }));
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  const [a, b] = instances;
+  return {
+    db,
+    a,
+    b,
+    holders: () => instances.filter((i) => i.listener?.state().role === "holder"),
+    [Symbol.asyncDispose]: dispose,
+  };
+}
+
+/** Pushes through the given instances in turn until `stop()`; every answer is kept. */
+function pushLoop(instances: Instance[], device: Device, gapMs = 15) {
+  const pushed: (Pushed & { at: number })[] = [];
+  let running = true;
+  const done = (async () => {
+    for (let i = 0; running; i++) {
+      const result = await push(instances[i % instances.length], device, {
+        commands: 1 + (i % 3),
+        profile: i % 4 === 0,
+      });
+      pushed.push({ ...result, at: Date.now() });
+      await new Promise((resolve) => setTimeout(resolve, gapMs));
+    }
+  })();
+  // A failed push ends the loop; `stop()` rethrows it, and until then it is no unhandled rejection.
+  done.catch(() => running = false);
+  return {
+    pushed,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+function maxCursor(pushed: Pushed[]): string {
+  return pushed.reduce((best, p) => seq(p.cursor) > seq(best.cursor) ? p : best).cursor;
+}
+
+/**
+ * What every test of an interrupted stream asserts on a socket's hints: repeats are
+ * allowed, skips are not, and nothing is invented.
+ */
+function assertNoSkip(hints: Hint[], pushed: Pushed[], who: string): void {
+  const cursors = new Set(pushed.map((p) => p.cursor));
+  for (const hint of hints) {
+    assert.ok(cursors.has(hint.cursor), `${who}: hint ${hint.cursor} is no push's cursor`);
+  }
+  // §6 (contract): for every push, a hint at or past its cursor arrives.
+  for (const p of pushed) {
+    assert.ok(
+      hints.some((h) => seq(h.cursor) >= seq(p.cursor)),
+      `${who}: nothing at or past ${p.cursor}`,
+    );
+  }
+  // The listener promises more: each committed transaction is published at least once.
+  const heard = new Set(hints.map((h) => h.cursor));
+  const missing = [...cursors].filter((c) => !heard.has(c));
+  assert.deepEqual(missing, [], `${who}: transactions never published`);
+}
+
+function closedWithin(ws: { closed: Promise<{ code: number }> }, ms: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    ws.closed.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Socket still open after ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+Deno.test("e2e: a push through one instance reaches the user's sockets on the other, with the push's cursor", async () => {
+  await using c = await openCluster();
+  const user = randomUser();
+  const phone = await register(c.b, user, "phone");
+  const laptop = await register(c.a, user, "laptop");
+  await using onA = await watch(c.a, laptop);
+  await using onB = await watch(c.b, phone);
+
+  const first = await push(c.b, phone, { commands: 2 });
+  const second = await push(c.b, phone, { commands: 1, profile: true });
+  await onA.waitFor(second.cursor);
+  assert.deepEqual(onA.hints.map(({ at: _, ...h }) => h), [
+    { cursor: first.cursor, collections: ["commands"], origin: phone.id },
+    { cursor: second.cursor, collections: ["commands", "ssh_profiles"], origin: phone.id },
+  ]);
+
+  // And the other way round; neither device hears of its own pushes.
+  const back = await push(c.a, laptop, { profile: true, commands: 0 });
+  await onB.waitFor(back.cursor);
+  assert.deepEqual(onB.hints.map(({ at: _, ...h }) => h), [
+    { cursor: back.cursor, collections: ["ssh_profiles"], origin: laptop.id },
+  ]);
+  onA.ws.send({ type: "ping" });
+  await eventually(() => onA.messages.filter((m) => m.type === "pong").length === 2);
+  assert.equal(onA.hints.length, 2);
+});
+
+Deno.test("e2e: when the slot holder dies mid-stream, the standby takes over and no change is lost", async () => {
+  await using c = await openCluster();
+  assert.equal(c.holders().length, 1, "exactly one instance holds the slot");
+  const [holder] = c.holders();
+  const standby = holder === c.a ? c.b : c.a;
+  assert.equal(standby.listener?.state().role, "standby");
+
+  const user = randomUser();
+  const phone = await register(c.a, user, "phone");
+  const laptop = await register(c.a, user, "laptop");
+  const desktop = await register(c.b, user, "desktop");
+  await using onA = await watch(c.a, laptop);
+  await using onB = await watch(c.b, desktop);
+  // The holder streams before the loop starts, so the kill lands mid-stream.
+  const warmUp = await push(c.b, phone);
+  await onA.waitFor(warmUp.cursor);
+
+  const loop = pushLoop([c.a, c.b], phone);
+  try {
+    await eventually(() => loop.pushed.length >= 8, 10_000, "pushes before the kill");
+    // Not at a push's answer but a moment later, while its transaction is being published:
+    // the case a holder that confirmed before publishing would lose.
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const killedAt = Date.now();
+    // At least the lock session; the walsender may already have ended its stream.
+    assert.ok(await holder.killListener() >= 1, "the holder's sessions were terminated");
+    await eventually(() => standby.listener?.state().role === "holder", 5_000, "takeover");
+    const takeoverAt = Date.now();
+    console.log(`takeover after ${takeoverAt - killedAt} ms`);
+    assert.ok(takeoverAt - killedAt < 5_000);
+    await eventually(
+      () => loop.pushed.filter((p) => p.at > takeoverAt).length >= 8,
+      10_000,
+      "pushes after the takeover",
+    );
+  } finally {
+    await loop.stop();
+  }
+
+  const pushed = [warmUp, ...loop.pushed];
+  const last = maxCursor(pushed);
+  for (const [who, w] of [["socket on A", onA], ["socket on B", onB]] as const) {
+    await w.waitFor(last);
+    assertNoSkip(w.hints, pushed, who);
+    console.log(`${who}: ${w.hints.length} hints for ${pushed.length} pushes`);
+  }
+  // No change lost: a device pulling from scratch gets every pushed item once.
+  const pulled = await pullAll(c.b, laptop);
+  assert.deepEqual([...pulled.keys].sort(), pushed.flatMap((p) => p.keys).sort());
+  assert.equal(pulled.cursor, last);
+  assert.deepEqual(c.holders(), [standby]);
+
+  // /ready follows: the new holder is ready, the instance whose listener died is not.
+  const ready = await (await standby.request("GET", "/ready")).json();
+  assert.equal(ready.listener.role, "holder");
+  const dead = await holder.request("GET", "/ready");
+  assert.equal(dead.status, 503);
+  assert.equal((await dead.json()).listener.role, "stopped");
+});
+
+Deno.test("e2e: restarting the listener mid-stream repeats events but never skips one", async () => {
+  // B is an API-only instance: A's listener is the only one, so each restart resumes the slot.
+  await using c = await openCluster({ b: "api" });
+  assert.deepEqual(c.holders(), [c.a]);
+  assert.equal(c.b.listener, null);
+  const user = randomUser();
+  const phone = await register(c.b, user, "phone");
+  const tablet = await register(c.a, user, "tablet");
+  const laptop = await register(c.a, user, "laptop");
+  const desktop = await register(c.b, user, "desktop");
+  await using onA = await watch(c.a, laptop);
+  await using onB = await watch(c.b, desktop);
+
+  const loops = [pushLoop([c.b], phone, 10), pushLoop([c.a], tablet, 10)];
+  const count = () => loops.reduce((n, l) => n + l.pushed.length, 0);
+  try {
+    // A clean stop, a death, a clean stop: each time a new listener resumes the slot.
+    for (const end of ["stop", "kill", "stop"] as const) {
+      const before = count();
+      await eventually(() => count() >= before + 6, 10_000, "pushes between restarts");
+      if (end === "stop") await c.a.stopListener();
+      else await c.a.killListener();
+      // Written while nobody streams: the slot keeps them.
+      await eventually(() => count() >= before + 10, 10_000, "pushes while stopped");
+      const listener = await c.a.startListener();
+      assert.equal(listener.state().role, "holder");
+    }
+    const before = count();
+    await eventually(() => count() >= before + 6, 10_000, "pushes after the restarts");
+  } finally {
+    await Promise.all(loops.map((l) => l.stop()));
+  }
+
+  const pushed = loops.flatMap((l) => l.pushed);
+  const last = maxCursor(pushed);
+  for (const [who, w] of [["socket on A", onA], ["socket on B", onB]] as const) {
+    await w.waitFor(last);
+    // Give a late repeat the chance to arrive after the head, where it would show.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assertNoSkip(w.hints, pushed, who);
+    assert.equal(w.hints.at(-1)?.cursor, last, `${who}: the last hint is the head`);
+    const repeats = w.hints.length - new Set(w.hints.map((h) => h.cursor)).size;
+    console.log(`${who}: ${w.hints.length} hints for ${pushed.length} pushes, ${repeats} repeats`);
+  }
+  const pulled = await pullAll(c.a, laptop);
+  assert.deepEqual([...pulled.keys].sort(), pushed.flatMap((p) => p.keys).sort());
+});
+
+Deno.test("e2e: a device reconnecting with an old cursor is told the head at once and pulls exactly what it missed", async () => {
+  await using c = await openCluster();
+  const user = randomUser();
+  const phone = await register(c.a, user, "phone");
+  const laptop = await register(c.a, user, "laptop");
+
+  const seen = await push(c.b, phone);
+  {
+    await using onA = await watch(c.a, laptop);
+    await onA.waitFor(seen.cursor);
+  }
+  // While the laptop is away, through both instances.
+  const missed = [
+    await push(c.b, phone, { commands: 2 }),
+    await push(c.a, phone, { commands: 0, profile: true }),
+    await push(c.b, phone, { commands: 1 }),
+  ];
+  const head = missed.at(-1)!.cursor;
+
+  await using onB = await watch(c.b, laptop, seen.cursor);
+  // The hint came before the pong that answered the ping sent after hello.
+  assert.deepEqual(onB.messages.slice(0, 2), [
+    {
+      type: "sync_data_available",
+      cursor: head,
+      collections: ["commands", "ssh_profiles"],
+      origin_device_id: phone.id,
+    },
+    { type: "pong" },
+  ]);
+
+  const pulled = await pullAll(c.b, laptop, seen.cursor);
+  assert.deepEqual(pulled.keys.sort(), missed.flatMap((p) => p.keys).sort());
+  assert.ok(pulled.cursors.every((cursor) => seq(cursor) > seq(seen.cursor)));
+  assert.equal(pulled.cursor, head);
+  // At the head, hello is answered by nothing but the pong.
+  await using atHead = await watch(c.a, laptop, head);
+  assert.deepEqual(atHead.messages, [{ type: "pong" }]);
+});
+
+Deno.test("e2e: deleting a device through one instance closes its socket on the other with 4401", async () => {
+  await using c = await openCluster();
+  const user = randomUser();
+  const phone = await register(c.a, user, "phone");
+  const laptop = await register(c.b, user, "laptop");
+  await using onB = await watch(c.b, laptop);
+  await using phoneOnA = await watch(c.a, phone);
+  await eventually(
+    () =>
+      onB.messages.some((m) =>
+        m.type === "device_status" && m.device_id === phone.id && m.status === "online"
+      ),
+    10_000,
+    "the phone online",
+  );
+
+  const res = await c.b.request("DELETE", `/api/devices/${phone.id}`, { token: laptop.token });
+  assert.equal(res.status, 204);
+  assert.equal((await closedWithin(phoneOnA.ws, 10_000)).code, 4401);
+  await eventually(
+    () =>
+      onB.messages.some((m) =>
+        m.type === "device_status" && m.device_id === phone.id && m.status === "revoked"
+      ),
+    10_000,
+    "the phone revoked",
+  );
+  // Its token now fails on both instances.
+  const pull = await c.a.request("GET", "/api/sync/data", { token: phone.token });
+  assert.equal(pull.status, 401);
+  await pull.body?.cancel();
+  await using again = await connectWs(c.b.url, phone.token);
+  assert.equal((await closedWithin(again, 5_000)).code, 4401);
+});

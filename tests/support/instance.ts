@@ -1,0 +1,240 @@
+import { openPostgresDriver } from "../../db/postgres_driver.ts";
+import { migrate } from "../../db/migrate.ts";
+import { Store } from "../../db/store.ts";
+import { createApp } from "../../routes/app.ts";
+import { AccountTokenVerifier } from "../../sync/account_tokens.ts";
+import type { Bus } from "../../sync/bus/bus.ts";
+import { RedisBus } from "../../sync/bus/redis_bus.ts";
+import { WAL_NOTIFIER } from "../../sync/change_notifier.ts";
+import { createLogger, type Logger } from "../../sync/logger.ts";
+import {
+  ReplicationListener,
+  type ReplicationListenerOptions,
+} from "../../sync/replication/listener.ts";
+import { buildServices } from "../../sync/services.ts";
+import { Hub } from "../../sync/ws_hub.ts";
+import { TEST_SECRET } from "./app.ts";
+
+/** Options of {@link openInstance}. */
+export interface InstanceOptions {
+  /** The Postgres database (wal_level=logical) every instance of the test shares. */
+  databaseUrl: string;
+  redisUrl: string;
+  /** Slot and publication name; slots are cluster-wide, so one per test. */
+  slot: string;
+  /** `api` runs no replication listener, like ROLE=api. Default `all`. */
+  role?: "all" | "api";
+  /** Listener timings; the defaults are short so a takeover takes well under a second. */
+  listener?: Partial<Pick<ReplicationListenerOptions, "heartbeatMs" | "retryMs" | "maxBackoffMs">>;
+  /** For the app and the listener, as main.ts wires it; errors only by default. */
+  logger?: Logger;
+}
+
+/** One app instance as main.ts wires it for Postgres + Redis, served on 127.0.0.1. */
+export interface Instance extends AsyncDisposable {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  hub: Hub;
+  bus: RedisBus;
+  store: Store;
+  /** The running listener; null for `role: "api"` or once stopped or killed. */
+  readonly listener: ReplicationListener | null;
+  /** Starts a new listener on the same slot (after a stop or a kill); resolves once it decided. */
+  startListener(): Promise<ReplicationListener>;
+  /** Stops the listener the way shutdown does: ends the stream, releases the holder lock. */
+  stopListener(): Promise<void>;
+  /**
+   * Ends the listener as when its process dies: its way to Redis is cut, its lock
+   * session and walsender are terminated from the server side, and only then is it
+   * stopped, so it never comes back and nothing of it is left running. Resolves with the number of sessions
+   * terminated: the holder's lock session, and its walsender unless the stream already
+   * ended on the cut; 0 for a standby.
+   */
+  killListener(): Promise<number>;
+  /** A request over real HTTP. */
+  request(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown },
+  ): Promise<Response>;
+  /** Closes sockets (1012), the server, the listener, the bus and the database pool. */
+  stop(): Promise<void>;
+}
+
+const QUICK_LISTENER = { heartbeatMs: 500, retryMs: 100, maxBackoffMs: 500 };
+
+/**
+ * Builds one full instance: Postgres driver, migrations, store, RedisBus, the WAL notifier
+ * (the API publishes nothing itself), hub, replication listener, app, `Deno.serve` on port 0.
+ */
+export async function openInstance(options: InstanceOptions): Promise<Instance> {
+  // Errors only: a 500 in an end-to-end test should say why.
+  const logger = options.logger ?? createLogger("error");
+  const driver = openPostgresDriver(options.databaseUrl, { max: 5 });
+  const opened: { bus?: RedisBus; server?: Deno.HttpServer; hub?: Hub } = {};
+  let listener: ReplicationListener | null = null;
+  // The publishing side of the current listener, cut when it is killed.
+  let outlet: Outlet | null = null;
+  // What /ready reports once the listener was stopped or killed: the last one's state.
+  let last: ReplicationListener | null = null;
+  const newListener = () =>
+    new ReplicationListener({
+      databaseUrl: options.databaseUrl,
+      slot: options.slot,
+      bus: outlet = new Outlet(opened.bus!),
+      logger,
+      ...QUICK_LISTENER,
+      ...options.listener,
+    });
+
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    stopped ??= (async () => {
+      await opened.hub?.close();
+      await opened.server?.shutdown();
+      await listener?.stop();
+      listener = null;
+      await opened.bus?.close();
+      await driver.close();
+    })();
+
+  try {
+    await migrate(driver);
+    const accounts = await AccountTokenVerifier.create({
+      secret: TEST_SECRET,
+      algorithm: "RS256",
+    });
+    const bus = opened.bus = await RedisBus.connect(options.redisUrl);
+    const store = new Store(driver);
+    const hub = opened.hub = new Hub({ bus, store, logger });
+    if (options.role !== "api") {
+      listener = last = newListener();
+      await listener.start();
+    }
+    const app = createApp({
+      logger,
+      accounts,
+      maxBodyBytes: 10 * 1024 * 1024,
+      hub,
+      // A listener restarted by the test replaces the one /ready looks at.
+      readiness: {
+        driver,
+        bus,
+        listener: last && { state: () => (listener ?? last!).state() },
+      },
+      apiEnabled: true,
+      ...buildServices(store, WAL_NOTIFIER),
+    });
+    const listening = Promise.withResolvers<string>();
+    opened.server = Deno.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      onListen: ({ hostname, port }) => listening.resolve(`http://${hostname}:${port}`),
+    }, app.fetch);
+    const url = await listening.promise;
+
+    const request: Instance["request"] = (method, path, { token, body } = {}) =>
+      fetch(new URL(path, url), {
+        method,
+        headers: {
+          ...(token && { authorization: `Bearer ${token}` }),
+          ...(body !== undefined && { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+
+    return {
+      url,
+      hub,
+      bus,
+      store,
+      get listener() {
+        return listener;
+      },
+      async startListener() {
+        if (listener) throw new Error("startListener: a listener is already running");
+        const next = listener = last = newListener();
+        await next.start();
+        return next;
+      },
+      async stopListener() {
+        const current = listener;
+        listener = null;
+        await current?.stop();
+      },
+      async killListener() {
+        const current = listener;
+        if (!current) return 0;
+        listener = null;
+        // A dead process publishes nothing more: work the listener still has in flight
+        // (a transaction being published) must not reach Redis after this point.
+        outlet?.cut();
+        let terminated = 0;
+        if (current.state().role === "holder") {
+          // The holder's sessions: the one holding the advisory lock of this slot, and the
+          // walsender streaming it (see slot.ts tryHolderLock for the lock's key).
+          const rows = await driver.query<{ done: boolean }>(
+            `select pg_terminate_backend(pid) as done from (
+               select pid from pg_locks
+                where locktype = 'advisory' and granted and objsubid = 2
+                  and database = (select oid from pg_database where datname = current_database())
+                  and classid = hashtext('devpocket_sync.replication')::oid
+                  and objid = hashtext($1)::oid
+               union
+               select active_pid from pg_replication_slots where slot_name = $1
+             ) holder where pid is not null`,
+            [options.slot],
+          );
+          terminated = rows.filter((r) => r.done).length;
+        }
+        await current.stop();
+        return terminated;
+      },
+      request,
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * The bus as one listener sees it: publishes pass through to the instance's bus until
+ * `cut()`, then fail as they would in a process that died. Subscriptions are not the
+ * listener's business and the instance's bus is closed by the instance.
+ */
+class Outlet implements Bus {
+  readonly kind: Bus["kind"];
+  #cut = false;
+
+  constructor(readonly inner: Bus) {
+    this.kind = inner.kind;
+  }
+
+  cut(): void {
+    this.#cut = true;
+  }
+
+  publish(channel: string, message: string): Promise<void> {
+    if (this.#cut) return Promise.reject(new Error("The listener's process is dead"));
+    return this.inner.publish(channel, message);
+  }
+
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    return this.inner.subscribe(channel, onMessage);
+  }
+
+  unsubscribe(channel: string): Promise<void> {
+    return this.inner.unsubscribe(channel);
+  }
+
+  ping(): Promise<boolean> {
+    return this.#cut ? Promise.resolve(false) : this.inner.ping();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
