@@ -13,7 +13,7 @@ import {
   type ServerMessage,
   WS_CLOSE,
 } from "./ws_messages.ts";
-import { loadCollectionPolicy } from "./ws_policy.ts";
+import { CachedPolicy, loadCollectionPolicy } from "./ws_policy.ts";
 import { WsSubscriptions } from "./ws_subscriptions.ts";
 
 export interface HubOptions {
@@ -54,6 +54,7 @@ interface UserEntry {
   events: Promise<void>;
   /** Per device connected here: the timer that refreshes its `last_seen_at`. */
   touch: Map<string, ReturnType<typeof setInterval>>;
+  policy: CachedPolicy;
 }
 
 /**
@@ -166,6 +167,7 @@ export class Hub {
         subscribed: this.#subscribe(userId),
         events: Promise.resolve(),
         touch: new Map(),
+        policy: new CachedPolicy(this.#store, userId),
       };
       this.#users.set(userId, user);
     }
@@ -313,7 +315,7 @@ export class Hub {
 
   async #dispatch(userId: string, user: UserEntry, event: SyncEvent): Promise<void> {
     if (user.clients.size === 0) return;
-    const policy = needsPolicy(event) ? await loadCollectionPolicy(this.#store, userId) : null;
+    const policy = needsPolicy(event) ? await user.policy.get(event) : null;
     for (const client of user.clients) {
       const delivery = eventMessage(event, client.deviceId, policy);
       if (delivery?.kind === "send") this.#send(client, delivery.message);

@@ -1,5 +1,6 @@
 import type { Collection } from "./collections.ts";
 import { allowedCollections } from "./selective_sync.ts";
+import type { SyncEvent } from "./events.ts";
 import type { SyncStore } from "./store.ts";
 import { readSyncSettings, SYNC_SETTINGS_ID } from "./sync_settings.ts";
 
@@ -8,9 +9,7 @@ export type CollectionPolicy = (deviceId: string) => ReadonlySet<Collection>;
 
 /**
  * Reads the user's `sync` settings once and answers per device (selective sync narrowed by
- * `device_policies`, DESIGN.md §7). Read fresh for every event rather than cached: a
- * settings change is itself an event, and a stale cache would leak a collection to a
- * device whose policy just excluded it.
+ * `device_policies`, DESIGN.md §7).
  */
 export async function loadCollectionPolicy(
   store: SyncStore,
@@ -19,4 +18,34 @@ export async function loadCollectionPolicy(
   const item = await store.getItem(userId, "settings", SYNC_SETTINGS_ID);
   const settings = readSyncSettings(item?.deleted ? null : item?.data);
   return (deviceId) => allowedCollections(settings, deviceId);
+}
+
+/** A cached policy is reread at least this often, in case a settings event was lost. */
+const POLICY_MAX_AGE_MS = 5_000;
+
+/**
+ * One user's policy for the hub's event loop. A user's events are dispatched in bus order
+ * and a settings change is itself an event, so rereading on every event that touches
+ * `settings` keeps the cache exact; the age bound covers an event lost in a bus outage.
+ * (Hints only name collections; pulls enforce the policy on the data itself.)
+ */
+export class CachedPolicy {
+  #value: CollectionPolicy | null = null;
+  #readAt = 0;
+
+  constructor(
+    private readonly store: SyncStore,
+    private readonly userId: string,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async get(event: SyncEvent): Promise<CollectionPolicy> {
+    const settingsChanged = event.type === "changes" && event.collections.includes("settings");
+    const now = this.clock();
+    if (!this.#value || settingsChanged || now - this.#readAt > POLICY_MAX_AGE_MS) {
+      this.#value = await loadCollectionPolicy(this.store, this.userId);
+      this.#readAt = now;
+    }
+    return this.#value;
+  }
 }
