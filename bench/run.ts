@@ -1,18 +1,22 @@
 /**
  * `deno task bench`: every benchmark, on a throwaway Postgres (wal_level=logical) unless
- * TEST_DATABASE_URL names one. Prints figures and their ratios to plain baselines.
+ * TEST_DATABASE_URL names one, and on TEST_REDIS_URL, else Redis at 127.0.0.1:6379 if it
+ * answers, else a throwaway redis-server. Prints figures and their ratios to plain baselines.
  */
-import { startPostgres } from "../tests/support/cluster.ts";
+import { startBenchServices } from "./support/bench_env.ts";
 
-const pg = Deno.env.get("TEST_DATABASE_URL") ? null : await startPostgres();
-if (pg) Deno.env.set("TEST_DATABASE_URL", pg.url);
+const started = await startBenchServices();
 try {
   const benches = [
     await import("./merge.ts"),
     await import("./push_pull.ts"),
     await import("./conflicts.ts"),
+    await import("./realtime_latency.ts"),
+    await import("./wal_throughput.ts"),
+    await import("./idle_sockets.ts"),
+    await import("./fan_out.ts"),
   ];
   for (const bench of benches) console.log((await bench.run()).join("\n") + "\n");
 } finally {
-  await pg?.stop?.();
+  for (const service of started.reverse()) await service.stop?.();
 }

@@ -1,0 +1,245 @@
+/**
+ * Push → `sync_data_available` latency on another device of the same user, through the
+ * whole pipeline: HTTP push → Postgres commit → WAL (pgoutput) → ReplicationListener →
+ * Redis → Hub → WebSocket, with the server in its own process on 127.0.0.1. Measured from
+ * just before the push request is sent to the arrival of the first notification whose
+ * cursor is at least the push's cursor. Pushes are sent open-loop at a fixed rate (one
+ * small change each, round-robin over USERS users), each rate for a bounded time.
+ * The embedded mode (PGlite, in-process bus, notifier after commit) is run the same way.
+ */
+import { mintAccountToken } from "../sync/account_tokens.ts";
+import { decodeCursor } from "../sync/cursor.ts";
+import { WS_PROTOCOL } from "../sync/ws_messages.ts";
+import { command } from "../tests/support/changes.ts";
+import { benchMain, benchRedisUrl } from "./support/bench_env.ts";
+import { openBenchDb } from "./support/bench_db.ts";
+import { startServer } from "./support/server_process.ts";
+import { int, percentile, sleep, waitFor } from "./support/stats.ts";
+
+const RATES = [
+  { perSecond: 10, seconds: 3 },
+  { perSecond: 100, seconds: 3 },
+  { perSecond: 300, seconds: 3 },
+  { perSecond: 1000, seconds: 3 },
+];
+const USERS = 10;
+/** Pushes awaiting their response before the sender holds back (the rate then falls short). */
+const MAX_IN_FLIGHT = 256;
+const SECRET = "bench-secret-that-is-at-least-32-characters-long";
+
+interface User {
+  pusher: string;
+  notifications: Array<{ seq: number; at: number }>;
+  socket: WebSocket;
+}
+
+interface Push {
+  user: User;
+  sentAt: number;
+  answeredAt: number;
+  seq: number | null;
+}
+
+interface RateResult {
+  target: number;
+  achieved: number;
+  latencies: number[];
+  /** Push request → response, for the same pushes. */
+  answered: number[];
+  missing: number;
+  failed: number;
+}
+
+export async function run(): Promise<string[]> {
+  const lines = [
+    `realtime latency: push -> sync_data_available on another device, ${USERS} users, ` +
+    "one change per push, server in its own process",
+  ];
+  {
+    await using db = await openBenchDb();
+    await using server = await startServer("service", {
+      DATABASE_URL: db.url,
+      REDIS_URL: benchRedisUrl(),
+      REPLICATION_SLOT: db.slot,
+      JWT_SECRET: SECRET,
+      LOG_LEVEL: "warn",
+    });
+    lines.push("  postgres + WAL listener + Redis:");
+    lines.push(...report(await measure(server.url), true));
+  }
+  {
+    await using server = await startServer("service", { JWT_SECRET: SECRET, LOG_LEVEL: "warn" });
+    lines.push("  embedded (PGlite + in-process bus):");
+    lines.push(...report(await measure(server.url), false));
+  }
+  return lines;
+}
+
+function report(results: RateResult[], withGoal: boolean): string[] {
+  return results.map((r) => {
+    const p50 = percentile(r.latencies, 50);
+    const p99 = percentile(r.latencies, 99);
+    const goal = withGoal && r.target === 1000 ? " (goal at 1000/s: p50 < 5 ms, p99 < 25 ms)" : "";
+    const lost = r.missing + r.failed > 0 ? `, ${r.missing} unnotified, ${r.failed} failed` : "";
+    const saturated = r.achieved < 0.9 * r.target
+      ? "\n          saturated: pushes queue in the push path (see `push answered`), so the " +
+        "notification latency includes that queueing"
+      : "";
+    return `    ${String(r.target).padStart(4)}/s: achieved ${int(r.achieved)}/s, ` +
+      `notified p50 ${ms(p50)} p99 ${ms(p99)}, ` +
+      `push answered p50 ${ms(percentile(r.answered, 50))}, n=${r.latencies.length}` +
+      `${lost}${goal}${saturated}`;
+  });
+}
+
+function ms(value: number): string {
+  return value >= 100 ? `${value.toFixed(0)} ms` : `${value.toFixed(1)} ms`;
+}
+
+async function measure(baseUrl: string): Promise<RateResult[]> {
+  const users: User[] = [];
+  try {
+    for (let u = 0; u < USERS; u++) {
+      const userId = `rt-${u}-${crypto.randomUUID().slice(0, 8)}`;
+      const pusher = await register(baseUrl, userId, "pusher");
+      const watcher = await register(baseUrl, userId, "watcher");
+      const user: User = { pusher, notifications: [], socket: await watch(baseUrl, watcher) };
+      user.socket.addEventListener("message", (event) => {
+        const at = performance.now();
+        const message = JSON.parse(event.data);
+        if (message.type === "sync_data_available") {
+          user.notifications.push({ seq: decodeCursor(message.cursor), at });
+        }
+      });
+      users.push(user);
+    }
+    // Warm-up: connections, JIT, the listener's first transactions; not recorded.
+    await atRate(baseUrl, users, 100, 1);
+    const results: RateResult[] = [];
+    for (const { perSecond, seconds } of RATES) {
+      results.push(await atRate(baseUrl, users, perSecond, seconds));
+    }
+    return results;
+  } finally {
+    for (const user of users) user.socket.close(1000);
+  }
+}
+
+async function atRate(
+  baseUrl: string,
+  users: User[],
+  perSecond: number,
+  seconds: number,
+): Promise<RateResult> {
+  for (const user of users) user.notifications.length = 0;
+  const count = perSecond * seconds;
+  const pushes: Push[] = [];
+  const pending = new Set<Promise<void>>();
+  let failed = 0;
+  const send = (i: number) => {
+    const push: Push = {
+      user: users[i % users.length],
+      sentAt: performance.now(),
+      answeredAt: NaN,
+      seq: null,
+    };
+    pushes.push(push);
+    const done = fetch(`${baseUrl}/api/sync/data`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${push.user.pusher}`, "content-type": "application/json" },
+      body: JSON.stringify({ changes: [command(`bench ${i} ${crypto.randomUUID()}`)] }),
+    }).then(async (res) => {
+      const body = await res.json();
+      push.answeredAt = performance.now();
+      if (res.status === 200) push.seq = decodeCursor(body.cursor);
+      else failed++;
+    }, () => {
+      failed++;
+    }).finally(() => pending.delete(done));
+    pending.add(done);
+  };
+  const start = performance.now();
+  // Bounded: the schedule gets 50 % more time than it needs, then stops sending.
+  const stopAt = start + seconds * 1500;
+  let sent = 0;
+  while (sent < count && performance.now() < stopAt) {
+    const due = Math.min(count, Math.floor((performance.now() - start) * perSecond / 1000) + 1);
+    while (sent < due && pending.size < MAX_IN_FLIGHT) send(sent++);
+    await sleep(1);
+  }
+  await Promise.all(pending);
+  const elapsed = performance.now() - start;
+  const lastSeq = new Map<User, number>();
+  for (const p of pushes) {
+    if (p.seq !== null) lastSeq.set(p.user, Math.max(lastSeq.get(p.user) ?? 0, p.seq));
+  }
+  await waitFor(
+    () => users.every((u) => (u.notifications.at(-1)?.seq ?? 0) >= (lastSeq.get(u) ?? 0)),
+    5_000,
+  );
+  const latencies: number[] = [];
+  const answered: number[] = [];
+  let missing = 0;
+  for (const push of pushes) {
+    if (push.seq === null) continue;
+    answered.push(push.answeredAt - push.sentAt);
+    const at = firstAtLeast(push.user.notifications, push.seq);
+    if (at === null) missing++;
+    else latencies.push(at - push.sentAt);
+  }
+  return {
+    target: perSecond,
+    achieved: (pushes.length - failed) / (elapsed / 1000),
+    latencies,
+    answered,
+    missing,
+    failed,
+  };
+}
+
+/** Arrival time of the first notification with a cursor >= seq (cursors arrive in order). */
+function firstAtLeast(list: Array<{ seq: number; at: number }>, seq: number): number | null {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < list.length ? list[lo].at : null;
+}
+
+async function register(baseUrl: string, userId: string, name: string): Promise<string> {
+  const token = await mintAccountToken(SECRET, { userId, tier: "pro", expiresInSeconds: 3600 });
+  const res = await fetch(`${baseUrl}/api/devices/register`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name, platform: "ios" }),
+  });
+  if (res.status !== 201) throw new Error(`Registering ${name} failed: ${res.status}`);
+  return (await res.json()).token;
+}
+
+function watch(baseUrl: string, token: string): Promise<WebSocket> {
+  const socket = new WebSocket(
+    `${baseUrl.replace(/^http/, "ws")}/api/sync/ws`,
+    [WS_PROTOCOL, `bearer.${token}`],
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error("Watcher socket did not open in 10 s")),
+      10_000,
+    );
+    socket.addEventListener("open", () => {
+      clearTimeout(timer);
+      // The hub confirms the device after subscribing; give it a moment before pushes start.
+      setTimeout(() => resolve(socket), 50);
+    }, { once: true });
+    socket.addEventListener("close", () => {
+      clearTimeout(timer);
+      reject(new Error("Watcher socket closed before opening"));
+    }, { once: true });
+  });
+}
+
+if (import.meta.main) await benchMain(run);

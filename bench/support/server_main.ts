@@ -1,0 +1,159 @@
+/**
+ * A sync server in its own process, for benchmarks that must not count the clients'
+ * memory or CPU. Started by `server_process.ts`; prints one JSON line `{"url": …}` on
+ * stdout once it listens on 127.0.0.1, logs go to stderr.
+ *
+ * - `service` (first argument): the instance wired as main.ts wires it, from the same
+ *   environment variables (`DATABASE_URL` unset → in-memory PGlite, `REDIS_URL` unset →
+ *   in-process bus; `ROLE=api` → no replication listener).
+ * - `bare`: `Deno.upgradeWebSocket` and nothing else: echoes what a socket sends and, with
+ *   `BENCH_REDIS_URL`, broadcasts each `changes` event of `sync:user:<user>` to the
+ *   sockets that connected with `?user=<user>`. The baseline the service is held to.
+ *
+ * Both answer `GET /__bench/memory` with `Deno.memoryUsage()` after a full GC
+ * (run with `--v8-flags=--expose-gc`).
+ */
+import { createClient } from "redis";
+import { loadConfig } from "../../config.ts";
+import { openPgliteDriver } from "../../db/pglite_driver.ts";
+import { openPostgresDriver } from "../../db/postgres_driver.ts";
+import { migrate } from "../../db/migrate.ts";
+import { Store } from "../../db/store.ts";
+import { createApp } from "../../routes/app.ts";
+import { AccountTokenVerifier } from "../../sync/account_tokens.ts";
+import { openBus } from "../../sync/bus/open_bus.ts";
+import { inProcessNotifier, WAL_NOTIFIER } from "../../sync/change_notifier.ts";
+import { createLogger } from "../../sync/logger.ts";
+import { ReplicationListener } from "../../sync/replication/listener.ts";
+import { buildServices } from "../../sync/services.ts";
+import { Hub } from "../../sync/ws_hub.ts";
+
+type Handler = (req: Request) => Response | Promise<Response>;
+
+const mode = Deno.args[0];
+const shutdownSteps: Array<() => Promise<unknown>> = [];
+let handler: Handler;
+if (mode === "service") handler = await service();
+else if (mode === "bare") handler = await bare();
+else throw new Error(`Mode must be "service" or "bare": got "${mode}"`);
+
+const server = Deno.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  onListen: ({ hostname, port }) =>
+    console.log(JSON.stringify({ url: `http://${hostname}:${port}` })),
+}, (req) => new URL(req.url).pathname === "/__bench/memory" ? memory() : handler(req));
+
+Deno.addSignalListener("SIGTERM", async () => {
+  const [first, ...rest] = shutdownSteps;
+  await first?.().catch(() => {});
+  await server.shutdown();
+  for (const step of rest) await step().catch(() => {});
+  Deno.exit(0);
+});
+
+function memory(): Response {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  return Response.json({ ...Deno.memoryUsage(), gc: gc !== undefined });
+}
+
+async function service(): Promise<Handler> {
+  const config = loadConfig(Deno.env.toObject());
+  const logger = createLogger(config.LOG_LEVEL, (line) => console.error(line));
+  const embedded = !config.DATABASE_URL;
+  const driver = config.DATABASE_URL
+    ? openPostgresDriver(config.DATABASE_URL)
+    : await openPgliteDriver();
+  await migrate(driver);
+  const accounts = await AccountTokenVerifier.create({
+    secret: config.JWT_SECRET,
+    algorithm: config.JWT_ALGORITHM,
+  });
+  const bus = await openBus(config, { logger });
+  const notifier = embedded
+    ? inProcessNotifier(bus, (error) => logger.warn("In-process publish failed", { error }))
+    : WAL_NOTIFIER;
+  const store = new Store(driver);
+  const hub = new Hub({ bus, store, logger, allowedOrigins: config.WS_ALLOWED_ORIGINS });
+  const listener = config.DATABASE_URL && config.ROLE !== "api"
+    ? new ReplicationListener({
+      databaseUrl: config.DATABASE_URL,
+      slot: config.REPLICATION_SLOT,
+      bus,
+      logger,
+    })
+    : null;
+  await listener?.start();
+  // Bounded: a listener that never streams shows up as missing notifications, not a hang.
+  for (let i = 0; i < 300 && listener && !listener.state().streaming; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const app = createApp({
+    logger,
+    accounts,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    hub,
+    readiness: { driver, bus, listener },
+    apiEnabled: config.ROLE !== "listener",
+    ...buildServices(store, notifier),
+  });
+  shutdownSteps.push(
+    () => hub.close(),
+    async () => await listener?.stop(),
+    () => bus.close(),
+    () => driver.close(),
+  );
+  return (req) => app.fetch(req);
+}
+
+async function bare(): Promise<Handler> {
+  const sockets = new Map<string, Set<WebSocket>>();
+  const redisUrl = Deno.env.get("BENCH_REDIS_URL");
+  const redis = redisUrl ? createClient({ url: redisUrl }) : null;
+  redis?.on("error", (error: unknown) => console.error(`bare server: Redis error: ${error}`));
+  await redis?.connect();
+  const broadcast = (user: string, raw: string) => {
+    const event = JSON.parse(raw);
+    if (event.type !== "changes") return;
+    const message = JSON.stringify({
+      type: "sync_data_available",
+      cursor: event.cursor,
+      collections: event.collections,
+      origin_device_id: event.origin_device_id,
+    });
+    for (const socket of sockets.get(user) ?? []) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(message);
+    }
+  };
+  shutdownSteps.push(() => {
+    for (const set of sockets.values()) for (const socket of set) socket.close(1012);
+    return Promise.resolve();
+  }, () => Promise.resolve(redis?.destroy()));
+  return (req) => {
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("WebSocket only", { status: 400 });
+    }
+    const user = new URL(req.url).searchParams.get("user") ?? "bench";
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.addEventListener("open", () => {
+      let set = sockets.get(user);
+      if (!set) {
+        sockets.set(user, set = new Set());
+        void redis?.subscribe(`sync:user:${user}`, (message) => broadcast(user, message));
+      }
+      set.add(socket);
+    });
+    socket.addEventListener("message", (event) => socket.send(event.data));
+    socket.addEventListener("close", () => {
+      const set = sockets.get(user);
+      set?.delete(socket);
+      if (set?.size === 0) {
+        sockets.delete(user);
+        void redis?.unsubscribe(`sync:user:${user}`);
+      }
+    });
+    return response;
+  };
+}

@@ -1,0 +1,105 @@
+/** Starts `server_main.ts` in a child process and talks to it. */
+import { sleep } from "./stats.ts";
+
+/** `Deno.memoryUsage()` of the child, after a full GC. */
+export interface ServerMemory {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+}
+
+export interface ServerProcess extends AsyncDisposable {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  pid: number;
+  memory(): Promise<ServerMemory>;
+}
+
+const SCRIPT = new URL("./server_main.ts", import.meta.url).pathname;
+// What deno needs to find its cache; nothing else of this process's environment leaks in.
+const PASSED_THROUGH = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"];
+
+/**
+ * Spawns the server (`service` or `bare`) with exactly `env` (plus PATH/HOME); resolves once
+ * it listens. Disposing sends SIGTERM, and SIGKILL if it has not exited 5 s later.
+ */
+export async function startServer(
+  mode: "service" | "bare",
+  env: Record<string, string>,
+): Promise<ServerProcess> {
+  const base: Record<string, string> = {};
+  for (const name of PASSED_THROUGH) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) base[name] = value;
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--v8-flags=--expose-gc", SCRIPT, mode],
+    env: { ...base, ...env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr: string[] = [];
+  const drainErr = drain(child.stderr, (line) => {
+    stderr.push(line);
+    if (stderr.length > 20) stderr.shift();
+  });
+  const ready = Promise.withResolvers<string>();
+  const drainOut = drain(child.stdout, (line) => {
+    try {
+      const parsed = JSON.parse(line);
+      if (typeof parsed.url === "string") ready.resolve(parsed.url);
+    } catch {
+      // Not the ready line.
+    }
+  });
+  const status = child.status;
+  let exited = false;
+  void status.then(() => {
+    exited = true;
+    ready.reject(
+      new Error(`Bench server (${mode}) exited before listening:\n${stderr.join("\n")}`),
+    );
+  });
+  const timer = setTimeout(
+    () => ready.reject(new Error(`Bench server (${mode}) did not listen within 60 s`)),
+    60_000,
+  );
+  let url: string;
+  try {
+    url = await ready.promise;
+  } catch (error) {
+    if (!exited) child.kill("SIGKILL");
+    await status;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    url,
+    pid: child.pid,
+    async memory() {
+      const res = await fetch(`${url}/__bench/memory`);
+      return await res.json();
+    },
+    async [Symbol.asyncDispose]() {
+      if (!exited) child.kill("SIGTERM");
+      const killed = await Promise.race([status.then(() => true), sleep(5_000).then(() => false)]);
+      if (!killed && !exited) child.kill("SIGKILL");
+      await status;
+      await Promise.all([drainOut, drainErr]);
+    },
+  };
+}
+
+async function drain(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) onLine(line);
+  }
+  if (rest) onLine(rest);
+}
