@@ -5,6 +5,11 @@ import { formatLsn, parseLsn } from "./lsn.ts";
 import { publishEvents } from "./publisher.ts";
 import { ReplicationError, toReplicationError } from "./replication_error.ts";
 
+/** Transactions published but not yet confirmed before the stream pauses for the bus. */
+const MAX_UNCONFIRMED = 256;
+/** Coalescing window for standby status updates. */
+const ACK_EVERY_MS = 5;
+
 /** One streaming session on the slot: options and progress hooks. */
 export interface StreamSlotOptions {
   databaseUrl: string;
@@ -69,12 +74,33 @@ export async function streamSlot(options: StreamSlotOptions): Promise<Replicatio
   // first byte not yet done (a commit's end LSN), so hand it one less.
   const sendConfirmed = () =>
     confirmed > 0n ? service.acknowledge(formatLsn(confirmed - 1n)) : Promise.resolve(false);
-  const advance = async (lsn: bigint) => {
-    confirmed = max(confirmed, lsn);
+  // Confirmations are coalesced: one status update per few ms, not one per transaction.
+  let ackTimer: ReturnType<typeof setTimeout> | undefined;
+  const flushConfirmed = async () => {
+    ackTimer = undefined;
     if (await sendConfirmed()) options.onConfirmed?.(confirmed);
+  };
+  const advance = (lsn: bigint) => {
+    confirmed = max(confirmed, lsn);
+    ackTimer ??= setTimeout(() => void flushConfirmed().catch(fail), ACK_EVERY_MS);
   };
   let tx: TransactionDecoder | null = null;
   let handling: Promise<void> = Promise.resolve();
+  // Transactions publish concurrently (a Redis client pipelines them) but confirm in
+  // commit order through this chain; once a link rejects, no later link runs.
+  let published: Promise<void> = Promise.resolve();
+  let unconfirmed = 0;
+  const confirmInOrder = (publishing: Promise<void>, lsn: bigint) => {
+    publishing.catch(() => {}); // Observed through the chain; this only silences the early rejection.
+    unconfirmed++;
+    published = published.then(async () => {
+      await publishing;
+      unconfirmed--;
+      // must: ack only after every event up to this LSN was published
+      advance(lsn);
+    });
+    published.catch(fail);
+  };
 
   const handle = async (message: Pgoutput.Message | ParseFailure): Promise<void> => {
     switch (message.tag) {
@@ -91,15 +117,11 @@ export async function streamSlot(options: StreamSlotOptions): Promise<Replicatio
       case "commit": {
         const events = tx?.events() ?? [];
         tx = null;
-        try {
-          await publishEvents(options.bus, events);
-        } catch (error) {
-          // Not rethrown: with flowControl the library would log it and go on to the
-          // next transaction. Ending the session is what keeps this one unconfirmed.
-          return fail(error);
-        }
-        // must: ack only after every event up to this LSN was published
-        await advance(parseLsn(message.commitEndLsn!));
+        // A publish failure is not rethrown: with flowControl the library would log it
+        // and go on. It rejects the chain instead, which ends the session unconfirmed.
+        confirmInOrder(publishEvents(options.bus, events), parseLsn(message.commitEndLsn!));
+        // Bounds memory while the bus lags: flowControl pauses the stream while this waits.
+        if (unconfirmed >= MAX_UNCONFIRMED) await published.catch(() => {});
         return;
       }
       case "message":
@@ -107,7 +129,7 @@ export async function streamSlot(options: StreamSlotOptions): Promise<Replicatio
         // message (the heartbeat) arrives between transactions: everything before it
         // was handled above, and confirming it releases WAL on an idle schema.
         if (!message.transactional && message.messageLsn && tx === null) {
-          await advance(parseLsn(message.messageLsn));
+          confirmInOrder(Promise.resolve(), parseLsn(message.messageLsn));
         }
         return;
       default:
@@ -139,8 +161,15 @@ export async function streamSlot(options: StreamSlotOptions): Promise<Replicatio
     await ended.promise;
   } finally {
     options.signal.removeEventListener("abort", onAbort);
+    await Promise.all([handling.catch(() => {}), published.catch(() => {})]);
+    clearTimeout(ackTimer);
+    // `confirmed` only ever covers published transactions, so even after a failure what
+    // it holds is confirmed now rather than replayed by the next session.
+    if (ackTimer !== undefined && (await sendConfirmed().catch(() => false))) {
+      options.onConfirmed?.(confirmed);
+    }
     await service.destroy().catch(() => {});
-    await Promise.all([subscribed, handling.catch(() => {})]);
+    await subscribed;
   }
   return failure;
 }
