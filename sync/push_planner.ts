@@ -263,11 +263,17 @@ class Plan {
   }
 
   writes(): BatchWrites {
+    const items = [...this.#items.entries()];
     return {
       head: this.#head,
-      items: [...this.#items.values()],
+      newItems: items.flatMap(([key, row]) => this.snapshot.items.has(key) ? [] : [row]),
+      changedItems: items.flatMap(([key, row]) => this.snapshot.items.has(key) ? [row] : []),
       history: this.#history,
-      applied: [...this.#applied.values()],
+      // A change stored as sent is found again by the change_id of the version it wrote
+      // (items, then item_versions), so only the other outcomes need a row of their own.
+      applied: [...this.#applied.values()].filter((row) =>
+        row.status !== "applied" || row.strategy != null
+      ),
       conflicts: this.#conflicts,
     };
   }

@@ -31,6 +31,7 @@ export interface ItemRow {
   device_id: string | null;
   change_id: string | null;
   seq: number;
+  /** Commands only: the first 128 bits of sha256(canonical [command, session_id]) as a uuid. */
   dedupe_key: string | null;
 }
 
@@ -65,6 +66,10 @@ export interface ConflictRow {
 /** What a batch write can see: the state it must decide against, read under the user's lock. */
 export interface BatchSnapshot {
   head: number;
+  /**
+   * Every change_id of the batch seen before: from applied_changes, or (for changes stored
+   * as sent, which keep no applied_changes row) from the item version they wrote.
+   */
   applied: Map<string, AppliedRow>;
   /** Current items by `itemKey(collection, id)`, for every item the batch touches and `settings/sync`. */
   items: Map<string, ItemRow>;
@@ -77,8 +82,12 @@ export interface BatchSnapshot {
 /** What the batch decided to write, all in the same transaction. */
 export interface BatchWrites {
   head: number;
-  items: ItemRow[];
+  /** Items the snapshot did not hold: plain inserts. */
+  newItems: ItemRow[];
+  /** Items the snapshot held, in their new state. */
+  changedItems: ItemRow[];
   history: ItemRow[];
+  /** Outcomes to remember; changes stored as sent are recognised by their item version. */
   applied: AppliedRow[];
   conflicts: Omit<
     ConflictRow,

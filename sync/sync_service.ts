@@ -1,6 +1,6 @@
 import { type Collection, COLLECTIONS, isCollection, SPECS } from "./collections.ts";
 import { Change, fieldErrors } from "./change_schema.ts";
-import { canonicalJson, sha256Hex } from "./canonical_json.ts";
+import { canonicalJson, sha256Hex, sha256Uuid } from "./canonical_json.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
@@ -183,7 +183,8 @@ function prepareChange(raw: unknown): PreparedChange {
   }
   const validated = { ...change, data: data.data };
   const dedupeKey = change.collection === "commands"
-    ? sha256Hex(canonicalJson([data.data.command, data.data.session_id]))
+    // canonicalJson([command, session_id]), spelled out: both are strings.
+    ? sha256Uuid(`[${JSON.stringify(data.data.command)},${JSON.stringify(data.data.session_id)}]`)
     : null;
   return { ok: true, change: validated, dedupeKey };
 }

@@ -306,14 +306,14 @@ export class Hub {
     }
     user.events = this.#track(
       user.events
-        .then(() => this.#dispatch(userId, user, event))
+        .then(() => this.#dispatch(user, event))
         .catch((error) =>
           this.#logger.error("Delivering a bus event failed", { user_id: userId, error })
         ),
     );
   }
 
-  async #dispatch(userId: string, user: UserEntry, event: SyncEvent): Promise<void> {
+  async #dispatch(user: UserEntry, event: SyncEvent): Promise<void> {
     if (user.clients.size === 0) return;
     const policy = needsPolicy(event) ? await user.policy.get(event) : null;
     for (const client of user.clients) {
