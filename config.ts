@@ -63,6 +63,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (config.REDIS_URL && config.UPSTASH_REDIS_REST_URL) {
     throw new ConfigError("Set REDIS_URL or UPSTASH_REDIS_REST_URL, not both");
   }
+  if (config.DATABASE_URL && !config.JWT_SECRET && !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL) {
+    throw new ConfigError(
+      "JWT_SECRET (or JWT_PUBLIC_KEY / JWT_JWKS_URL) must be set with DATABASE_URL: every instance must verify the same account tokens",
+    );
+  }
   if (config.ROLE === "listener" && !config.DATABASE_URL) {
     throw new ConfigError("ROLE=listener needs DATABASE_URL: the embedded database has no WAL");
   }

@@ -27,6 +27,7 @@ Deno.test("loadConfig() stops on a bad value with a message naming the variable"
     [{ REPLICATION_SLOT: "Bad-Name" }, /REPLICATION_SLOT/],
     [{ UPSTASH_REDIS_REST_URL: "https://x" }, /UPSTASH_REDIS_REST_TOKEN must be set/],
     [{ ROLE: "listener" }, /ROLE=listener needs DATABASE_URL/],
+    [{ DATABASE_URL: "postgres://db/sync" }, /JWT_SECRET .* must be set with DATABASE_URL/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => loadConfig(env), (error: unknown) => {

@@ -15,18 +15,8 @@
  */
 import { createClient } from "redis";
 import { loadConfig } from "../../config.ts";
-import { openPgliteDriver } from "../../db/pglite_driver.ts";
-import { openPostgresDriver } from "../../db/postgres_driver.ts";
-import { migrate } from "../../db/migrate.ts";
-import { Store } from "../../db/store.ts";
-import { createApp } from "../../routes/app.ts";
-import { AccountTokenVerifier } from "../../sync/account_tokens.ts";
-import { openBus } from "../../sync/bus/open_bus.ts";
-import { inProcessNotifier, WAL_NOTIFIER } from "../../sync/change_notifier.ts";
+import { startService } from "../../service.ts";
 import { createLogger } from "../../sync/logger.ts";
-import { ReplicationListener } from "../../sync/replication/listener.ts";
-import { buildServices } from "../../sync/services.ts";
-import { Hub } from "../../sync/ws_hub.ts";
 
 type Handler = (req: Request) => Response | Promise<Response>;
 
@@ -62,50 +52,14 @@ function memory(): Response {
 async function service(): Promise<Handler> {
   const config = loadConfig(Deno.env.toObject());
   const logger = createLogger(config.LOG_LEVEL, (line) => console.error(line));
-  const embedded = !config.DATABASE_URL;
-  const driver = config.DATABASE_URL
-    ? openPostgresDriver(config.DATABASE_URL)
-    : await openPgliteDriver();
-  await migrate(driver);
-  const accounts = await AccountTokenVerifier.create({
-    secret: config.JWT_SECRET,
-    algorithm: config.JWT_ALGORITHM,
-  });
-  const bus = await openBus(config, { logger });
-  const notifier = embedded
-    ? inProcessNotifier(bus, (error) => logger.warn("In-process publish failed", { error }))
-    : WAL_NOTIFIER;
-  const store = new Store(driver);
-  const hub = new Hub({ bus, store, logger, allowedOrigins: config.WS_ALLOWED_ORIGINS });
-  const listener = config.DATABASE_URL && config.ROLE !== "api"
-    ? new ReplicationListener({
-      databaseUrl: config.DATABASE_URL,
-      slot: config.REPLICATION_SLOT,
-      bus,
-      logger,
-    })
-    : null;
-  await listener?.start();
+  const service = await startService(config, logger, { inMemory: true });
+  const listener = service.listener;
   // Bounded: a listener that never streams shows up as missing notifications, not a hang.
   for (let i = 0; i < 300 && listener && !listener.state().streaming; i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const app = createApp({
-    logger,
-    accounts,
-    maxBodyBytes: config.MAX_BODY_BYTES,
-    hub,
-    readiness: { driver, bus, listener },
-    apiEnabled: config.ROLE !== "listener",
-    ...buildServices(store, notifier),
-  });
-  shutdownSteps.push(
-    () => hub.close(),
-    async () => await listener?.stop(),
-    () => bus.close(),
-    () => driver.close(),
-  );
-  return (req) => app.fetch(req);
+  shutdownSteps.push(() => service.hub.close(), () => service.close());
+  return (req) => service.app.fetch(req);
 }
 
 async function bare(): Promise<Handler> {

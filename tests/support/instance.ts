@@ -1,18 +1,13 @@
-import { openPostgresDriver } from "../../db/postgres_driver.ts";
-import { migrate } from "../../db/migrate.ts";
-import { Store } from "../../db/store.ts";
-import { createApp } from "../../routes/app.ts";
-import { AccountTokenVerifier } from "../../sync/account_tokens.ts";
+import type { Store } from "../../db/store.ts";
+import { loadConfig } from "../../config.ts";
+import { type ListenerLike, startService } from "../../service.ts";
 import type { Bus } from "../../sync/bus/bus.ts";
-import { RedisBus } from "../../sync/bus/redis_bus.ts";
-import { WAL_NOTIFIER } from "../../sync/change_notifier.ts";
 import { createLogger, type Logger } from "../../sync/logger.ts";
 import {
   ReplicationListener,
   type ReplicationListenerOptions,
 } from "../../sync/replication/listener.ts";
-import { buildServices } from "../../sync/services.ts";
-import { Hub } from "../../sync/ws_hub.ts";
+import type { Hub } from "../../sync/ws_hub.ts";
 import { TEST_SECRET } from "./app.ts";
 
 /** Options of {@link openInstance}. */
@@ -35,7 +30,7 @@ export interface Instance extends AsyncDisposable {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
   url: string;
   hub: Hub;
-  bus: RedisBus;
+  bus: Bus;
   store: Store;
   /** The running listener; null for `role: "api"` or once stopped or killed. */
   readonly listener: ReplicationListener | null;
@@ -70,61 +65,57 @@ const QUICK_LISTENER = { heartbeatMs: 500, retryMs: 100, maxBackoffMs: 500 };
 export async function openInstance(options: InstanceOptions): Promise<Instance> {
   // Errors only: a 500 in an end-to-end test should say why.
   const logger = options.logger ?? createLogger("error");
-  const driver = openPostgresDriver(options.databaseUrl, { max: 5 });
-  const opened: { bus?: RedisBus; server?: Deno.HttpServer; hub?: Hub } = {};
+  const config = loadConfig({
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL: options.redisUrl,
+    JWT_SECRET: TEST_SECRET,
+    REPLICATION_SLOT: options.slot,
+    ROLE: options.role ?? "all",
+  });
   let listener: ReplicationListener | null = null;
   // The publishing side of the current listener, cut when it is killed.
   let outlet: Outlet | null = null;
   // What /ready reports once the listener was stopped or killed: the last one's state.
   let last: ReplicationListener | null = null;
+  let bus: Bus | null = null;
   const newListener = () =>
     new ReplicationListener({
       databaseUrl: options.databaseUrl,
       slot: options.slot,
-      bus: outlet = new Outlet(opened.bus!),
+      bus: outlet = new Outlet(bus!),
       logger,
       ...QUICK_LISTENER,
       ...options.listener,
     });
-
+  // The service runs this stand-in; the test starts, stops and kills what stands behind it.
+  const controlled = (instanceBus: Bus): ListenerLike => {
+    bus = instanceBus;
+    return {
+      start: async () => {
+        listener = last = newListener();
+        await listener.start();
+      },
+      stop: async () => {
+        const current = listener;
+        listener = null;
+        await current?.stop();
+      },
+      state: () => (listener ?? last!).state(),
+    };
+  };
+  const service = await startService(config, logger, { listener: controlled });
+  bus = service.bus;
+  const opened: { server?: Deno.HttpServer } = {};
   let stopped: Promise<void> | null = null;
   const stop = () =>
     stopped ??= (async () => {
-      await opened.hub?.close();
+      await service.hub.close();
       await opened.server?.shutdown();
-      await listener?.stop();
-      listener = null;
-      await opened.bus?.close();
-      await driver.close();
+      await service.close();
     })();
 
   try {
-    await migrate(driver);
-    const accounts = await AccountTokenVerifier.create({
-      secret: TEST_SECRET,
-      algorithm: "RS256",
-    });
-    const bus = opened.bus = await RedisBus.connect(options.redisUrl);
-    const store = new Store(driver);
-    const hub = opened.hub = new Hub({ bus, store, logger });
-    if (options.role !== "api") {
-      listener = last = newListener();
-      await listener.start();
-    }
-    const app = createApp({
-      logger,
-      accounts,
-      maxBodyBytes: 10 * 1024 * 1024,
-      hub,
-      // A listener restarted by the test replaces the one /ready looks at.
-      readiness: {
-        driver,
-        bus,
-        listener: last && { state: () => (listener ?? last!).state() },
-      },
-      apiEnabled: true,
-      ...buildServices(store, WAL_NOTIFIER),
-    });
+    const { app, hub, store, driver } = service;
     const listening = Promise.withResolvers<string>();
     opened.server = Deno.serve({
       port: 0,
@@ -146,7 +137,7 @@ export async function openInstance(options: InstanceOptions): Promise<Instance> 
     return {
       url,
       hub,
-      bus,
+      bus: service.bus,
       store,
       get listener() {
         return listener;
