@@ -107,8 +107,12 @@ export class Store implements SyncStore {
     };
   }
 
-  async touchDevice(deviceId: string): Promise<void> {
-    await this.driver.query("update devices set last_seen_at = now() where id = $1", [deviceId]);
+  async touchDevices(deviceIds: readonly string[]): Promise<void> {
+    await this.driver.query(
+      `update devices set last_seen_at = now()
+       where id = any(array(select jsonb_array_elements_text($1::jsonb)::uuid))`,
+      [JSON.stringify(deviceIds)],
+    );
   }
 
   async listDevices(userId: string): Promise<DeviceRow[]> {

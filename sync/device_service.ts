@@ -65,7 +65,7 @@ export class DeviceService {
       throw new AppError("UNAUTHORIZED", "The device token is not valid or the device was removed");
     }
     const seen = found.device.last_seen_at?.getTime() ?? 0;
-    if (this.clock() - seen > TOUCH_EVERY_MS) await this.store.touchDevice(found.device.id);
+    if (this.clock() - seen > TOUCH_EVERY_MS) await this.store.touchDevices([found.device.id]);
     return { deviceId: found.device.id, account: found.account, device: found.device };
   }
 

@@ -120,7 +120,8 @@ export interface SyncStore {
     maxDevices: number,
   ): Promise<{ device: DeviceRow; created: boolean } | "limit">;
   findDeviceByTokenHash(tokenHash: string): Promise<AuthenticatedDevice | null>;
-  touchDevice(deviceId: string): Promise<void>;
+  /** Marks devices seen now (one statement however many). */
+  touchDevices(deviceIds: readonly string[]): Promise<void>;
   listDevices(userId: string): Promise<DeviceRow[]>;
   deleteDevice(userId: string, deviceId: string): Promise<boolean>;
   setDeviceCursor(userId: string, deviceId: string, seq: number): Promise<void>;

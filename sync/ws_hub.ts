@@ -52,8 +52,8 @@ interface UserEntry {
   subscribed: Promise<boolean>;
   /** Events of a user are handled one after another, so sockets see them in bus order. */
   events: Promise<void>;
-  /** Per device connected here: the timer that refreshes its `last_seen_at`. */
-  touch: Map<string, ReturnType<typeof setInterval>>;
+  /** The devices with a socket here; their `last_seen_at` is refreshed while connected. */
+  devices: Set<string>;
   policy: CachedPolicy;
 }
 
@@ -91,6 +91,8 @@ export class Hub {
   /** Work started by sockets and events, awaited by `close()` even for sockets already gone. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing = false;
+  /** One timer for the whole hub, not one per device: 10,000 sockets, one query a minute. */
+  #touchTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: HubOptions) {
     this.#bus = options.bus;
@@ -146,10 +148,11 @@ export class Hub {
    */
   async close(): Promise<void> {
     this.#closing = true;
+    clearInterval(this.#touchTimer);
+    this.#touchTimer = undefined;
     const users = [...this.#users];
     this.#users.clear();
     for (const [userId, user] of users) {
-      for (const timer of user.touch.values()) clearInterval(timer);
       for (const client of user.clients) {
         this.#closeClient(client, WS_CLOSE.restarting, "Server restarting");
       }
@@ -166,7 +169,7 @@ export class Hub {
         clients: new Set(),
         subscribed: this.#subscribe(userId),
         events: Promise.resolve(),
-        touch: new Map(),
+        devices: new Set(),
         policy: new CachedPolicy(this.#store, userId),
       };
       this.#users.set(userId, user);
@@ -180,22 +183,11 @@ export class Hub {
       inbox: Promise.resolve(),
       window: { start: Date.now(), count: 0 },
     };
-    const firstOfDevice = !user.touch.has(who.deviceId);
+    const firstOfDevice = !user.devices.has(who.deviceId);
     user.clients.add(client);
+    this.#touchTimer ??= setInterval(() => this.#touchConnected(), this.#touchEveryMs);
     if (firstOfDevice) {
-      user.touch.set(
-        who.deviceId,
-        setInterval(() => {
-          void this.#track(
-            this.#store.touchDevice(who.deviceId).catch((error) =>
-              this.#logger.warn("Refreshing last_seen_at failed", {
-                device_id: who.deviceId,
-                error,
-              })
-            ),
-          );
-        }, this.#touchEveryMs),
-      );
+      user.devices.add(who.deviceId);
       void this.#publish(userId, { type: "device", device_id: who.deviceId, status: "online" });
     }
     client.ready = this.#track(
@@ -209,6 +201,20 @@ export class Hub {
       }),
     );
     return client;
+  }
+
+  #touchConnected(): void {
+    const ids = [...this.#users.values()].flatMap((user) => [...user.devices]);
+    if (ids.length === 0) {
+      clearInterval(this.#touchTimer);
+      this.#touchTimer = undefined;
+      return;
+    }
+    void this.#track(
+      this.#store.touchDevices(ids).catch((error) =>
+        this.#logger.warn("Refreshing last_seen_at failed", { devices: ids.length, error })
+      ),
+    );
   }
 
   async #confirm(user: UserEntry, client: Client): Promise<boolean> {
@@ -231,8 +237,7 @@ export class Hub {
     const user = this.#users.get(client.userId);
     if (!user || !user.clients.delete(client)) return;
     if (![...user.clients].some((c) => c.deviceId === client.deviceId)) {
-      clearInterval(user.touch.get(client.deviceId));
-      user.touch.delete(client.deviceId);
+      user.devices.delete(client.deviceId);
       if (!client.revoked && !this.#closing) {
         void this.#publish(client.userId, {
           type: "device",

@@ -35,7 +35,7 @@ const who = {
 const store = {
   listDevices: () => Promise.resolve([{ id: "device-a" }]),
   getItem: () => Promise.resolve(null),
-  touchDevice: () => Promise.resolve(),
+  touchDevices: () => Promise.resolve(),
 } as unknown as SyncStore;
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
