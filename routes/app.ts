@@ -11,6 +11,7 @@ import type { Hub } from "../sync/ws_hub.ts";
 import { deviceRoutes } from "./devices.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { RequestCounters, requestLog } from "./request_log.ts";
 import type { AppEnv } from "./env.ts";
 import { errorBody, errorHandler } from "./errors.ts";
 import { syncRoutes } from "./sync.ts";
@@ -34,12 +35,18 @@ export interface AppDeps {
 /** The Hono app: routes, body limit and the one error mapper. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const counters = new RequestCounters();
+  app.use(requestLog(deps.logger, counters));
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such endpoint")), 404));
   app.route("/", healthRoutes(deps.readiness));
   app.route(
     "/",
-    metricsRoutes({ hub: deps.apiEnabled ? deps.hub : null, listener: deps.readiness.listener }),
+    metricsRoutes({
+      hub: deps.apiEnabled ? deps.hub : null,
+      listener: deps.readiness.listener,
+      requests: counters,
+    }),
   );
   if (!deps.apiEnabled) return app;
   app.use(

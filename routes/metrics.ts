@@ -2,11 +2,13 @@ import { Hono } from "hono";
 import type { ReplicationListener } from "../sync/replication/listener.ts";
 import type { Hub } from "../sync/ws_hub.ts";
 import type { AppEnv } from "./env.ts";
+import type { RequestCounters } from "./request_log.ts";
 
 /** What `/metrics` reports on. */
 export interface MetricSources {
   hub: Pick<Hub, "stats"> | null;
   listener: Pick<ReplicationListener, "state"> | null;
+  requests: RequestCounters;
 }
 
 const ROLES = ["holder", "standby", "stopped"] as const;
@@ -50,6 +52,7 @@ export function metricsRoutes(sources: MetricSources): Hono<AppEnv> {
         state.walStatus === "lost" ? 1 : 0,
       ]]);
     }
+    lines.push(...sources.requests.render());
     const memory = Deno.memoryUsage();
     gauge("devpocket_process_rss_bytes", "Resident memory of the process.", [["", memory.rss]]);
     gauge("devpocket_process_heap_used_bytes", "V8 heap in use.", [["", memory.heapUsed]]);

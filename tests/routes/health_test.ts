@@ -14,11 +14,20 @@ Deno.test("/health, /ready and /metrics answer without a token", async () => {
     { ok: true, kind: "memory" },
     null,
   ]);
+  await t.request("GET", "/api/devices");
   const metrics = await t.request("GET", "/metrics");
   assert.equal(metrics.status, 200);
   const text = await metrics.text();
   assert.match(text, /^devpocket_ws_sockets 0$/m);
   assert.match(text, /^# TYPE devpocket_process_rss_bytes gauge$/m);
+  assert.match(
+    text,
+    /^devpocket_http_requests_total\{method="GET",route="\/health",status="200"\} 1$/m,
+  );
+  assert.match(
+    text,
+    /^devpocket_http_requests_total\{method="GET",route="\/api\/devices",status="401"\} 1$/m,
+  );
 });
 
 Deno.test("/ready answers 503 naming the part that is down", async () => {
