@@ -16,6 +16,20 @@ import {
 import { CachedPolicy, loadCollectionPolicy } from "./ws_policy.ts";
 import { WsSubscriptions } from "./ws_subscriptions.ts";
 
+/** A catch-up at least this many changes long is reported with `sync_progress`. */
+const PROGRESS_MIN_CHANGES = 500;
+
+/**
+ * Progress of a catch-up, counted in committed changes between the hello cursor and the
+ * head it was told of. A pull returns each item once at its latest version, so `done` may
+ * jump: it reaches `total` when the device acks the head.
+ */
+function progress(run: { since: number; target: number }, acked: number): ServerMessage {
+  const total = run.target - run.since;
+  const done = Math.min(Math.max(acked - run.since, 0), total);
+  return { type: "sync_progress", operation: "catch_up", done, total };
+}
+
 export interface HubOptions {
   bus: Bus;
   store: SyncStore;
@@ -44,6 +58,8 @@ interface Client {
   /** Messages of a socket are answered one after another, so replies keep request order. */
   inbox: Promise<void>;
   window: { start: number; count: number };
+  /** A long catch-up in progress: reported as `sync_progress` on each ack until done. */
+  catchingUp: { since: number; target: number } | null;
 }
 
 /** The sockets of one user on this instance and their shared bus subscription. */
@@ -182,6 +198,7 @@ export class Hub {
       revoked: false,
       inbox: Promise.resolve(),
       window: { start: Date.now(), count: 0 },
+      catchingUp: null,
     };
     const firstOfDevice = !user.devices.has(who.deviceId);
     user.clients.add(client);
@@ -282,7 +299,13 @@ export class Hub {
         if (!(await client.ready)) return;
         const policy = await loadCollectionPolicy(this.#store, client.userId);
         const hint = await catchUp(this.#store, policy, who, since);
-        if (hint) this.#send(client, hint);
+        if (!hint) return;
+        this.#send(client, hint);
+        const target = decodeCursor(hint.cursor, "cursor");
+        if (target - since >= PROGRESS_MIN_CHANGES) {
+          client.catchingUp = { since, target };
+          this.#send(client, progress(client.catchingUp, since));
+        }
         return;
       }
       case "ack": {
@@ -290,6 +313,10 @@ export class Hub {
         if (!(await client.ready)) return;
         // must: publish only after the cursor is stored, so receipts never run ahead of it.
         await this.#store.setDeviceCursor(client.userId, client.deviceId, seq);
+        if (client.catchingUp) {
+          this.#send(client, progress(client.catchingUp, seq));
+          if (seq >= client.catchingUp.target) client.catchingUp = null;
+        }
         await this.#publish(client.userId, {
           type: "ack",
           device_id: client.deviceId,
