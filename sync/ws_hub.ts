@@ -55,6 +55,11 @@ interface Client {
   ready: Promise<boolean>;
   /** Set when the device was deleted: no `offline` follows its `revoked`. */
   revoked: boolean;
+  /**
+   * The newest sequence the device is known to have or to have been told of (its `hello`,
+   * its acks, the hints sent to it); null before any. Catch-up after a bus gap starts here.
+   */
+  cursor: number | null;
   /** Messages of a socket are answered one after another, so replies keep request order. */
   inbox: Promise<void>;
   window: { start: number; count: number };
@@ -196,6 +201,7 @@ export class Hub {
       deviceId: who.deviceId,
       ready: Promise.resolve(false),
       revoked: false,
+      cursor: null,
       inbox: Promise.resolve(),
       window: { start: Date.now(), count: 0 },
       catchingUp: null,
@@ -294,6 +300,7 @@ export class Hub {
         return this.#send(client, { type: "pong" });
       case "hello": {
         const since = message.cursor ? decodeCursor(message.cursor, "cursor") : 0;
+        client.cursor = Math.max(client.cursor ?? 0, since);
         // must: compare with the head only once subscribed, so a change committed between
         // the read and the subscription still arrives as a live event.
         if (!(await client.ready)) return;
@@ -310,6 +317,7 @@ export class Hub {
       }
       case "ack": {
         const seq = decodeCursor(message.cursor, "cursor");
+        client.cursor = Math.max(client.cursor ?? 0, seq);
         if (!(await client.ready)) return;
         // must: publish only after the cursor is stored, so receipts never run ahead of it.
         await this.#store.setDeviceCursor(client.userId, client.deviceId, seq);
@@ -370,6 +378,10 @@ export class Hub {
       socket.send(JSON.stringify(message));
     } catch {
       // Closed between the check and the send: nothing to deliver to.
+      return;
+    }
+    if (message.type === "sync_data_available") {
+      client.cursor = Math.max(client.cursor ?? 0, decodeCursor(message.cursor));
     }
   }
 
@@ -400,11 +412,47 @@ export class Hub {
   }
 
   #subscribe(userId: string): Promise<boolean> {
-    return this.#channels.subscribe(userChannel(userId), (m) => this.#onEvent(userId, m))
+    return this.#channels.subscribe(
+      userChannel(userId),
+      (m) => this.#onEvent(userId, m),
+      () => this.#onResumed(userId),
+    )
       .then(() => true, (error) => {
         this.#logger.error("Subscribing to a user channel failed", { user_id: userId, error });
         return false;
       });
+  }
+
+  /**
+   * The user's channel is subscribed again after the bus connection was lost: events
+   * published meanwhile never arrived (the listener may have published what it held before
+   * this instance was back). Each socket is caught up from its cursor as on `hello`, in
+   * its reply order.
+   */
+  #onResumed(userId: string): void {
+    const user = this.#users.get(userId);
+    if (!user) return;
+    for (const client of user.clients) {
+      client.inbox = this.#track(client.inbox.then(() => this.#catchUpAfterGap(client)));
+    }
+  }
+
+  async #catchUpAfterGap(client: Client): Promise<void> {
+    // Before its hello the device has said nothing to catch up from; its hello will.
+    if (client.cursor === null || !(await client.ready)) return;
+    try {
+      // must: read the head only now, once subscribed again, as on hello.
+      const policy = await loadCollectionPolicy(this.#store, client.userId);
+      const who = { userId: client.userId, deviceId: client.deviceId };
+      const hint = await catchUp(this.#store, policy, who, client.cursor);
+      if (hint) this.#send(client, hint);
+    } catch (error) {
+      // A lost hint costs latency, never data: the device pulls by cursor when it reconnects.
+      this.#logger.warn("Catching up a socket after a bus gap failed", {
+        device_id: client.deviceId,
+        error,
+      });
+    }
   }
 
   #unsubscribe(userId: string): Promise<void> {

@@ -10,9 +10,16 @@ export class WsSubscriptions {
 
   constructor(private readonly bus: Bus) {}
 
-  /** Resolves once the channel is subscribed; rejects when the broker refuses. */
-  subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
-    return this.#queue(channel, () => this.bus.subscribe(channel, onMessage));
+  /**
+   * Resolves once the channel is subscribed; rejects when the broker refuses. `onResumed`
+   * as in {@linkcode Bus.subscribe}.
+   */
+  subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onResumed?: () => void,
+  ): Promise<void> {
+    return this.#queue(channel, () => this.bus.subscribe(channel, onMessage, onResumed));
   }
 
   unsubscribe(channel: string): Promise<void> {

@@ -6,8 +6,16 @@ export interface Bus {
   readonly kind: "memory" | "redis" | "upstash";
   /** Resolves once the message is handed to the broker; rejects when it cannot be. */
   publish(channel: string, message: string): Promise<void>;
-  /** Resolves once the subscription is active; replaces an earlier handler. */
-  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
+  /**
+   * Resolves once the subscription is active; replaces an earlier handler. `onResumed`
+   * runs each time the subscription is active again after the broker connection was lost
+   * (where the adapter can tell): messages published in between were not delivered.
+   */
+  subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onResumed?: () => void,
+  ): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
   /** True when the broker answers now (for /ready). */
   ping(): Promise<boolean>;

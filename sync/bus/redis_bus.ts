@@ -17,13 +17,20 @@ export interface RedisBusOptions {
 
 type Client = ReturnType<typeof newClient>;
 type Listener = (message: string) => void;
+interface Handler {
+  onMessage: (message: string) => void;
+  onResumed?: () => void;
+}
 
 /**
  * The bus on a self-hosted Redis over TCP: one connection publishes, a second one is
  * dedicated to subscriptions (a connection in subscriber mode runs no other command).
  *
  * Both connections reconnect with backoff; node-redis re-issues SUBSCRIBE for every
- * channel on the new socket, and handlers live in this bus, so they survive it.
+ * channel on the new socket, and handlers live in this bus, so they survive it. Once the
+ * channels are subscribed again, each one's `onResumed` runs: what was published while
+ * the subscriber was away is lost (pub/sub keeps nothing), and the subscriber must learn
+ * it by other means.
  * `publish` never queues while Redis is away: it rejects, and the replication listener
  * holds its acknowledgement and retries.
  *
@@ -41,10 +48,12 @@ export class RedisBus implements Bus {
   #subscriber: Client;
   #logger: BusLogger;
   #reconnects: ReconnectClock;
-  #handlers = new Map<string, (message: string) => void>();
+  #handlers = new Map<string, Handler>();
   /** Each channel's node-redis listener (unsubscribing names it) and its SUBSCRIBE. */
   #subscriptions = new Map<string, { listener: Listener; active: Promise<void> }>();
   #closed = false;
+  /** The subscriber was ready once: every later `ready` follows a reconnect. */
+  #subscriberWasReady = false;
 
   private constructor(
     publisher: Client,
@@ -56,6 +65,8 @@ export class RedisBus implements Bus {
     this.#subscriber = subscriber;
     this.#logger = logger;
     this.#reconnects = reconnects;
+    // node-redis emits `ready` only once the SUBSCRIBEs of the reconnect were answered.
+    subscriber.on("ready", () => this.#onSubscriberReady());
   }
 
   /**
@@ -112,9 +123,13 @@ export class RedisBus implements Bus {
     }
   }
 
-  async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+  async subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onResumed?: () => void,
+  ): Promise<void> {
     this.#assertOpen();
-    this.#handlers.set(channel, onMessage);
+    this.#handlers.set(channel, { onMessage, onResumed });
     const existing = this.#subscriptions.get(channel);
     if (existing) return await existing.active;
     if (!this.#subscriber.isReady) {
@@ -178,9 +193,23 @@ export class RedisBus implements Bus {
     if (!handler) return;
     // A throw here would unwind into node-redis's reply parser and reset it.
     try {
-      handler(message);
+      handler.onMessage(message);
     } catch (error) {
       this.#logger.warn("Bus handler threw", { channel, error: describe(error) });
+    }
+  }
+
+  #onSubscriberReady(): void {
+    const reconnected = this.#subscriberWasReady;
+    this.#subscriberWasReady = true;
+    if (!reconnected || this.#closed) return;
+    for (const [channel, handler] of this.#handlers) {
+      if (!handler.onResumed || !this.#subscriptions.has(channel)) continue;
+      try {
+        handler.onResumed();
+      } catch (error) {
+        this.#logger.warn("Bus resume handler threw", { channel, error: describe(error) });
+      }
     }
   }
 

@@ -213,8 +213,12 @@ class Outlet implements Bus {
     return this.inner.publish(channel, message);
   }
 
-  subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
-    return this.inner.subscribe(channel, onMessage);
+  subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onResumed?: () => void,
+  ): Promise<void> {
+    return this.inner.subscribe(channel, onMessage, onResumed);
   }
 
   unsubscribe(channel: string): Promise<void> {

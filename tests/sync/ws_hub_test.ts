@@ -127,3 +127,79 @@ Deno.test("Hub refuses new sockets with 1012 once closing, and acceptsOrigin() f
     true,
   );
 });
+
+/** A bus whose subscriptions can be told they resumed after a gap, as RedisBus does. */
+class ResumableBus extends MemoryBus {
+  readonly #resumers = new Map<string, () => void>();
+
+  override subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onResumed?: () => void,
+  ): Promise<void> {
+    if (onResumed) this.#resumers.set(channel, onResumed);
+    return super.subscribe(channel, onMessage);
+  }
+
+  resume(channel: string): void {
+    this.#resumers.get(channel)?.();
+  }
+}
+
+/** The `sync_data_available` messages a socket was sent (device_status ones aside). */
+const hints = (socket: FakeSocket) =>
+  socket.sent.filter((m) => (m as { type: string }).type === "sync_data_available");
+
+Deno.test("Hub catches every socket up from its cursor when the bus resumes after a gap", async () => {
+  const bus = new ResumableBus();
+  // The user's changes 1..head, all made by device-b; the bus delivers none of them here.
+  let head = 2;
+  const reads: number[] = [];
+  const changesStore = {
+    ...store,
+    listDevices: () => Promise.resolve([{ id: "device-a" }, { id: "device-c" }]),
+    setDeviceCursor: () => Promise.resolve(),
+    pull: (_userId: string, since: number) => {
+      reads.push(since);
+      const rows = [];
+      for (let seq = since + 1; seq <= head; seq++) {
+        rows.push({ collection: "commands", device_id: "device-b", seq });
+      }
+      return Promise.resolve({ rows, head, purgedSeq: 0 });
+    },
+  } as unknown as SyncStore;
+  const hub = new Hub({ bus, store: changesStore, logger: SILENT_LOGGER });
+  const behind = await opened(hub);
+  const atHead = new FakeSocket();
+  const deviceC = { ...who, deviceId: "device-c" } as Parameters<Hub["handle"]>[1];
+  hub.handle(atHead as unknown as WebSocket, deviceC);
+  atHead.dispatchEvent(new Event("open"));
+  const silent = await opened(hub);
+  behind.receive(JSON.stringify({ type: "hello", cursor: "c1.2" }));
+  await tick();
+  assert.deepEqual(hints(behind), [], "at the head on hello: nothing to say");
+
+  // While the bus was away, changes 3..5 committed and their events were lost.
+  head = 5;
+  atHead.receive(JSON.stringify({ type: "ack", cursor: "c1.5" }));
+  await tick();
+  reads.length = 0;
+  bus.resume(userChannel("alice"));
+  await tick();
+  const hint = {
+    type: "sync_data_available",
+    cursor: "c1.5",
+    collections: ["commands"],
+    origin_device_id: "device-b",
+  };
+  assert.deepEqual(hints(behind), [hint]);
+  assert.deepEqual(reads, [2, 5], "from each socket's own cursor; none for the one without hello");
+  assert.deepEqual(hints(atHead), [], "acked the head: nothing to say");
+  assert.deepEqual(hints(silent), [], "no hello yet: its hello catches it up");
+
+  // The hint moved the socket's cursor: a second gap with nothing new says nothing.
+  bus.resume(userChannel("alice"));
+  await tick();
+  assert.deepEqual(hints(behind), [hint]);
+  await hub.close();
+});

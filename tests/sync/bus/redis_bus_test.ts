@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { RedisBus, type RedisBusOptions } from "../../../sync/bus/redis_bus.ts";
 import { testRedisUrl } from "../../support/services.ts";
-import { channelName, subscribed, waitFor } from "./inbox.ts";
+import { channelName, type Inbox, inbox, subscribed, waitFor } from "./inbox.ts";
 import { sanitizedTestCase } from "./sanitized_test_case.ts";
 import { startThrowawayRedis } from "./throwaway_redis.ts";
 
@@ -76,6 +76,36 @@ sanitizedTestCase(
       "delivery after Redis restarted",
     );
     assert.equal(box.messages.includes("lost"), false);
+  },
+);
+
+sanitizedTestCase(
+  "RedisBus: once Redis is back, onResumed runs for each channel after it is subscribed again",
+  async () => {
+    await using redis = await startThrowawayRedis();
+    await using bus = await open(redis.url, { backoff: FAST_BACKOFF });
+    const [kept, dropped, plain] = [channelName(), channelName(), channelName()];
+    const resumed: string[] = [];
+    const boxes = new Map<string, Inbox>();
+    for (const channel of [kept, dropped]) {
+      const box = inbox();
+      boxes.set(channel, box);
+      await bus.subscribe(channel, box.handler, () => resumed.push(channel));
+    }
+    await bus.subscribe(plain, () => {});
+    await bus.unsubscribe(dropped);
+    assert.deepEqual(resumed, [], "not on the first connect");
+
+    await redis.stop();
+    await assert.rejects(bus.publish(kept, "lost"), /failed/);
+    await redis.start();
+    await waitFor(() => resumed.length > 0, 5_000, "onResumed after Redis restarted");
+    // Active by the time it ran: a message published now arrives, with no retry.
+    await using admin = await adminClient(redis.url);
+    assert.equal(await admin.client.publish(kept, "after"), 1, "one subscriber on the channel");
+    await boxes.get(kept)!.until(1);
+    assert.deepEqual(boxes.get(kept)!.messages, ["after"]);
+    assert.deepEqual(resumed, [kept], "once, and only for channels still subscribed");
   },
 );
 

@@ -1,0 +1,189 @@
+/**
+ * A Redis outage end to end: two instances on one real Postgres (wal_level=logical) and a
+ * Redis of this test's own, killed and restarted on the same port.
+ * While Redis is down pushes still commit, the listener holds its confirmation and
+ * retries; once Redis is back it publishes what it held, every instance is subscribed
+ * again, and the sockets that stayed open learn of every change.
+ */
+import assert from "node:assert/strict";
+import { parseLsn } from "../../sync/replication/lsn.ts";
+import { type Instance, openInstance } from "../support/instance.ts";
+import { startThrowawayRedis, type ThrowawayRedis } from "../sync/bus/throwaway_redis.ts";
+import { openReplicationDb, type ReplicationDb } from "../sync/replication/support.ts";
+import {
+  eventually,
+  pullAll,
+  push,
+  type Pushed,
+  randomUser,
+  register,
+  seq,
+  watch,
+} from "./devices.ts";
+
+/** How long the devices may wait for their hint once Redis answers again. */
+const RECOVERY_DEADLINE_MS = 15_000;
+
+/** A private Redis, one database and its slot, and instances A (the holder) and B on them. */
+interface OutageCluster extends AsyncDisposable {
+  redis: ThrowawayRedis;
+  db: ReplicationDb;
+  a: Instance;
+  b: Instance;
+}
+
+async function openOutageCluster(): Promise<OutageCluster> {
+  const redis = await startThrowawayRedis();
+  const db = await openReplicationDb().catch(async (error) => {
+    await redis.stop();
+    throw error;
+  });
+  const common = { databaseUrl: db.url, redisUrl: redis.url, slot: db.slot };
+  const instances: Instance[] = [];
+  const dispose = async () => {
+    // must: every listener is stopped before the slot and the database are dropped.
+    await Promise.all(instances.map((i) => i.stop()));
+    await db[Symbol.asyncDispose]();
+    await redis.stop();
+  };
+  try {
+    instances.push(await openInstance(common));
+    instances.push(await openInstance(common));
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  const [a, b] = instances;
+  return { redis, db, a, b, [Symbol.asyncDispose]: dispose };
+}
+
+/** The slot's confirmed_flush_lsn, as a number that compares like the byte position. */
+async function confirmedFlush(db: ReplicationDb): Promise<bigint> {
+  const [row] = await db.driver.query<{ lsn: string }>(
+    "select confirmed_flush_lsn::text as lsn from pg_replication_slots where slot_name = $1",
+    [db.slot],
+  );
+  assert.ok(row?.lsn, `slot ${db.slot} has a confirmed_flush_lsn`);
+  return parseLsn(row.lsn);
+}
+
+/**
+ * Where the WAL ends now: past every transaction committed before this call. The insert
+ * position, not pg_current_wal_lsn(): with synchronous_commit=off (the test cluster) a
+ * commit answers before its record is written.
+ */
+async function walEnd(db: ReplicationDb): Promise<bigint> {
+  const [row] = await db.driver.query<{ lsn: string }>(
+    "select pg_current_wal_insert_lsn()::text as lsn",
+  );
+  return parseLsn(row.lsn);
+}
+
+async function ready(at: Instance): Promise<{ status: number; bus: boolean }> {
+  const res = await at.request("GET", "/ready");
+  const body = await res.json() as { bus: { ok: boolean } };
+  return { status: res.status, bus: body.bus.ok };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+Deno.test("e2e: while Redis is down pushes commit and the slot holds; once it is back the open sockets hear of every change", async () => {
+  await using c = await openOutageCluster();
+  assert.equal(c.a.listener?.state().role, "holder", "A started first and holds the slot");
+  assert.equal(c.b.listener?.state().role, "standby");
+
+  const user = randomUser();
+  const phone = await register(c.b, user, "phone");
+  const laptop = await register(c.a, user, "laptop");
+  const desktop = await register(c.b, user, "desktop");
+  await using onA = await watch(c.a, laptop);
+  await using onB = await watch(c.b, desktop);
+  // The pipeline streams before the outage; the laptop has applied up to here.
+  const before = await push(c.b, phone);
+  await onA.waitFor(before.cursor);
+  await onB.waitFor(before.cursor);
+  const heardBefore = { a: onA.hints.length, b: onB.hints.length };
+
+  await c.redis.stop();
+  const stoppedAt = Date.now();
+  for (const at of [c.a, c.b]) {
+    await eventually(async () => (await ready(at)).bus === false, 5_000, "/ready without the bus");
+    assert.deepEqual(await ready(at), { status: 503, bus: false });
+  }
+
+  // Commits do not depend on Redis: every push is answered, every change applied.
+  const outage: Pushed[] = [];
+  outage.push(await push(c.b, phone, { commands: 2 }));
+  const afterFirst = await walEnd(c.db);
+  // The listener met the first commit and could not publish it.
+  await eventually(
+    () => /publish_failed/.test(c.a.listener?.state().lastError ?? ""),
+    5_000,
+    "the listener's failed publish",
+  );
+  const held = await confirmedFlush(c.db);
+  assert.ok(held < afterFirst, "the slot confirmed nothing of the first commit");
+  outage.push(await push(c.b, phone, { commands: 1, profile: true }));
+  outage.push(await push(c.b, phone, { commands: 0, profile: true }));
+  outage.push(await push(c.b, phone, { commands: 3 }));
+  const afterLast = await walEnd(c.db);
+  for (let i = 1; i < outage.length; i++) {
+    assert.ok(seq(outage[i].cursor) > seq(outage[i - 1].cursor), "push cursors increase");
+  }
+
+  // The listener retries the whole time (backoff 250-500 ms here) and confirms nothing.
+  for (let i = 0; i < 6; i++) {
+    await sleep(250);
+    assert.equal(await confirmedFlush(c.db), held, "confirmed_flush_lsn holds during the outage");
+  }
+  assert.equal(c.a.listener?.state().role, "holder");
+  assert.deepEqual(await ready(c.a), { status: 503, bus: false });
+  assert.deepEqual(await ready(c.b), { status: 503, bus: false });
+  assert.equal(onA.hints.length, heardBefore.a, "no hint without Redis");
+  assert.equal(onB.hints.length, heardBefore.b, "no hint without Redis");
+  // The hub keeps the sockets open: the devices are not told to reconnect.
+  for (const w of [onA, onB]) assert.equal(w.ws.socket.readyState, WebSocket.OPEN);
+
+  await c.redis.start();
+  const restartedAt = Date.now();
+  console.log(`Redis down for ${restartedAt - stoppedAt} ms`);
+  const head = outage.at(-1)!.cursor;
+  for (const [who, w] of [["socket on A", onA], ["socket on B", onB]] as const) {
+    const hint = await w.waitFor(head, RECOVERY_DEADLINE_MS);
+    console.log(`${who}: head hint ${Date.now() - restartedAt} ms after Redis restarted`);
+    assert.equal(hint.cursor, head, `${who}: the hint names the head, nothing invented`);
+    assert.equal(hint.origin, phone.id, `${who}: the phone made every change`);
+    assert.equal(w.ws.socket.readyState, WebSocket.OPEN, `${who}: still open`);
+  }
+  // Everything the hints of the outage name is one of its pushes.
+  const cursors = new Set(outage.map((p) => p.cursor));
+  for (const hint of [...onA.hints.slice(heardBefore.a), ...onB.hints.slice(heardBefore.b)]) {
+    assert.ok(cursors.has(hint.cursor), `hint ${hint.cursor} is no push of the outage`);
+  }
+
+  // The listener published what it held, and only then confirmed past it.
+  await eventually(
+    async () => await confirmedFlush(c.db) >= afterLast,
+    RECOVERY_DEADLINE_MS,
+    "confirmed_flush_lsn past the outage's commits",
+  );
+  for (const at of [c.a, c.b]) {
+    await eventually(async () => (await ready(at)).status === 200, 5_000, "/ready again");
+  }
+
+  // The laptop pulls from its old cursor: every change of the outage, in push order.
+  const pulled = await pullAll(c.a, laptop, before.cursor);
+  assert.deepEqual(pulled.keys, outage.flatMap((p) => p.keys));
+  assert.equal(pulled.cursor, head);
+  for (let i = 1; i < pulled.cursors.length; i++) {
+    assert.ok(seq(pulled.cursors[i]) > seq(pulled.cursors[i - 1]), "pulled cursors increase");
+  }
+  assert.ok(seq(pulled.cursors[0]) > seq(before.cursor));
+
+  // And live events flow again on both instances.
+  const after = await push(c.b, phone);
+  await onA.waitFor(after.cursor);
+  await onB.waitFor(after.cursor);
+});
