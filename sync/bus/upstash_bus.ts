@@ -78,17 +78,23 @@ export class UpstashBus implements Bus {
     }
   }
 
-  async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+  async subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onResumed?: () => void,
+  ): Promise<void> {
     this.#assertOpen();
     let subscription = this.#subscriptions.get(channel);
     if (subscription) {
       subscription.onMessage = onMessage;
+      subscription.onResumed = onResumed;
     } else {
       subscription = new UpstashSubscription({
         url: this.#url,
         token: this.#token,
         channel,
         onMessage,
+        onResumed,
         backoff: this.#backoff,
         confirmTimeoutMs: this.#confirmTimeoutMs,
         logger: this.#logger,

@@ -9,6 +9,8 @@ export interface UpstashSubscriptionOptions {
   token: string;
   channel: string;
   onMessage: (message: string) => void;
+  /** Runs at each confirmation after the first: messages sent while the stream was down were missed. */
+  onResumed?: () => void;
   backoff: BackoffOptions;
   /** How long the service may take to confirm a SUBSCRIBE before the attempt fails. */
   confirmTimeoutMs: number;
@@ -31,6 +33,8 @@ export interface UpstashSubscriptionOptions {
 export class UpstashSubscription {
   /** The handler; replaced in place when the channel is subscribed again. */
   onMessage: (message: string) => void;
+  /** Replaced in place, like `onMessage`. */
+  onResumed: (() => void) | undefined;
   /** Resolves at the first confirmation; rejects if the first attempt fails. */
   readonly confirmed: Promise<void>;
   #options: UpstashSubscriptionOptions;
@@ -42,6 +46,7 @@ export class UpstashSubscription {
   constructor(options: UpstashSubscriptionOptions) {
     this.#options = options;
     this.onMessage = options.onMessage;
+    this.onResumed = options.onResumed;
     this.confirmed = new Promise<void>((resolve, reject) => {
       this.#confirm = resolve;
       this.#fail = reject;
@@ -66,7 +71,8 @@ export class UpstashSubscription {
       try {
         await this.#stream(() => {
           attempt = 0;
-          if (!everConfirmed) this.#confirm();
+          if (everConfirmed) this.onResumed?.();
+          else this.#confirm();
           everConfirmed = true;
         });
         if (!everConfirmed) throw new Error(`Upstash ended the stream of "${channel}" unconfirmed`);

@@ -40,6 +40,20 @@ sanitizedTestCase(
 );
 
 sanitizedTestCase(
+  "UpstashBus (Upstash REST test double): a reopened stream reports onResumed, the first one does not",
+  async () => {
+    await using double = await startDouble();
+    await using bus = open(double, { backoff: FAST_BACKOFF });
+    const channel = channelName();
+    let resumed = 0;
+    await bus.subscribe(channel, () => {}, () => resumed++);
+    assert.equal(resumed, 0);
+    double.dropStreams();
+    await waitFor(() => Promise.resolve(resumed === 1), 5_000, "onResumed after the drop");
+  },
+);
+
+sanitizedTestCase(
   "UpstashBus (Upstash REST test double): publish and ping fail when the service is unreachable",
   async () => {
     const double = await startDouble();
