@@ -9,6 +9,11 @@ export interface Queryable {
  */
 export interface Driver extends Queryable {
   readonly kind: "postgres" | "pglite";
+  /**
+   * Runs `fn` in a transaction. Statements run in the order they are sent. The transaction
+   * also waits for the statements `fn` sent without awaiting (so a driver may send COMMIT
+   * along with them) and fails, rolled back, if any of them failed.
+   */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -12,7 +12,21 @@ export async function openPgliteDriver(dataDir?: string): Promise<Driver> {
   return {
     kind: "pglite",
     ...run(db),
-    transaction: (fn) => db.transaction((tx) => fn(run(tx))),
+    transaction: (fn) =>
+      db.transaction(async (tx) => {
+        const sent: Promise<unknown>[] = [];
+        const value = await fn({
+          query: <T>(text: string, params: unknown[] = []) => {
+            const rows = run(tx).query<T>(text, params);
+            sent.push(rows);
+            // Marked handled here: a failure is reported once, by the transaction.
+            rows.catch(() => {});
+            return rows;
+          },
+        });
+        await Promise.all(sent);
+        return value;
+      }),
     close: () => db.close(),
   };
 }

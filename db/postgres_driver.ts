@@ -14,16 +14,52 @@ export function openPostgresDriver(url: string, options: { max?: number } = {}):
     },
     connection: { application_name: "devpocket-sync" },
   });
-  const run = (runner: postgres.Sql | postgres.TransactionSql): Queryable => ({
-    query: async <T>(text: string, params: unknown[] = []) =>
-      // Prepared: one round trip per statement instead of two, and the server keeps the plan.
-      // deno-lint-ignore no-explicit-any
-      (await runner.unsafe(text, params as any[], { prepare: true })) as unknown as T[],
-  });
   return {
     kind: "postgres",
-    ...run(sql),
-    transaction: (fn) => sql.begin((tx) => fn(run(tx))) as never,
+    query: <T>(text: string, params: unknown[] = []) => send<T>(sql, text, params),
+    transaction: (fn) => transaction(sql, fn),
     close: () => sql.end({ timeout: 5 }),
   };
+}
+
+/**
+ * A transaction whose COMMIT goes out right behind its last statements: statements that
+ * `fn` sends and does not await are pipelined with the COMMIT (one round trip instead of
+ * two) and still waited for before the transaction settles.
+ */
+async function transaction<T>(sql: postgres.Sql, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  const sent: Promise<unknown>[] = [];
+  // sql.begin, not sql.reserve: it keeps the pool sound when the connection drops mid-way.
+  const value = await sql.begin((connection) =>
+    fn({
+      query: <R>(text: string, params: unknown[] = []) => {
+        const rows = send<R>(connection, text, params);
+        sent.push(rows);
+        // Marked handled here: a failure is reported once, below.
+        rows.catch(() => {});
+        return rows;
+      },
+    })
+  );
+  // must: check every statement after COMMIT. sql.begin sends COMMIT once fn returns, behind
+  // the statements fn did not await, on the same connection; if one of them failed, the
+  // server answered that COMMIT with a rollback, and its failure is thrown here.
+  await Promise.all(sent);
+  return value as T;
+}
+
+/**
+ * Sends one statement now (queries of postgres.js otherwise wait for their first `then`), so
+ * statements go out in call order and pipelined ones share a network write.
+ */
+function send<T>(
+  runner: postgres.Sql | postgres.TransactionSql,
+  text: string,
+  params: unknown[],
+): Promise<T[]> {
+  // Prepared: one round trip per statement instead of two, and the server keeps the plan.
+  // deno-lint-ignore no-explicit-any
+  return runner.unsafe(text, params as any[], { prepare: true }).execute() as unknown as Promise<
+    T[]
+  >;
 }

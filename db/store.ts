@@ -149,13 +149,21 @@ export class Store implements SyncStore {
       // it will write over and its sequence numbers follow commit order.
       // Sent together: one connection runs them in order, so the reads still follow the
       // lock and see everything committed before it.
-      const [head, { applied, items, dedupe }] = await Promise.all([
-        lockUser(tx, userId),
+      let [head, state] = await Promise.all([
+        lockExistingUser(tx, userId),
         readBatchState(tx, userId, reads),
       ]);
+      if (head === null) {
+        // A user seen for the first time: create the row, then read again under its lock.
+        head = await lockUser(tx, userId);
+        state = await readBatchState(tx, userId, reads);
+      }
+      const { applied, items, dedupe } = state;
       const bases = await readBases(tx, userId, reads.bases(items));
       const { writes, result } = decide({ head, applied, items, bases, dedupe });
-      await storeWrites(tx, userId, writes);
+      // Not awaited: the driver sends COMMIT along with the writes and fails the
+      // transaction if one of them fails (Driver.transaction).
+      sendWrites(tx, userId, writes);
       return result;
     });
   }
@@ -280,6 +288,17 @@ async function upsertAccount(db: Queryable, account: Account): Promise<void> {
   );
 }
 
+/** Locks the user's row and reads its head; null when there is no row yet. */
+async function lockExistingUser(tx: Queryable, userId: string): Promise<number | null> {
+  // A row lock, not an update: no new row version per batch (the write statement updates
+  // the head anyway).
+  const [row] = await tx.query<{ seq: number }>(
+    "select seq from users where user_id = $1 for update",
+    [userId],
+  );
+  return row ? row.seq : null;
+}
+
 async function lockUser(tx: Queryable, userId: string): Promise<number> {
   const [row] = await tx.query<{ seq: number }>(
     `insert into users (user_id) values ($1)
@@ -381,24 +400,23 @@ async function readBases(
   return new Map(rows.map((row) => [versionKey(row.collection, row.id, row.version), row]));
 }
 
-// At most two statements. The parts of the second touch different tables, so their order
-// does not matter (history rows are copies taken before the batch), and the transaction
-// makes them land together or not at all.
-async function storeWrites(tx: Queryable, userId: string, writes: BatchWrites) {
-  const statements: Promise<unknown>[] = [];
+// At most two statements, sent and not awaited (the transaction waits for them). The parts
+// of the second touch different tables, so their order does not matter (history rows are
+// copies taken before the batch), and the transaction makes them land together or not at all.
+function sendWrites(tx: Queryable, userId: string, writes: BatchWrites): void {
   if (writes.changedItems.length > 0) {
     // must: before the inserts. An update may free a dedupe key that a new item of the
     // same batch takes, and the unique index is checked row by row.
-    statements.push(tx.query(
+    void tx.query(
       `update items i set version = r.v, data = r.d, deleted = r.x, redacted = r.r,
          modified_at = r.m, device_id = r.g, change_id = r.h, seq = r.s, dedupe_key = r.k,
          updated_at = now()
        from jsonb_to_recordset($2::jsonb) as r(${ITEM_RECORD})
        where i.user_id = $1 and i.collection = r.c and i.id = r.i`,
       [userId, itemRecords(writes.changedItems)],
-    ));
+    );
   }
-  statements.push(tx.query(
+  void tx.query(
     `with history as (
        insert into item_versions (user_id, collection, id, version, data, deleted, modified_at, device_id, seq, change_id)
        select $1, r.c, r.i, r.v, r.d, r.x, r.m, r.g, r.s, r.h
@@ -429,8 +447,7 @@ async function storeWrites(tx: Queryable, userId: string, writes: BatchWrites) {
       JSON.stringify(writes.applied),
       writes.head,
     ],
-  ));
-  await Promise.all(statements);
+  );
 }
 
 /** Item rows as the JSON parameter that ITEM_RECORD reads. */
