@@ -35,3 +35,20 @@ export async function catchUp(
     origin_device_id: !partial && origins.size === 1 ? [...origins][0] : null,
   };
 }
+
+/** A catch-up at least this many changes long is reported with `sync_progress`. */
+export const PROGRESS_MIN_CHANGES = 500;
+
+/**
+ * Progress of a catch-up, counted in committed changes between the hello cursor and the
+ * head it was told of. A pull returns each item once at its latest version, so `done` may
+ * jump: it reaches `total` when the device acks the head.
+ */
+export function catchUpProgress(
+  run: { since: number; target: number },
+  acked: number,
+): ServerMessage {
+  const total = run.target - run.since;
+  const done = Math.min(Math.max(acked - run.since, 0), total);
+  return { type: "sync_progress", operation: "catch_up", done, total };
+}

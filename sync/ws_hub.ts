@@ -5,7 +5,7 @@ import { type SyncEvent, userChannel } from "./events.ts";
 import type { Logger } from "./logger.ts";
 import type { SyncStore } from "./store.ts";
 import type { DeviceIdentity } from "./sync_service.ts";
-import { catchUp } from "./ws_catch_up.ts";
+import { catchUp, catchUpProgress, PROGRESS_MIN_CHANGES } from "./ws_catch_up.ts";
 import { eventMessage, needsPolicy } from "./ws_event_message.ts";
 import {
   type ClientMessage,
@@ -15,20 +15,6 @@ import {
 } from "./ws_messages.ts";
 import { CachedPolicy, loadCollectionPolicy } from "./ws_policy.ts";
 import { WsSubscriptions } from "./ws_subscriptions.ts";
-
-/** A catch-up at least this many changes long is reported with `sync_progress`. */
-const PROGRESS_MIN_CHANGES = 500;
-
-/**
- * Progress of a catch-up, counted in committed changes between the hello cursor and the
- * head it was told of. A pull returns each item once at its latest version, so `done` may
- * jump: it reaches `total` when the device acks the head.
- */
-function progress(run: { since: number; target: number }, acked: number): ServerMessage {
-  const total = run.target - run.since;
-  const done = Math.min(Math.max(acked - run.since, 0), total);
-  return { type: "sync_progress", operation: "catch_up", done, total };
-}
 
 export interface HubOptions {
   bus: Bus;
@@ -311,7 +297,7 @@ export class Hub {
         const target = decodeCursor(hint.cursor, "cursor");
         if (target - since >= PROGRESS_MIN_CHANGES) {
           client.catchingUp = { since, target };
-          this.#send(client, progress(client.catchingUp, since));
+          this.#send(client, catchUpProgress(client.catchingUp, since));
         }
         return;
       }
@@ -322,7 +308,7 @@ export class Hub {
         // must: publish only after the cursor is stored, so receipts never run ahead of it.
         await this.#store.setDeviceCursor(client.userId, client.deviceId, seq);
         if (client.catchingUp) {
-          this.#send(client, progress(client.catchingUp, seq));
+          this.#send(client, catchUpProgress(client.catchingUp, seq));
           if (seq >= client.catchingUp.target) client.catchingUp = null;
         }
         await this.#publish(client.userId, {
