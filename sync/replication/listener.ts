@@ -1,6 +1,6 @@
 import type { Bus } from "../bus/bus.ts";
 import { abortableSleep } from "../abortable_sleep.ts";
-import { createLogger } from "../logger.ts";
+import { createLogger, type Logger } from "../logger.ts";
 import { formatLsn, parseLsn } from "./lsn.ts";
 import { ReplicationError, shouldRetry, toReplicationError } from "./replication_error.ts";
 import { HolderLock } from "./holder_lock.ts";
@@ -13,12 +13,8 @@ import {
 } from "./slot.ts";
 import { streamSlot } from "./stream_slot.ts";
 
-/** Structured log sink; the default writes one JSON line per entry to the console. */
-export interface ReplicationLogger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
+/** Where the listener logs; the default writes one JSON line per entry to the console. */
+export type ReplicationLogger = Pick<Logger, "info" | "warn" | "error">;
 
 /** Options of {@link ReplicationListener}. */
 export interface ReplicationListenerOptions {
