@@ -11,6 +11,7 @@ import type { Hub } from "../sync/ws_hub.ts";
 import { deviceRoutes } from "./devices.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { openapiRoutes } from "./openapi.ts";
 import { RequestCounters, requestLog } from "./request_log.ts";
 import type { AppEnv } from "./env.ts";
 import { errorBody, errorHandler } from "./errors.ts";
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such endpoint")), 404));
   app.route("/", healthRoutes(deps.readiness));
+  app.route("/", openapiRoutes());
   app.route(
     "/",
     metricsRoutes({

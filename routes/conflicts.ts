@@ -6,7 +6,7 @@ import type { AppEnv } from "./env.ts";
 import { jsonBody, queryParams } from "./validate.ts";
 
 const ListQuery = z.strictObject({ status: z.enum(["open", "resolved"]).default("open") });
-const ResolveBody = z.strictObject({
+export const ResolveBody = z.strictObject({
   resolution: z.enum(["local", "remote", "merged"]),
   data: z.record(z.string(), z.unknown()).optional(),
   remember: z.boolean().optional(),

@@ -6,7 +6,7 @@ import { type AuthDeps, requireAuth } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
 import { jsonBody } from "./validate.ts";
 
-const RegisterBody = z.strictObject({
+export const RegisterBody = z.strictObject({
   name: z.string().trim().min(1).max(128),
   platform: z.string().trim().min(1).max(32),
   install_id: z.string().min(1).max(128).optional(),
