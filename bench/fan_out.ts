@@ -9,7 +9,7 @@
 import { createClient } from "redis";
 import { encodeCursor } from "../sync/cursor.ts";
 import { userChannel } from "../sync/events.ts";
-import { WS_PROTOCOL } from "../sync/ws_messages.ts";
+import { deviceSocket, startApiService } from "./support/api_service.ts";
 import { benchMain, benchRedisUrl } from "./support/bench_env.ts";
 import { openBenchDb } from "./support/bench_db.ts";
 import { seedDevices } from "./support/seed_devices.ts";
@@ -26,7 +26,6 @@ const SCENARIOS = [
 interface Publisher {
   publish(channel: string, message: string): Promise<unknown>;
 }
-const SECRET = "bench-secret-that-is-at-least-32-characters-long";
 const TIMEOUT_MS = 30_000;
 
 export async function run(): Promise<string[]> {
@@ -38,18 +37,11 @@ export async function run(): Promise<string[]> {
     {
       await using db = await openBenchDb();
       const devices = await seedDevices(db.url, prefix, scenario.users, scenario.devices);
-      await using server = await startServer("service", {
-        DATABASE_URL: db.url,
-        REDIS_URL: benchRedisUrl(),
-        ROLE: "api",
-        JWT_SECRET: SECRET,
-        LOG_LEVEL: "error",
-      });
-      const ws = server.url.replace(/^http/, "ws") + "/api/sync/ws";
-      const targets = Array.from({ length: SOCKETS }, (_, i): SocketTarget => ({
-        url: ws,
-        protocols: [WS_PROTOCOL, `bearer.${devices[i % devices.length].token}`],
-      }));
+      await using server = await startApiService(db.url);
+      const targets = Array.from(
+        { length: SOCKETS },
+        (_, i) => deviceSocket(server, devices[i % devices.length].token),
+      );
       service = await deliver(targets, channels, scenario.events);
     }
     let bare: Rate;

@@ -7,8 +7,8 @@
  * sockets in this one. Both servers first see and drop WARM sockets, so the baseline
  * already holds the code and pools every connection touches.
  */
-import { WS_PROTOCOL } from "../sync/ws_messages.ts";
-import { benchMain, benchRedisUrl } from "./support/bench_env.ts";
+import { deviceSocket, startApiService } from "./support/api_service.ts";
+import { benchMain } from "./support/bench_env.ts";
 import { openBenchDb } from "./support/bench_db.ts";
 import { seedDevices } from "./support/seed_devices.ts";
 import { type ServerMemory, type ServerProcess, startServer } from "./support/server_process.ts";
@@ -17,7 +17,6 @@ import { openFleet, type SocketTarget } from "./support/ws_fleet.ts";
 
 const DEVICES = 10;
 const WARM = 200;
-const SECRET = "bench-secret-that-is-at-least-32-characters-long";
 
 export async function run(): Promise<string[]> {
   const fdLimit = await openFileLimit();
@@ -33,18 +32,8 @@ export async function run(): Promise<string[]> {
   {
     await using db = await openBenchDb();
     const devices = await seedDevices(db.url, "idle", users + WARM / DEVICES, DEVICES);
-    await using server = await startServer("service", {
-      DATABASE_URL: db.url,
-      REDIS_URL: benchRedisUrl(),
-      ROLE: "api",
-      JWT_SECRET: SECRET,
-      LOG_LEVEL: "error",
-    });
-    const ws = server.url.replace(/^http/, "ws") + "/api/sync/ws";
-    const targets = devices.map((d): SocketTarget => ({
-      url: ws,
-      protocols: [WS_PROTOCOL, `bearer.${d.token}`],
-    }));
+    await using server = await startApiService(db.url);
+    const targets = devices.map((d) => deviceSocket(server, d.token));
     service = await growth(server, targets.slice(sockets), targets.slice(0, sockets));
   }
   let bare: Growth;

@@ -4,6 +4,7 @@ import { decodeCursor } from "../../sync/cursor.ts";
 import type { ServerMessage } from "../../sync/ws_messages.ts";
 import { TEST_SECRET } from "../support/app.ts";
 import type { Instance } from "../support/instance.ts";
+import { eventually } from "../support/eventually.ts";
 import { connectWs, type WsClient } from "../support/ws_client.ts";
 
 /** A registered device of a user, talking to whichever instance a call names. */
@@ -164,19 +165,4 @@ export async function watch(at: Instance, device: Device, cursor?: string): Prom
     },
     [Symbol.asyncDispose]: () => ws[Symbol.asyncDispose](),
   };
-}
-
-/** Polls `check` every 25 ms until it holds; fails after `timeoutMs`. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = "condition",
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

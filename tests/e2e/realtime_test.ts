@@ -4,13 +4,12 @@
  * push (instance X) → commit → WAL → the slot holder's listener → Redis → hub (instance Y) → socket.
  */
 import assert from "node:assert/strict";
-import { type Instance, openInstance } from "../support/instance.ts";
-import { testRedisUrl } from "../support/services.ts";
-import { openReplicationDb, type ReplicationDb } from "../sync/replication/support.ts";
+import { eventually } from "../support/eventually.ts";
+import type { Instance } from "../support/instance.ts";
 import { connectWs } from "../support/ws_client.ts";
+import { openCluster } from "./cluster.ts";
 import {
   type Device,
-  eventually,
   type Hint,
   pullAll,
   push,
@@ -20,41 +19,6 @@ import {
   seq,
   watch,
 } from "./devices.ts";
-
-/** One database, its slot, and two instances A and B on it (A starts first: A holds). */
-interface Cluster extends AsyncDisposable {
-  db: ReplicationDb;
-  a: Instance;
-  b: Instance;
-  /** The instances whose listener holds the slot, and the others. */
-  holders(): Instance[];
-}
-
-async function openCluster({ b: roleB = "all" }: { b?: "all" | "api" } = {}): Promise<Cluster> {
-  const db = await openReplicationDb();
-  const common = { databaseUrl: db.url, redisUrl: testRedisUrl(), slot: db.slot };
-  const instances: Instance[] = [];
-  const dispose = async () => {
-    // must: every listener is stopped before the slot and the database are dropped.
-    await Promise.all(instances.map((i) => i.stop()));
-    await db[Symbol.asyncDispose]();
-  };
-  try {
-    instances.push(await openInstance(common));
-    instances.push(await openInstance({ ...common, role: roleB }));
-  } catch (error) {
-    await dispose();
-    throw error;
-  }
-  const [a, b] = instances;
-  return {
-    db,
-    a,
-    b,
-    holders: () => instances.filter((i) => i.listener?.state().role === "holder"),
-    [Symbol.asyncDispose]: dispose,
-  };
-}
 
 /** Pushes through the given instances in turn until `stop()`; every answer is kept. */
 function pushLoop(instances: Instance[], device: Device, gapMs = 15) {

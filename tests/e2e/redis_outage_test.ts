@@ -7,54 +7,35 @@
  */
 import assert from "node:assert/strict";
 import { parseLsn } from "../../sync/replication/lsn.ts";
-import { type Instance, openInstance } from "../support/instance.ts";
+import { eventually, sleep } from "../support/eventually.ts";
+import type { Instance } from "../support/instance.ts";
 import { startThrowawayRedis, type ThrowawayRedis } from "../sync/bus/throwaway_redis.ts";
-import { openReplicationDb, type ReplicationDb } from "../sync/replication/support.ts";
-import {
-  eventually,
-  pullAll,
-  push,
-  type Pushed,
-  randomUser,
-  register,
-  seq,
-  watch,
-} from "./devices.ts";
+import type { ReplicationDb } from "../sync/replication/support.ts";
+import { type Cluster, openCluster } from "./cluster.ts";
+import { pullAll, push, type Pushed, randomUser, register, seq, watch } from "./devices.ts";
 
 /** How long the devices may wait for their hint once Redis answers again. */
 const RECOVERY_DEADLINE_MS = 15_000;
 
 /** A private Redis, one database and its slot, and instances A (the holder) and B on them. */
-interface OutageCluster extends AsyncDisposable {
+interface OutageCluster extends Cluster {
   redis: ThrowawayRedis;
-  db: ReplicationDb;
-  a: Instance;
-  b: Instance;
 }
 
 async function openOutageCluster(): Promise<OutageCluster> {
   const redis = await startThrowawayRedis();
-  const db = await openReplicationDb().catch(async (error) => {
+  const cluster = await openCluster({ redisUrl: redis.url }).catch(async (error) => {
     await redis.stop();
     throw error;
   });
-  const common = { databaseUrl: db.url, redisUrl: redis.url, slot: db.slot };
-  const instances: Instance[] = [];
-  const dispose = async () => {
-    // must: every listener is stopped before the slot and the database are dropped.
-    await Promise.all(instances.map((i) => i.stop()));
-    await db[Symbol.asyncDispose]();
-    await redis.stop();
+  return {
+    ...cluster,
+    redis,
+    async [Symbol.asyncDispose]() {
+      await cluster[Symbol.asyncDispose]();
+      await redis.stop();
+    },
   };
-  try {
-    instances.push(await openInstance(common));
-    instances.push(await openInstance(common));
-  } catch (error) {
-    await dispose();
-    throw error;
-  }
-  const [a, b] = instances;
-  return { redis, db, a, b, [Symbol.asyncDispose]: dispose };
 }
 
 /** The slot's confirmed_flush_lsn, as a number that compares like the byte position. */
@@ -83,10 +64,6 @@ async function ready(at: Instance): Promise<{ status: number; bus: boolean }> {
   const res = await at.request("GET", "/ready");
   const body = await res.json() as { bus: { ok: boolean } };
   return { status: res.status, bus: body.bus.ok };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 Deno.test("e2e: while Redis is down pushes commit and the slot holds; once it is back the open sockets hear of every change", async () => {

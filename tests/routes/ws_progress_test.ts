@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { openTestApp } from "../support/app.ts";
 import { command } from "../support/changes.ts";
-import { connectWs } from "../support/ws_client.ts";
+import { assertPong, connectWs } from "../support/ws_client.ts";
 
 Deno.test("GET /api/sync/ws reports a long catch-up with sync_progress until the device acks the head", async () => {
   await using t = await openTestApp("pglite");
@@ -47,8 +47,7 @@ Deno.test("GET /api/sync/ws reports a long catch-up with sync_progress until the
   });
   // Done: later acks are not reported.
   socket.send({ type: "ack", cursor: head });
-  socket.send({ type: "ping" });
-  assert.deepEqual(await socket.next(), { type: "pong" });
+  await assertPong(socket);
 });
 
 Deno.test("GET /api/sync/ws sends no sync_progress for a short catch-up", async () => {
@@ -63,6 +62,5 @@ Deno.test("GET /api/sync/ws sends no sync_progress for a short catch-up", async 
   await using socket = await connectWs(base, reader.token);
   socket.send({ type: "hello", cursor: "c1.0" });
   assert.equal((await socket.next()).type, "sync_data_available");
-  socket.send({ type: "ping" });
-  assert.deepEqual(await socket.next(), { type: "pong" });
+  await assertPong(socket);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { openTestApp, type TestApp } from "../support/app.ts";
-import { withDrivers } from "../support/drivers.ts";
-import { connectWs } from "../support/ws_client.ts";
+import { type DriverKind, withDrivers } from "../support/drivers.ts";
+import { assertPong, connectWs, type WsClient } from "../support/ws_client.ts";
 
 const DATA: Record<string, (n: number) => Record<string, unknown>> = {
   commands: (n) => ({
@@ -42,30 +42,66 @@ async function push(
   return body;
 }
 
+/** The app on a real port, with alice's phone and laptop registered. */
+interface ServedApp extends AsyncDisposable {
+  t: TestApp;
+  base: string;
+  phone: { id: string; token: string };
+  laptop: { id: string; token: string };
+}
+
+async function serveAlice(kind: DriverKind): Promise<ServedApp> {
+  const t = await openTestApp(kind);
+  try {
+    const base = await t.serve();
+    const phone = await t.device("alice", "phone");
+    const laptop = await t.device("alice", "laptop");
+    return { t, base, phone, laptop, [Symbol.asyncDispose]: () => t[Symbol.asyncDispose]() };
+  } catch (error) {
+    await t[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+async function assertDeviceStatus(
+  ws: WsClient,
+  deviceId: string,
+  status: "online" | "offline" | "revoked",
+): Promise<void> {
+  assert.deepEqual(await ws.next(), { type: "device_status", device_id: deviceId, status });
+}
+
+/** Checks that the next message is a hint naming exactly `collections`, in that order. */
+async function assertHint(
+  ws: WsClient,
+  cursor: string,
+  collections: string[],
+  originDeviceId: string,
+): Promise<void> {
+  assert.deepEqual(await ws.next(), {
+    type: "sync_data_available",
+    cursor,
+    collections,
+    origin_device_id: originDeviceId,
+  });
+}
+
 withDrivers("GET /api/sync/ws", (_open, kind) => {
   Deno.test({
     name: "takes the token in the subprotocol or ?token= and echoes only devpocket.sync.v1",
     fn: async () => {
-      await using t = await openTestApp(kind);
-      const base = await t.serve();
-      const phone = await t.device("alice", "phone");
-      const laptop = await t.device("alice", "laptop");
+      await using served = await serveAlice(kind);
+      const { t, base, phone, laptop } = served;
 
       await using a = await connectWs(base, phone.token, { via: "protocol" });
       assert.equal(a.socket.protocol, "devpocket.sync.v1");
-      a.send({ type: "ping" });
-      assert.deepEqual(await a.next(), { type: "pong" });
+      await assertPong(a);
 
       // ?token= with no subprotocol offered: none may be echoed, or the handshake fails.
       await using b = await connectWs(base, laptop.token, { via: "query" });
       assert.equal(b.socket.protocol, "");
-      b.send({ type: "ping" });
-      assert.deepEqual(await b.next(), { type: "pong" });
-      assert.deepEqual(await a.next(), {
-        type: "device_status",
-        device_id: laptop.id,
-        status: "online",
-      });
+      await assertPong(b);
+      await assertDeviceStatus(a, laptop.id, "online");
 
       // ?token= beside the bare protocol (a browser that cannot put the token in the list).
       await using c = await connectWs(base, laptop.token, {
@@ -82,8 +118,7 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
         protocols: [`bearer.${phone.token}`, "devpocket.sync.v1"],
       });
       assert.equal(d.socket.protocol, "devpocket.sync.v1");
-      d.send({ type: "ping" });
-      assert.deepEqual(await d.next(), { type: "pong" });
+      await assertPong(d);
     },
   });
 
@@ -107,18 +142,15 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
       }
       assert.deepEqual(t.hub.stats(), { sockets: 0, users: 0 });
       await using ok = await connectWs(base, phone.token);
-      ok.send({ type: "ping" });
-      assert.deepEqual(await ok.next(), { type: "pong" });
+      await assertPong(ok);
     },
   });
 
   Deno.test({
     name: "hello with an old cursor gets sync_data_available at once; at the head, nothing",
     fn: async () => {
-      await using t = await openTestApp(kind);
-      const base = await t.serve();
-      const phone = await t.device("alice", "phone");
-      const laptop = await t.device("alice", "laptop");
+      await using served = await serveAlice(kind);
+      const { t, base, phone, laptop } = served;
       await push(t, laptop.token, [{ collection: "commands" }]);
       const mid = await push(t, laptop.token, [{ collection: "ssh_profiles" }]);
       const head = await push(t, laptop.token, [{ collection: "commands" }, {
@@ -128,62 +160,39 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
 
       await using ws = await connectWs(base, phone.token);
       ws.send({ type: "hello", cursor: "c1.0" });
-      assert.deepEqual(await ws.next(), {
-        type: "sync_data_available",
-        cursor: head.cursor,
-        collections: ["commands", "ssh_profiles", "settings"],
-        origin_device_id: laptop.id,
-      });
+      await assertHint(ws, head.cursor, ["commands", "ssh_profiles", "settings"], laptop.id);
       // Only what changed after the cursor is named.
       ws.send({ type: "hello", cursor: mid.cursor });
-      assert.deepEqual(await ws.next(), {
-        type: "sync_data_available",
-        cursor: head.cursor,
-        collections: ["commands", "settings"],
-        origin_device_id: laptop.id,
-      });
+      await assertHint(ws, head.cursor, ["commands", "settings"], laptop.id);
       // A device that never synced may say hello without a cursor.
       ws.send({ type: "hello" });
       assert.equal((await ws.next()).type, "sync_data_available");
       // Replies keep request order: no hint at the head, so the pong comes next.
       ws.send({ type: "hello", cursor: head.cursor });
-      ws.send({ type: "ping" });
-      assert.deepEqual(await ws.next(), { type: "pong" });
+      await assertPong(ws);
     },
   });
 
   Deno.test({
     name: "a push on one device reaches the others with the push's cursor, not the pusher",
     fn: async () => {
-      await using t = await openTestApp(kind);
-      const base = await t.serve();
-      const phone = await t.device("alice", "phone");
-      const laptop = await t.device("alice", "laptop");
+      await using served = await serveAlice(kind);
+      const { t, base, phone, laptop } = served;
       const bob = await t.device("bob", "bob-phone");
       await using a = await connectWs(base, phone.token);
       await using b = await connectWs(base, laptop.token);
       await using other = await connectWs(base, bob.token);
-      assert.deepEqual(await a.next(), {
-        type: "device_status",
-        device_id: laptop.id,
-        status: "online",
-      });
+      await assertDeviceStatus(a, laptop.id, "online");
       for (const ws of [a, b]) {
         ws.send({ type: "hello", cursor: "c1.0" });
-        ws.send({ type: "ping" });
-        assert.deepEqual(await ws.next(), { type: "pong" });
+        await assertPong(ws);
       }
 
       const first = await push(t, laptop.token, [{ collection: "commands" }]);
       const second = await push(t, laptop.token, [{ collection: "ssh_profiles" }, {
         collection: "commands",
       }]);
-      assert.deepEqual(await a.next(), {
-        type: "sync_data_available",
-        cursor: first.cursor,
-        collections: ["commands"],
-        origin_device_id: laptop.id,
-      });
+      await assertHint(a, first.cursor, ["commands"], laptop.id);
       const hint = await a.next();
       assert.equal(hint.type, "sync_data_available");
       assert.equal(hint.type === "sync_data_available" && hint.cursor, second.cursor);
@@ -192,35 +201,22 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
         ["commands", "ssh_profiles"],
       );
       // The hint reached every socket of the user together: the pusher's next is its pong.
-      b.send({ type: "ping" });
-      assert.deepEqual(await b.next(), { type: "pong" });
+      await assertPong(b);
       // Another user hears nothing.
-      other.send({ type: "ping" });
-      assert.deepEqual(await other.next(), { type: "pong" });
+      await assertPong(other);
     },
   });
 
   Deno.test({
     name: "ack stores the cursor and tells the other devices sync_completed",
     fn: async () => {
-      await using t = await openTestApp(kind);
-      const base = await t.serve();
-      const phone = await t.device("alice", "phone");
-      const laptop = await t.device("alice", "laptop");
+      await using served = await serveAlice(kind);
+      const { t, base, phone, laptop } = served;
       await using b = await connectWs(base, laptop.token);
       await using a = await connectWs(base, phone.token);
-      assert.deepEqual(await b.next(), {
-        type: "device_status",
-        device_id: phone.id,
-        status: "online",
-      });
+      await assertDeviceStatus(b, phone.id, "online");
       const pushed = await push(t, laptop.token, [{ collection: "commands" }]);
-      assert.deepEqual(await a.next(), {
-        type: "sync_data_available",
-        cursor: pushed.cursor,
-        collections: ["commands"],
-        origin_device_id: laptop.id,
-      });
+      await assertHint(a, pushed.cursor, ["commands"], laptop.id);
 
       a.send({ type: "ack", cursor: pushed.cursor });
       assert.deepEqual(await b.next(), {
@@ -234,39 +230,27 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
       assert.equal(stored.cursor, pushed.cursor);
       assert.equal(stored.online, true);
       // The acking device is not told of its own ack.
-      a.send({ type: "ping" });
-      assert.deepEqual(await a.next(), { type: "pong" });
+      await assertPong(a);
     },
   });
 
   Deno.test({
     name: "deleting a device closes its sockets with 4401 and tells the others it is revoked",
     fn: async () => {
-      await using t = await openTestApp(kind);
-      const base = await t.serve();
-      const phone = await t.device("alice", "phone");
-      const laptop = await t.device("alice", "laptop");
+      await using served = await serveAlice(kind);
+      const { t, base, phone, laptop } = served;
       await using b = await connectWs(base, laptop.token);
       await using a1 = await connectWs(base, phone.token);
       await using a2 = await connectWs(base, phone.token, { via: "query" });
-      assert.deepEqual(await b.next(), {
-        type: "device_status",
-        device_id: phone.id,
-        status: "online",
-      });
+      await assertDeviceStatus(b, phone.id, "online");
 
       const res = await t.request("DELETE", `/api/devices/${phone.id}`, { token: laptop.token });
       assert.equal(res.status, 204);
       assert.equal((await a1.closed).code, 4401);
       assert.equal((await a2.closed).code, 4401);
-      assert.deepEqual(await b.next(), {
-        type: "device_status",
-        device_id: phone.id,
-        status: "revoked",
-      });
+      await assertDeviceStatus(b, phone.id, "revoked");
       // No "offline" follows "revoked".
-      b.send({ type: "ping" });
-      assert.deepEqual(await b.next(), { type: "pong" });
+      await assertPong(b);
       // And the token no longer opens a socket.
       await using again = await connectWs(base, phone.token);
       assert.equal((await again.closed).code, 4401);
@@ -277,27 +261,16 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
   Deno.test({
     name: "online and offline follow a device's first and last socket",
     fn: async () => {
-      await using t = await openTestApp(kind);
-      const base = await t.serve();
-      const phone = await t.device("alice", "phone");
-      const laptop = await t.device("alice", "laptop");
+      await using served = await serveAlice(kind);
+      const { t, base, phone, laptop } = served;
       await using b = await connectWs(base, laptop.token);
       const a1 = await connectWs(base, phone.token);
-      assert.deepEqual(await b.next(), {
-        type: "device_status",
-        device_id: phone.id,
-        status: "online",
-      });
+      await assertDeviceStatus(b, phone.id, "online");
       const a2 = await connectWs(base, phone.token);
       await a1[Symbol.asyncDispose]();
-      b.send({ type: "ping" });
-      assert.deepEqual(await b.next(), { type: "pong" });
+      await assertPong(b);
       await a2[Symbol.asyncDispose]();
-      assert.deepEqual(await b.next(), {
-        type: "device_status",
-        device_id: phone.id,
-        status: "offline",
-      });
+      await assertDeviceStatus(b, phone.id, "offline");
       assert.deepEqual(t.hub.stats(), { sockets: 1, users: 1 });
     },
   });
@@ -331,8 +304,7 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
         code: "VALIDATION_FAILED",
         message: "Messages must be JSON text",
       });
-      ws.send({ type: "ping" });
-      assert.deepEqual(await ws.next(), { type: "pong" });
+      await assertPong(ws);
     },
   });
 
@@ -353,8 +325,7 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
       });
       await using native = await connectWs(base, phone.token);
       for (const ws of [listed, native]) {
-        ws.send({ type: "ping" });
-        assert.deepEqual(await ws.next(), { type: "pong" });
+        await assertPong(ws);
       }
       // Without an upgrade the route answers the contract's error body.
       const res = await t.request("GET", "/api/sync/ws", {});
@@ -380,11 +351,7 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
 
       await using w = await connectWs(base, work.token);
       await using h = await connectWs(base, home.token);
-      assert.deepEqual(await w.next(), {
-        type: "device_status",
-        device_id: home.id,
-        status: "online",
-      });
+      await assertDeviceStatus(w, home.id, "online");
       // Catch-up is filtered too: settings always sync, commands are not this device's.
       w.send({ type: "hello", cursor: "c1.0" });
       const caughtUp = await w.next();
@@ -404,12 +371,7 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
         homeMixed.type === "sync_data_available" && [...homeMixed.collections].sort(),
         ["commands", "ssh_profiles"],
       );
-      assert.deepEqual(await w.next(), {
-        type: "sync_data_available",
-        cursor: mixed.cursor,
-        collections: ["ssh_profiles"],
-        origin_device_id: phone.id,
-      });
+      await assertHint(w, mixed.cursor, ["ssh_profiles"], phone.id);
     },
   });
 
@@ -444,8 +406,7 @@ withDrivers("GET /api/sync/ws", (_open, kind) => {
       const before = await seen();
       await new Promise((resolve) => setTimeout(resolve, 400));
       assert.ok((await seen()) > before);
-      ws.send({ type: "ping" });
-      assert.deepEqual(await ws.next(), { type: "pong" });
+      await assertPong(ws);
     },
   });
 });

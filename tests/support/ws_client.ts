@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { WS_PROTOCOL } from "../../sync/ws_messages.ts";
 import type { ServerMessage } from "../../sync/ws_messages.ts";
 
@@ -78,4 +79,10 @@ export function connectWs(
     }, { once: true });
     socket.addEventListener("close", onClose, { once: true });
   });
+}
+
+/** Sends a ping and checks that the next message is its pong: nothing else came first. */
+export async function assertPong(ws: WsClient): Promise<void> {
+  ws.send({ type: "ping" });
+  assert.deepEqual(await ws.next(), { type: "pong" });
 }

@@ -9,7 +9,8 @@ import { RedisBus } from "../../../sync/bus/redis_bus.ts";
 import { UpstashBus } from "../../../sync/bus/upstash_bus.ts";
 import { testRedisUrl } from "../../support/services.ts";
 import { startUpstashRestDouble } from "../../support/upstash_rest_double.ts";
-import { channelName, sleep, subscribed } from "./inbox.ts";
+import { sleep } from "../../support/eventually.ts";
+import { channelName, subscribed } from "./inbox.ts";
 import { sanitizedTestCase } from "./sanitized_test_case.ts";
 
 /** Bus instances of one adapter sharing one broker; disposing closes them all. */

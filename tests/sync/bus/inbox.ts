@@ -1,5 +1,6 @@
 /** Helpers shared by the bus tests. */
 import type { Bus } from "../../../sync/bus/bus.ts";
+import { eventually } from "../../support/eventually.ts";
 
 /** Messages a handler received, and a way to wait for them. */
 export interface Inbox {
@@ -16,7 +17,7 @@ export function inbox(): Inbox {
     messages,
     handler: (message) => messages.push(message),
     async until(count, timeoutMs = 5_000) {
-      await waitFor(() => messages.length >= count, timeoutMs, `${count} messages`);
+      await eventually(() => messages.length >= count, timeoutMs, `${count} messages`);
       return messages;
     },
   };
@@ -27,26 +28,6 @@ export async function subscribed(bus: Bus, channel: string): Promise<Inbox> {
   const box = inbox();
   await bus.subscribe(channel, box.handler);
   return box;
-}
-
-/** Polls `condition` every 10 ms; rejects naming `what` after `timeoutMs`. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await sleep(10);
-  }
-}
-
-/** Lets in-flight deliveries land before asserting that something did not arrive. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A channel no other test run uses (the test Redis is shared). */

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { RedisBus, type RedisBusOptions } from "../../../sync/bus/redis_bus.ts";
 import { testRedisUrl } from "../../support/services.ts";
-import { channelName, type Inbox, inbox, subscribed, waitFor } from "./inbox.ts";
+import { eventually } from "../../support/eventually.ts";
+import { channelName, type Inbox, inbox, subscribed } from "./inbox.ts";
 import { sanitizedTestCase } from "./sanitized_test_case.ts";
 import { startThrowawayRedis } from "./throwaway_redis.ts";
 
@@ -33,7 +34,7 @@ sanitizedTestCase(
 
     // Until the subscriber is back, a publish can reject (publisher reconnecting) or reach
     // nobody (subscriber reconnecting); the subscription must come back by itself.
-    await waitFor(
+    await eventually(
       async () => {
         await bus.publish(channel, "probe").catch(() => {});
         return box.messages.includes("probe");
@@ -45,7 +46,7 @@ sanitizedTestCase(
     assert.equal(current.length, 2);
     assert.ok(current.every((id) => !killed.includes(id)), "both connections are new");
     await bus.publish(channel, "after");
-    await waitFor(() => box.messages.at(-1) === "after", 5_000, "the message after reconnect");
+    await eventually(() => box.messages.at(-1) === "after", 5_000, "the message after reconnect");
     assert.ok(warnings.includes("Redis bus connection error"), "the drop reached the logger");
   },
 );
@@ -66,8 +67,8 @@ sanitizedTestCase(
     await assert.rejects(bus.subscribe(channelName(), () => {}), /subscribe/);
 
     await redis.start();
-    await waitFor(() => bus.ping(), 5_000, "ping after Redis restarted");
-    await waitFor(
+    await eventually(() => bus.ping(), 5_000, "ping after Redis restarted");
+    await eventually(
       async () => {
         await bus.publish(channel, "probe").catch(() => {});
         return box.messages.includes("probe");
@@ -99,7 +100,7 @@ sanitizedTestCase(
     await redis.stop();
     await assert.rejects(bus.publish(kept, "lost"), /failed/);
     await redis.start();
-    await waitFor(() => resumed.length > 0, 5_000, "onResumed after Redis restarted");
+    await eventually(() => resumed.length > 0, 5_000, "onResumed after Redis restarted");
     // Active by the time it ran: a message published now arrives, with no retry.
     await using admin = await adminClient(redis.url);
     assert.equal(await admin.client.publish(kept, "after"), 1, "one subscriber on the channel");
@@ -134,7 +135,7 @@ sanitizedTestCase("RedisBus: a handler that throws is reported and delivery goes
   });
   await bus.publish(channel, "bad");
   await bus.publish(channel, "good");
-  await waitFor(() => received.length === 2, 5_000, "both messages");
+  await eventually(() => received.length === 2, 5_000, "both messages");
   assert.deepEqual(received, ["bad", "good"]);
   assert.deepEqual(warnings, ["Bus handler threw"]);
 });
@@ -147,7 +148,7 @@ sanitizedTestCase("RedisBus: close disconnects both connections", async () => {
   await bus.subscribe(channelName(), () => {});
   assert.equal((await admin.connectionIds(clientName)).length, 2);
   await bus.close();
-  await waitFor(
+  await eventually(
     async () => (await admin.connectionIds(clientName)).length === 0,
     2_000,
     "Redis to see both connections closed",

@@ -7,7 +7,8 @@ import {
   startUpstashRestDouble,
   type UpstashRestDouble,
 } from "../../support/upstash_rest_double.ts";
-import { channelName, subscribed, waitFor } from "./inbox.ts";
+import { eventually } from "../../support/eventually.ts";
+import { channelName, subscribed } from "./inbox.ts";
 import { sanitizedTestCase } from "./sanitized_test_case.ts";
 
 const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };
@@ -27,7 +28,7 @@ sanitizedTestCase(
     await box.until(1);
 
     double.dropStreams();
-    await waitFor(
+    await eventually(
       async () => {
         await bus.publish(channel, "probe");
         return box.messages.includes("probe");
@@ -49,7 +50,7 @@ sanitizedTestCase(
     await bus.subscribe(channel, () => {}, () => resumed++);
     assert.equal(resumed, 0);
     double.dropStreams();
-    await waitFor(() => Promise.resolve(resumed === 1), 5_000, "onResumed after the drop");
+    await eventually(() => Promise.resolve(resumed === 1), 5_000, "onResumed after the drop");
   },
 );
 
@@ -99,7 +100,7 @@ sanitizedTestCase(
     });
     await bus.publish(channel, "bad");
     await bus.publish(channel, "good");
-    await waitFor(() => received.length === 2, 5_000, "both messages");
+    await eventually(() => received.length === 2, 5_000, "both messages");
     assert.deepEqual(received, ["bad", "good"]);
     assert.deepEqual(warnings, ["Bus handler threw"]);
   },

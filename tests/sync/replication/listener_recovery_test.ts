@@ -1,34 +1,24 @@
 import assert from "node:assert/strict";
 import { MemoryBus } from "../../../sync/bus/memory_bus.ts";
 import { encodeCursor } from "../../../sync/cursor.ts";
+import { ReplicationListener } from "../../../sync/replication/listener.ts";
+import { eventually, sleep } from "../../support/eventually.ts";
 import {
-  ReplicationListener,
-  type ReplicationListenerOptions,
-} from "../../../sync/replication/listener.ts";
-import {
-  eventually,
   Inbox,
   MemoryLogger,
   openReplicationDb,
   RefusingBus,
   type ReplicationDb,
-  sleep,
+  testListener,
   writeItems,
 } from "./support.ts";
 
-function listener(
-  db: ReplicationDb,
-  bus: ReplicationListenerOptions["bus"],
-): ReplicationListener {
-  return new ReplicationListener({
-    databaseUrl: db.url,
-    slot: db.slot,
-    bus,
-    logger: new MemoryLogger(),
-    heartbeatMs: 300,
-    retryMs: 200,
-    maxBackoffMs: 400,
-  });
+// Quicker than the default heartbeat and backoff: these tests wait out failures.
+const TIMING = { heartbeatMs: 300, maxBackoffMs: 400 };
+
+/** Writes one of alice's commands in a transaction of its own. */
+function writeCommand(db: ReplicationDb, id: string, seq: number): Promise<void> {
+  return writeItems(db.driver, [{ user: "alice", collection: "commands", id, seq }]);
 }
 
 async function confirmedFlush(db: ReplicationDb): Promise<string> {
@@ -52,16 +42,16 @@ Deno.test("ReplicationListener never confirms past a transaction the bus refused
   const memory = new MemoryBus();
   const inbox = await Inbox.open(memory, "alice");
   const refusing = new RefusingBus(memory, (m) => m.includes(encodeCursor(2)));
-  const first = listener(db, refusing);
+  const first = testListener(db, refusing, TIMING);
   try {
     await first.start();
-    await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "a", seq: 1 }]);
+    await writeCommand(db, "a", 1);
     await inbox.waitForSeq(1);
     const [{ lsn: before }] = await db.driver.query<{ lsn: string }>(
       "select pg_current_wal_lsn()::text as lsn",
     );
-    await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "b", seq: 2 }]);
-    await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "c", seq: 3 }]);
+    await writeCommand(db, "b", 2);
+    await writeCommand(db, "c", 3);
     // Several sessions replay seq 2 and fail on it; seq 3 must wait behind it.
     await eventually(() => refusing.refusals >= 3, 10_000, "repeated refusals");
     assert.deepEqual(inbox.cursors(), [encodeCursor(1)]);
@@ -71,7 +61,7 @@ Deno.test("ReplicationListener never confirms past a transaction the bus refused
     await first.stop();
   }
 
-  await using second = listener(db, memory);
+  await using second = testListener(db, memory, TIMING);
   await second.start();
   await inbox.waitForSeq(3);
   assert.deepEqual(inbox.cursors(), [encodeCursor(1), encodeCursor(2), encodeCursor(3)]);
@@ -83,10 +73,10 @@ Deno.test("ReplicationListener resumes by itself once the bus accepts again", as
   const inbox = await Inbox.open(memory, "alice");
   let down = true;
   const refusing = new RefusingBus(memory, () => down);
-  await using l = listener(db, refusing);
+  await using l = testListener(db, refusing, TIMING);
   await l.start();
-  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "a", seq: 1 }]);
-  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "b", seq: 2 }]);
+  await writeCommand(db, "a", 1);
+  await writeCommand(db, "b", 2);
   await eventually(() => refusing.refusals >= 2, 10_000, "refusals");
   down = false;
   await inbox.waitForSeq(2);
@@ -100,9 +90,9 @@ Deno.test("ReplicationListener reconnects after its walsender is terminated", as
   await using db = await openReplicationDb();
   const bus = new MemoryBus();
   const inbox = await Inbox.open(bus, "alice");
-  await using l = listener(db, bus);
+  await using l = testListener(db, bus, TIMING);
   await l.start();
-  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "a", seq: 1 }]);
+  await writeCommand(db, "a", 1);
   await inbox.waitForSeq(1);
 
   const [{ terminated }] = await db.driver.query<{ terminated: boolean }>(
@@ -111,9 +101,9 @@ Deno.test("ReplicationListener reconnects after its walsender is terminated", as
     [db.slot],
   );
   assert.equal(terminated, true);
-  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "b", seq: 2 }]);
+  await writeCommand(db, "b", 2);
   await inbox.waitForSeq(2);
-  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "c", seq: 3 }]);
+  await writeCommand(db, "c", 3);
   await inbox.waitForSeq(3);
   assert.deepEqual([...new Set(inbox.cursors())], [1, 2, 3].map(encodeCursor));
   assert.equal(l.state().role, "holder");
@@ -123,13 +113,13 @@ Deno.test("ReplicationListener lets exactly one instance hold the slot; a standb
   await using db = await openReplicationDb();
   const bus = new MemoryBus();
   const inbox = await Inbox.open(bus, "alice");
-  await using a = listener(db, bus);
-  await using b = listener(db, bus);
+  await using a = testListener(db, bus, TIMING);
+  await using b = testListener(db, bus, TIMING);
   await Promise.all([a.start(), b.start()]);
   assert.deepEqual([a.state().role, b.state().role].sort(), ["holder", "standby"]);
   const [holder, standby] = a.state().role === "holder" ? [a, b] : [b, a];
 
-  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "a", seq: 1 }]);
+  await writeCommand(db, "a", 1);
   await inbox.waitForSeq(1);
   await sleep(300);
   assert.deepEqual(inbox.cursors(), [encodeCursor(1)], "only the holder publishes");
@@ -137,12 +127,12 @@ Deno.test("ReplicationListener lets exactly one instance hold the slot; a standb
 
   await holder.stop();
   // Written while nobody streams: the slot keeps it for the next holder.
-  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "b", seq: 2 }]);
+  await writeCommand(db, "b", 2);
   const started = Date.now();
   await eventually(() => standby.state().role === "holder", 5_000, "takeover");
   await inbox.waitForSeq(2, 5_000);
   assert.ok(Date.now() - started < 5_000);
-  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "c", seq: 3 }]);
+  await writeCommand(db, "c", 3);
   await inbox.waitForSeq(3);
   assert.deepEqual([...new Set(inbox.cursors())], [1, 2, 3].map(encodeCursor));
   assert.equal(holder.state().role, "stopped");
@@ -152,11 +142,11 @@ Deno.test("ReplicationListener hands the slot over when the holder's sessions dr
   await using db = await openReplicationDb();
   const bus = new MemoryBus();
   const inbox = await Inbox.open(bus, "alice");
-  await using a = listener(db, bus);
+  await using a = testListener(db, bus, TIMING);
   await a.start();
-  await using b = listener(db, bus);
+  await using b = testListener(db, bus, TIMING);
   await b.start();
-  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "a", seq: 1 }]);
+  await writeCommand(db, "a", 1);
   await inbox.waitForSeq(1);
 
   // Kill the holder's lock session and its walsender from the server side.
@@ -168,7 +158,7 @@ Deno.test("ReplicationListener hands the slot over when the holder's sessions dr
      ) holder where pid is not null`,
     [db.slot],
   );
-  await writeItems(db.driver, [{ user: "alice", collection: "commands", id: "b", seq: 2 }]);
+  await writeCommand(db, "b", 2);
   await inbox.waitForSeq(2, 8_000);
   await eventually(
     () => [a.state().role, b.state().role].filter((r) => r === "holder").length === 1,

@@ -1,44 +1,16 @@
 import assert from "node:assert/strict";
 import { MemoryBus } from "../../../sync/bus/memory_bus.ts";
 import { encodeCursor } from "../../../sync/cursor.ts";
-import {
-  ReplicationListener,
-  type ReplicationListenerOptions,
-} from "../../../sync/replication/listener.ts";
-import {
-  eventually,
-  Inbox,
-  MemoryLogger,
-  openReplicationDb,
-  type ReplicationDb,
-  sleep,
-  writeItems,
-} from "./support.ts";
+import { eventually, sleep } from "../../support/eventually.ts";
+import { Inbox, openReplicationDb, testListener, writeItems } from "./support.ts";
 
 const DEVICE_A = "00000000-0000-4000-8000-00000000000a";
-
-function listener(
-  db: ReplicationDb,
-  bus: ReplicationListenerOptions["bus"],
-  options: Partial<ReplicationListenerOptions> = {},
-): ReplicationListener {
-  return new ReplicationListener({
-    databaseUrl: db.url,
-    slot: db.slot,
-    bus,
-    logger: new MemoryLogger(),
-    heartbeatMs: 500,
-    retryMs: 200,
-    maxBackoffMs: 500,
-    ...options,
-  });
-}
 
 Deno.test("ReplicationListener sends one event per transaction per user, with the highest cursor", async () => {
   await using db = await openReplicationDb();
   const bus = new MemoryBus();
   const inbox = await Inbox.open(bus, "alice");
-  await using l = listener(db, bus);
+  await using l = testListener(db, bus);
   await l.start();
   assert.equal(l.state().role, "holder");
 
@@ -62,7 +34,7 @@ Deno.test("ReplicationListener sends one event to each user of a transaction", a
   const bus = new MemoryBus();
   const alice = await Inbox.open(bus, "alice");
   const bob = await Inbox.open(bus, "bob");
-  await using l = listener(db, bus);
+  await using l = testListener(db, bus);
   await l.start();
 
   await writeItems(db.driver, [
@@ -86,7 +58,7 @@ Deno.test("ReplicationListener reports conflicts and revoked devices, and not co
   await using db = await openReplicationDb();
   const bus = new MemoryBus();
   const alice = await Inbox.open(bus, "alice");
-  await using l = listener(db, bus);
+  await using l = testListener(db, bus);
   await l.start();
 
   await db.driver.query("insert into users (user_id) values ('alice')");
@@ -119,7 +91,7 @@ Deno.test("ReplicationListener decodes an update that leaves a large TOASTed val
   await using db = await openReplicationDb();
   const bus = new MemoryBus();
   const alice = await Inbox.open(bus, "alice");
-  await using l = listener(db, bus);
+  await using l = testListener(db, bus);
   await l.start();
 
   // Random hex does not compress, so the value is stored out of line (TOAST).
@@ -139,7 +111,7 @@ Deno.test("ReplicationListener decodes an update that leaves a large TOASTed val
 
 Deno.test("ReplicationListener confirms past an idle schema with heartbeats and reports slot health", async () => {
   await using db = await openReplicationDb();
-  await using l = listener(db, new MemoryBus(), { heartbeatMs: 100 });
+  await using l = testListener(db, new MemoryBus(), { heartbeatMs: 100 });
   await l.start();
   // WAL that the publication does not carry: only the heartbeat lets the slot move on.
   await db.driver.query("insert into users (user_id) values ('carol')");

@@ -2,8 +2,13 @@ import type { Bus } from "../../../sync/bus/bus.ts";
 import { encodeCursor } from "../../../sync/cursor.ts";
 import { type SyncEvent, userChannel } from "../../../sync/events.ts";
 import type { Driver } from "../../../db/driver.ts";
-import type { ReplicationLogger } from "../../../sync/replication/listener.ts";
+import {
+  ReplicationListener,
+  type ReplicationListenerOptions,
+  type ReplicationLogger,
+} from "../../../sync/replication/listener.ts";
 import { openTestDb } from "../../support/drivers.ts";
+import { eventually } from "../../support/eventually.ts";
 
 /** A private migrated database and a slot name of its own (slots are cluster-wide). */
 export interface ReplicationDb extends AsyncDisposable {
@@ -41,6 +46,24 @@ export async function openReplicationDb(): Promise<ReplicationDb> {
       }
     },
   };
+}
+
+/** A listener on the database's slot, logging to memory, with short timings that `options` may override. */
+export function testListener(
+  db: ReplicationDb,
+  bus: ReplicationListenerOptions["bus"],
+  options: Partial<ReplicationListenerOptions> = {},
+): ReplicationListener {
+  return new ReplicationListener({
+    databaseUrl: db.url,
+    slot: db.slot,
+    bus,
+    logger: new MemoryLogger(),
+    heartbeatMs: 500,
+    retryMs: 200,
+    maxBackoffMs: 500,
+    ...options,
+  });
 }
 
 /** Every event that reached one user's channel, parsed. */
@@ -136,23 +159,4 @@ export class MemoryLogger implements ReplicationLogger {
   error(msg: string, fields?: Record<string, unknown>): void {
     this.entries.push({ level: "error", msg, fields });
   }
-}
-
-/** Polls `check` every 50 ms until it holds; fails after `timeoutMs`. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = "condition",
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await sleep(50);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
