@@ -3,9 +3,14 @@
  * TEST_DATABASE_URL names one, and on TEST_REDIS_URL, else Redis at 127.0.0.1:6379 if it
  * answers, else a throwaway redis-server. Prints figures and their ratios to plain baselines.
  */
+import { cleanUpOnInterrupt } from "../tests/support/cluster.ts";
 import { startBenchServices } from "./support/bench_env.ts";
 
 const started = await startBenchServices();
+const stopServices = async () => {
+  for (const service of started.splice(0).reverse()) await service.stop?.();
+};
+cleanUpOnInterrupt(stopServices);
 try {
   const benches = [
     await import("./merge.ts"),
@@ -18,5 +23,5 @@ try {
   ];
   for (const bench of benches) console.log((await bench.run()).join("\n") + "\n");
 } finally {
-  for (const service of started.reverse()) await service.stop?.();
+  await stopServices();
 }

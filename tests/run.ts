@@ -6,9 +6,19 @@
  *   else a throwaway redis-server.
  * Extra arguments go to `deno test` (e.g. a file or `--filter`).
  */
-import { type Service, startPostgres, startRedis } from "./support/cluster.ts";
+import { cleanUpOnInterrupt, type Service, startPostgres, startRedis } from "./support/cluster.ts";
 
 const services: Service[] = [];
+let child: Deno.ChildProcess | null = null;
+const stopServices = async () => {
+  try {
+    child?.kill("SIGINT");
+  } catch {
+    // Already exited.
+  }
+  for (const service of services.splice(0).reverse()) await service.stop?.();
+};
+cleanUpOnInterrupt(stopServices);
 let code = 1;
 try {
   const env: Record<string, string> = {};
@@ -29,7 +39,7 @@ try {
   console.log(`tests: Postgres ${env.TEST_DATABASE_URL}, Redis ${env.TEST_REDIS_URL}`);
   const args = Deno.args.length ? Deno.args : ["tests/", "conflict/", "sync/", "routes/", "db/"];
   const junit = await Deno.makeTempFile({ suffix: ".xml" });
-  const child = new Deno.Command(Deno.execPath(), {
+  child = new Deno.Command(Deno.execPath(), {
     args: ["test", "--allow-all", "--doc", `--junit-path=${junit}`, ...args],
     env,
     stdin: "null",
@@ -40,7 +50,7 @@ try {
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
 } finally {
-  for (const service of services.reverse()) await service.stop?.();
+  await stopServices();
 }
 Deno.exit(code);
 

@@ -6,6 +6,16 @@ export interface Service {
   stop?: () => Promise<void>;
 }
 
+/**
+ * Runs `cleanup` before the process exits on Ctrl-C or SIGTERM, so an interrupted run
+ * leaves no throwaway server behind.
+ */
+export function cleanUpOnInterrupt(cleanup: () => Promise<void>): void {
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    Deno.addSignalListener(signal, () => void cleanup().finally(() => Deno.exit(code)));
+  }
+}
+
 /** Starts a Postgres cluster with wal_level=logical in a temp dir on a free port. */
 export async function startPostgres(): Promise<Service> {
   const bin = await postgresBinDir();
