@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { additive, applyOutcome, canonicalJson, sameContent } from "../../conflict/mod.ts";
 import {
+  assertSymmetric,
   commandInput,
   inputs,
   live,
   OPTIONS,
   runPure,
   stored,
-  swap,
   tombstone,
 } from "./arbitraries.ts";
 
@@ -148,18 +148,8 @@ Deno.test("additive() is deterministic and needs no clock or randomness", () => 
 });
 
 Deno.test("additive() is commutative: swapping local and remote stores the same data", () => {
-  const cases = [[inputs, OPTIONS], [commandInput, COMMANDS]] as const;
-  for (const [arbitrary, options] of cases) {
-    fc.assert(
-      fc.property(arbitrary, (input) => {
-        assert.equal(
-          stored(input, additive(input, options)),
-          stored(swap(input), additive(swap(input), options)),
-        );
-      }),
-      { numRuns: 1000 },
-    );
-  }
+  assertSymmetric(additive, { arbitrary: inputs, options: OPTIONS });
+  assertSymmetric(additive, { arbitrary: commandInput, options: COMMANDS });
 });
 
 Deno.test("additive() is idempotent: equal sides keep remote", () => {

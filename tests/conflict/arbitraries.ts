@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 /** fast-check generators and helpers shared by the conflict tests (not a test file). */
 import fc from "fast-check";
 import { applyOutcome, canonicalJson } from "../../conflict/mod.ts";
@@ -84,6 +85,22 @@ export function swap({ base, local, remote }: MergeInput): MergeInput {
 export function stored(input: MergeInput, outcome: Outcome): string {
   const content = applyOutcome(input, outcome);
   return canonicalJson(content.deleted ? { deleted: true } : { data: content.data ?? {} });
+}
+
+/** Swapping local and remote stores the same data, for every generated input. */
+export function assertSymmetric(
+  strategy: Strategy,
+  { arbitrary = inputs, options = OPTIONS, numRuns = 1000 } = {},
+): void {
+  fc.assert(
+    fc.property(arbitrary, (input) => {
+      assert.equal(
+        stored(input, runPure(strategy, input, options)),
+        stored(swap(input), strategy(swap(input), options)),
+      );
+    }),
+    { numRuns },
+  );
 }
 
 /** Runs `strategy` with the clock and randomness made unusable: it must need neither. */
