@@ -1,4 +1,5 @@
 /** Helpers shared by the bus tests. */
+import assert from "node:assert/strict";
 import type { Bus } from "../../../sync/bus/bus.ts";
 import { eventually } from "../../support/eventually.ts";
 
@@ -33,4 +34,22 @@ export async function subscribed(bus: Bus, channel: string): Promise<Inbox> {
 /** A channel no other test run uses (the test Redis is shared). */
 export function channelName(): string {
   return `test:${crypto.randomUUID()}`;
+}
+
+/**
+ * A handler that throws on one message: the adapter reports it to its logger (whose
+ * warnings are `warnings`) and goes on delivering.
+ */
+export async function assertHandlerFailureIsolated(bus: Bus, warnings: string[]): Promise<void> {
+  const channel = channelName();
+  const received: string[] = [];
+  await bus.subscribe(channel, (message) => {
+    received.push(message);
+    if (message === "bad") throw new Error("Handler bug");
+  });
+  await bus.publish(channel, "bad");
+  await bus.publish(channel, "good");
+  await eventually(() => received.length === 2, 5_000, "both messages");
+  assert.deepEqual(received, ["bad", "good"]);
+  assert.deepEqual(warnings, ["Bus handler threw"]);
 }

@@ -4,7 +4,13 @@ import { createClient } from "redis";
 import { RedisBus, type RedisBusOptions } from "../../../sync/bus/redis_bus.ts";
 import { testRedisUrl } from "../../support/services.ts";
 import { eventually } from "../../support/eventually.ts";
-import { channelName, type Inbox, inbox, subscribed } from "./inbox.ts";
+import {
+  assertHandlerFailureIsolated,
+  channelName,
+  type Inbox,
+  inbox,
+  subscribed,
+} from "./inbox.ts";
 import { sanitizedTestCase } from "./sanitized_test_case.ts";
 import { startThrowawayRedis } from "./throwaway_redis.ts";
 
@@ -127,17 +133,7 @@ sanitizedTestCase("RedisBus: a handler that throws is reported and delivery goes
   await using bus = await open(testRedisUrl(), {
     logger: { warn: (message) => warnings.push(message) },
   });
-  const channel = channelName();
-  const received: string[] = [];
-  await bus.subscribe(channel, (message) => {
-    received.push(message);
-    if (message === "bad") throw new Error("Handler bug");
-  });
-  await bus.publish(channel, "bad");
-  await bus.publish(channel, "good");
-  await eventually(() => received.length === 2, 5_000, "both messages");
-  assert.deepEqual(received, ["bad", "good"]);
-  assert.deepEqual(warnings, ["Bus handler threw"]);
+  await assertHandlerFailureIsolated(bus, warnings);
 });
 
 sanitizedTestCase("RedisBus: close disconnects both connections", async () => {

@@ -8,7 +8,7 @@ import {
   type UpstashRestDouble,
 } from "../../support/upstash_rest_double.ts";
 import { eventually } from "../../support/eventually.ts";
-import { channelName, subscribed } from "./inbox.ts";
+import { assertHandlerFailureIsolated, channelName, subscribed } from "./inbox.ts";
 import { sanitizedTestCase } from "./sanitized_test_case.ts";
 
 const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };
@@ -92,17 +92,7 @@ sanitizedTestCase(
     await using double = await startDouble();
     const warnings: string[] = [];
     await using bus = open(double, { logger: { warn: (message) => warnings.push(message) } });
-    const channel = channelName();
-    const received: string[] = [];
-    await bus.subscribe(channel, (message) => {
-      received.push(message);
-      if (message === "bad") throw new Error("Handler bug");
-    });
-    await bus.publish(channel, "bad");
-    await bus.publish(channel, "good");
-    await eventually(() => received.length === 2, 5_000, "both messages");
-    assert.deepEqual(received, ["bad", "good"]);
-    assert.deepEqual(warnings, ["Bus handler threw"]);
+    await assertHandlerFailureIsolated(bus, warnings);
   },
 );
 
