@@ -143,13 +143,17 @@ export class Store implements SyncStore {
     since: number,
     collections: readonly string[],
     limit: number,
+    { withData = true }: { withData?: boolean } = {},
   ): Promise<PullPage> {
     const [user] = await this.driver.query<{ seq: number; purged_seq: number }>(
       "select seq, purged_seq from users where user_id = $1",
       [userId],
     );
+    const columns = withData
+      ? ITEM_COLUMNS
+      : ITEM_COLUMNS.replace(", data,", ", null::jsonb as data,");
     const rows = await this.driver.query<ItemRow>(
-      `select ${ITEM_COLUMNS} from items
+      `select ${columns} from items
        where user_id = $1 and seq > $2
          and collection = any(array(select jsonb_array_elements_text($3::jsonb)))
        order by seq limit $4`,

@@ -135,11 +135,13 @@ export interface SyncStore {
     reads: BatchReads,
     decide: (snapshot: BatchSnapshot) => { writes: BatchWrites; result: T },
   ): Promise<T>;
+  /** Changes after `since` in sequence order; `withData: false` leaves `data` null (hints need no data). */
   pull(
     userId: string,
     since: number,
     collections: readonly string[],
     limit: number,
+    options?: { withData?: boolean },
   ): Promise<PullPage>;
   getItem(userId: string, collection: string, id: string): Promise<ItemRow | null>;
   listConflicts(userId: string, status: "open" | "resolved"): Promise<ConflictRow[]>;

@@ -20,7 +20,9 @@ export async function catchUp(
   since: number,
 ): Promise<(ServerMessage & { type: "sync_data_available" }) | null> {
   const allowed = [...policy(who.deviceId)];
-  const page = await store.pull(who.userId, since, allowed, CATCH_UP_SCAN + 1);
+  const page = await store.pull(who.userId, since, allowed, CATCH_UP_SCAN + 1, {
+    withData: false,
+  });
   if (page.head <= since) return null;
   const expired = since > 0 && since < page.purgedSeq;
   if (!expired && page.rows.length === 0) return null;
