@@ -1,9 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { ConflictService } from "../sync/conflict_service.ts";
-import { AppError } from "../sync/errors.ts";
 import type { AppEnv } from "./env.ts";
-import { jsonBody, queryParams } from "./validate.ts";
+import { jsonBody, pathUuid, queryParams } from "./validate.ts";
 
 const ListQuery = z.strictObject({ status: z.enum(["open", "resolved"]).default("open") });
 export const ResolveBody = z.strictObject({
@@ -11,7 +10,6 @@ export const ResolveBody = z.strictObject({
   data: z.record(z.string(), z.unknown()).optional(),
   remember: z.boolean().optional(),
 });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `/api/sync/conflicts`: list and resolve manual conflicts (mounted behind device auth). */
 export function conflictRoutes(deps: { conflicts: ConflictService }): Hono<AppEnv> {
@@ -21,10 +19,7 @@ export function conflictRoutes(deps: { conflicts: ConflictService }): Hono<AppEn
       return c.json({ conflicts: await deps.conflicts.list(c.get("account").userId, status) });
     })
     .post("/:id/resolve", jsonBody(ResolveBody), async (c) => {
-      const id = c.req.param("id");
-      if (!UUID.test(id)) throw new AppError("NOT_FOUND", "No such conflict");
-      return c.json(
-        await deps.conflicts.resolve(c.get("device")!, id.toLowerCase(), c.req.valid("json")),
-      );
+      const id = pathUuid(c.req.param("id"), "conflict");
+      return c.json(await deps.conflicts.resolve(c.get("device")!, id, c.req.valid("json")));
     });
 }

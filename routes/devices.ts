@@ -1,10 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { AppError } from "../sync/errors.ts";
 import type { DeviceService } from "../sync/device_service.ts";
 import { type AuthDeps, requireAuth } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
-import { jsonBody } from "./validate.ts";
+import { jsonBody, pathUuid } from "./validate.ts";
 
 export const RegisterBody = z.strictObject({
   name: z.string().trim().min(1).max(128),
@@ -12,8 +11,6 @@ export const RegisterBody = z.strictObject({
   install_id: z.string().min(1).max(128).optional(),
   app_version: z.string().min(1).max(64).optional(),
 });
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `/api/devices`: register (account token), list and delete (account or device token). */
 export function deviceRoutes(deps: AuthDeps & { devices: DeviceService }): Hono<AppEnv> {
@@ -26,10 +23,8 @@ export function deviceRoutes(deps: AuthDeps & { devices: DeviceService }): Hono<
       return c.json({ devices: await deps.devices.list(c.get("account").userId) });
     })
     .delete("/:id", requireAuth(deps, "either"), async (c) => {
-      const id = c.req.param("id");
-      // A malformed id can name no device of this user: the same 404 as another user's id.
-      if (!UUID.test(id)) throw new AppError("NOT_FOUND", "No such device");
-      await deps.devices.delete(c.get("account").userId, id.toLowerCase());
+      const id = pathUuid(c.req.param("id"), "device");
+      await deps.devices.delete(c.get("account").userId, id);
       return c.body(null, 204);
     });
 }

@@ -22,3 +22,14 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.
   }
   return parsed.data;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A resource id from the path, lower-cased. A malformed id can name nothing of this
+ * user's, so it is the same `NOT_FOUND` as another user's id.
+ */
+export function pathUuid(id: string, what: string): string {
+  if (!UUID.test(id)) throw new AppError("NOT_FOUND", `No such ${what}`);
+  return id.toLowerCase();
+}
