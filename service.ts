@@ -8,7 +8,7 @@ import type { Driver } from "./db/driver.ts";
 import { openPgliteDriver } from "./db/pglite_driver.ts";
 import { openPostgresDriver } from "./db/postgres_driver.ts";
 import { migrate } from "./db/migrate.ts";
-import { Store } from "./db/store.ts";
+import { SqlStore } from "./db/sql_store.ts";
 import { createApp } from "./routes/app.ts";
 import type { AppEnv } from "./routes/env.ts";
 import { AccountTokenVerifier } from "./sync/account_tokens.ts";
@@ -19,7 +19,7 @@ import { loadOrCreateDevSecret } from "./sync/dev_secret.ts";
 import type { Logger } from "./sync/logger.ts";
 import { ReplicationListener } from "./sync/replication/listener.ts";
 import { buildServices } from "./sync/services.ts";
-import { Hub } from "./sync/ws_hub.ts";
+import { Hub } from "./sync/ws/hub.ts";
 
 /** What an instance runs for the replication listener (tests substitute a controllable one). */
 export type ListenerLike = Pick<ReplicationListener, "start" | "stop" | "state">;
@@ -28,7 +28,7 @@ export interface Service {
   app: Hono<AppEnv>;
   hub: Hub;
   bus: Bus;
-  store: Store;
+  store: SqlStore;
   driver: Driver;
   listener: ListenerLike | null;
   /** True on the embedded database (no DATABASE_URL). */
@@ -77,7 +77,7 @@ export async function startService(
   const notifier = embedded
     ? inProcessNotifier(bus, (error) => logger.warn("In-process publish failed", { error }))
     : WAL_NOTIFIER;
-  const store = new Store(driver);
+  const store = new SqlStore(driver);
   const hub = new Hub({ bus, store, logger, allowedOrigins: config.WS_ALLOWED_ORIGINS });
   // Edge instances (ROLE=api) never open a replication connection; the embedded database has no WAL.
   const listener = config.DATABASE_URL && config.ROLE !== "api"

@@ -9,7 +9,7 @@
  */
 import { mintAccountToken } from "../sync/account_tokens.ts";
 import { decodeCursor } from "../sync/cursor.ts";
-import { WS_PROTOCOL } from "../sync/ws_messages.ts";
+import { WS_PROTOCOL } from "../sync/ws/messages.ts";
 import { command } from "../tests/support/changes.ts";
 import { benchMain, benchRedisUrl } from "./support/bench_env.ts";
 import { openBenchDb } from "./support/bench_db.ts";

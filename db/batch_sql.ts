@@ -7,7 +7,7 @@ import {
   itemKey,
   type ItemRow,
   versionKey,
-} from "../sync/store.ts";
+} from "../sync/sync_store.ts";
 
 export const ITEM_COLUMNS =
   "collection, id, version, data, deleted, redacted, modified_at, device_id, change_id, seq, dedupe_key";

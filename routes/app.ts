@@ -7,7 +7,7 @@ import type { DeviceService } from "../sync/device_service.ts";
 import type { StatsService } from "../sync/stats_service.ts";
 import type { ConflictService } from "../sync/conflict_service.ts";
 import type { SyncService } from "../sync/sync_service.ts";
-import type { Hub } from "../sync/ws_hub.ts";
+import type { Hub } from "../sync/ws/hub.ts";
 import { deviceRoutes } from "./devices.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";

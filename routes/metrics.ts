@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { ReplicationListener } from "../sync/replication/listener.ts";
-import type { Hub } from "../sync/ws_hub.ts";
+import type { Hub } from "../sync/ws/hub.ts";
 import type { AppEnv } from "./env.ts";
 import type { RequestCounters } from "./request_log.ts";
 

@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import { AppError } from "../sync/errors.ts";
 import type { DeviceService } from "../sync/device_service.ts";
 import type { DeviceIdentity } from "../sync/sync_service.ts";
-import { WS_BEARER_PREFIX, WS_PROTOCOL } from "../sync/ws_messages.ts";
-import type { Hub } from "../sync/ws_hub.ts";
+import { WS_BEARER_PREFIX, WS_PROTOCOL } from "../sync/ws/messages.ts";
+import type { Hub } from "../sync/ws/hub.ts";
 import type { AppEnv } from "./env.ts";
 
 /**

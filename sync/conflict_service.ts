@@ -1,6 +1,6 @@
 import type { StrategyName, Version } from "../conflict/types.ts";
 import { AppError } from "./errors.ts";
-import type { ConflictRow, SyncStore } from "./store.ts";
+import type { ConflictRow, SyncStore } from "./sync_store.ts";
 import {
   type DeviceIdentity,
   type PulledChange,

@@ -1,8 +1,8 @@
 import { encodeBase64Url } from "./base64url.ts";
-import { sha256Hex } from "./canonical_json.ts";
+import { sha256Hex } from "./hashing.ts";
 import { encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
-import type { DeviceRow, SyncStore } from "./store.ts";
+import type { DeviceRow, SyncStore } from "./sync_store.ts";
 import { type Account, TIER_LIMITS } from "./tiers.ts";
 import type { DeviceIdentity } from "./sync_service.ts";
 

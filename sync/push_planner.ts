@@ -13,7 +13,7 @@ import {
   itemKey,
   type ItemRow,
   versionKey,
-} from "./store.ts";
+} from "./sync_store.ts";
 import { readSyncSettings, SYNC_SETTINGS_ID, type SyncSettings } from "./sync_settings.ts";
 import { allowedCollections } from "./selective_sync.ts";
 

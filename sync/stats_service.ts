@@ -1,6 +1,6 @@
 import { encodeCursor } from "./cursor.ts";
 import type { DeviceService } from "./device_service.ts";
-import type { SyncStore } from "./store.ts";
+import type { SyncStore } from "./sync_store.ts";
 
 /** `GET /api/sync/stats`: what a user's sync looks like right now. */
 export class StatsService {

@@ -1,13 +1,14 @@
 import { type Collection, COLLECTIONS, isCollection, SPECS } from "./collections.ts";
 import { Change, fieldErrors } from "./change_schema.ts";
-import { canonicalJson, sha256Hex, sha256Uuid } from "./canonical_json.ts";
+import { canonicalJson } from "../conflict/canonical.ts";
+import { sha256Hex, sha256Uuid } from "./hashing.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import { type ChangeResult, planBatch, type PreparedChange } from "./push_planner.ts";
 import { containsPrivateKey } from "./privacy_filter.ts";
 import { allowedCollections } from "./selective_sync.ts";
-import { itemKey, type ItemRow, type SyncStore } from "./store.ts";
+import { itemKey, type ItemRow, type SyncStore } from "./sync_store.ts";
 import { readSyncSettings, SYNC_SETTINGS_ID, SyncSettings } from "./sync_settings.ts";
 import { type Account, isExpired } from "./tiers.ts";
 

@@ -1,5 +1,5 @@
 /** The service as the socket benchmarks run it, and where its devices' sockets connect. */
-import { WS_PROTOCOL } from "../../sync/ws_messages.ts";
+import { WS_PROTOCOL } from "../../sync/ws/messages.ts";
 import { benchRedisUrl } from "./bench_env.ts";
 import { type ServerProcess, startServer } from "./server_process.ts";
 import type { SocketTarget } from "./ws_fleet.ts";

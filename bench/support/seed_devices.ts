@@ -1,7 +1,7 @@
 /** Registers many devices at once with plain SQL, for socket benchmarks. */
 import postgres from "postgres";
 import { encodeBase64Url } from "../../sync/base64url.ts";
-import { sha256Hex } from "../../sync/canonical_json.ts";
+import { sha256Hex } from "../../sync/hashing.ts";
 
 export interface SeededDevice {
   userId: string;

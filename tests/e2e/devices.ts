@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mintAccountToken } from "../../sync/account_tokens.ts";
 import { decodeCursor } from "../../sync/cursor.ts";
-import type { ServerMessage } from "../../sync/ws_messages.ts";
+import type { ServerMessage } from "../../sync/ws/messages.ts";
 import { TEST_SECRET } from "../support/app.ts";
 import type { Instance } from "../support/instance.ts";
 import { eventually } from "../support/eventually.ts";

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { openTestApp, type TestApp } from "../support/app.ts";
 import { withDrivers } from "../support/drivers.ts";
 import { change, command, PRIVATE_KEY_BLOCK, SSH_KEY } from "../support/changes.ts";
-import { canonicalJson, sha256Hex } from "../../sync/canonical_json.ts";
+import { canonicalJson } from "../../conflict/canonical.ts";
+import { sha256Hex } from "../../sync/hashing.ts";
 
 async function push(t: TestApp, token: string, changes: unknown[]) {
   const res = await t.request("POST", "/api/sync/data", { token, body: { changes } });

@@ -5,8 +5,8 @@ import { inProcessNotifier } from "../../sync/change_notifier.ts";
 import { SILENT_LOGGER } from "../../sync/logger.ts";
 import { buildServices } from "../../sync/services.ts";
 import type { Tier } from "../../sync/tiers.ts";
-import { Hub, type HubOptions } from "../../sync/ws_hub.ts";
-import { Store } from "../../db/store.ts";
+import { Hub, type HubOptions } from "../../sync/ws/hub.ts";
+import { SqlStore } from "../../db/sql_store.ts";
 import { type DriverKind, openTestDb, type TestDb } from "./drivers.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-characters-long";
@@ -33,7 +33,7 @@ export async function openTestApp(
   options: { maxBodyBytes?: number; hub?: Partial<Omit<HubOptions, "bus" | "store">> } = {},
 ): Promise<TestApp> {
   const db = await openTestDb(kind);
-  const store = new Store(db.driver);
+  const store = new SqlStore(db.driver);
   const bus = new MemoryBus();
   const services = buildServices(store, inProcessNotifier(bus, () => {}));
   const hub = new Hub({ bus, store, logger: SILENT_LOGGER, ...options.hub });

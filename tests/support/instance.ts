@@ -1,4 +1,4 @@
-import type { Store } from "../../db/store.ts";
+import type { SqlStore } from "../../db/sql_store.ts";
 import { loadConfig } from "../../config.ts";
 import { type ListenerLike, startService } from "../../service.ts";
 import type { Bus } from "../../sync/bus/bus.ts";
@@ -7,7 +7,7 @@ import {
   ReplicationListener,
   type ReplicationListenerOptions,
 } from "../../sync/replication/listener.ts";
-import type { Hub } from "../../sync/ws_hub.ts";
+import type { Hub } from "../../sync/ws/hub.ts";
 import { TEST_SECRET } from "./app.ts";
 
 /** Options of {@link openInstance}. */
@@ -31,7 +31,7 @@ export interface Instance extends AsyncDisposable {
   url: string;
   hub: Hub;
   bus: Bus;
-  store: Store;
+  store: SqlStore;
   /** The running listener; null for `role: "api"` or once stopped or killed. */
   readonly listener: ReplicationListener | null;
   /** Starts a new listener on the same slot (after a stop or a kill); resolves once it decided. */

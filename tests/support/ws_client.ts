@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { WS_PROTOCOL } from "../../sync/ws_messages.ts";
-import type { ServerMessage } from "../../sync/ws_messages.ts";
+import { WS_PROTOCOL } from "../../sync/ws/messages.ts";
+import type { ServerMessage } from "../../sync/ws/messages.ts";
 
 /** A test WebSocket client that queues what the server sends, for ordered assertions. */
 export interface WsClient extends AsyncDisposable {

@@ -1,20 +1,20 @@
-import type { Bus } from "./bus/bus.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
-import { AppError } from "./errors.ts";
-import { type SyncEvent, userChannel } from "./events.ts";
-import type { Logger } from "./logger.ts";
-import type { SyncStore } from "./store.ts";
-import type { DeviceIdentity } from "./sync_service.ts";
-import { catchUp, catchUpProgress, PROGRESS_MIN_CHANGES } from "./ws_catch_up.ts";
-import { eventMessage, needsPolicy } from "./ws_event_message.ts";
+import type { Bus } from "../bus/bus.ts";
+import { decodeCursor, encodeCursor } from "../cursor.ts";
+import { AppError } from "../errors.ts";
+import { type SyncEvent, userChannel } from "../events.ts";
+import type { Logger } from "../logger.ts";
+import type { SyncStore } from "../sync_store.ts";
+import type { DeviceIdentity } from "../sync_service.ts";
+import { catchUp, catchUpProgress, PROGRESS_MIN_CHANGES } from "./catch_up.ts";
+import { eventMessage, needsPolicy } from "./event_message.ts";
 import {
   type ClientMessage,
   parseClientMessage,
   type ServerMessage,
   WS_CLOSE,
-} from "./ws_messages.ts";
-import { CachedPolicy, loadCollectionPolicy } from "./ws_policy.ts";
-import { WsSubscriptions } from "./ws_subscriptions.ts";
+} from "./messages.ts";
+import { CachedPolicy, loadCollectionPolicy } from "./policy.ts";
+import { WsSubscriptions } from "./subscriptions.ts";
 
 export interface HubOptions {
   bus: Bus;

@@ -1,6 +1,6 @@
-import type { SyncEvent } from "./events.ts";
-import type { ServerMessage } from "./ws_messages.ts";
-import type { CollectionPolicy } from "./ws_policy.ts";
+import type { SyncEvent } from "../events.ts";
+import type { ServerMessage } from "./messages.ts";
+import type { CollectionPolicy } from "./policy.ts";
 
 /** What one bus event means for one connected device. */
 export type Delivery = { kind: "send"; message: ServerMessage } | { kind: "revoke" } | null;

@@ -1,4 +1,4 @@
-import type { Bus } from "./bus/bus.ts";
+import type { Bus } from "../bus/bus.ts";
 
 /**
  * Subscribe and unsubscribe of each bus channel, run one after another. Without this, a

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import type { Bus } from "../../sync/bus/bus.ts";
-import { MemoryBus } from "../../sync/bus/memory_bus.ts";
-import { userChannel } from "../../sync/events.ts";
-import { SILENT_LOGGER } from "../../sync/logger.ts";
-import type { SyncStore } from "../../sync/store.ts";
-import { Hub } from "../../sync/ws_hub.ts";
+import type { Bus } from "../../../sync/bus/bus.ts";
+import { MemoryBus } from "../../../sync/bus/memory_bus.ts";
+import { userChannel } from "../../../sync/events.ts";
+import { SILENT_LOGGER } from "../../../sync/logger.ts";
+import type { SyncStore } from "../../../sync/sync_store.ts";
+import { Hub } from "../../../sync/ws/hub.ts";
 
 /** The part of a server-side WebSocket the hub uses, with the send buffer under test control. */
 class FakeSocket extends EventTarget {

@@ -12,7 +12,7 @@ import {
   type PullPage,
   type StoreStats,
   type SyncStore,
-} from "../sync/store.ts";
+} from "../sync/sync_store.ts";
 
 const CONFLICT_COLUMNS =
   "id, collection, item_id, status, strategy, base, local, remote, change_id, resolution, resolved_version, created_at, resolved_at";
@@ -23,7 +23,7 @@ const DEVICE_COLUMNS =
  * The SQL of the service, identical for postgres.js and PGlite. Push batches are in
  * batch_sql.ts; accounts, devices, pulls, conflicts and stats are here.
  */
-export class Store implements SyncStore {
+export class SqlStore implements SyncStore {
   constructor(readonly driver: Driver) {}
 
   async saveAccount(account: Account): Promise<void> {

@@ -1,7 +1,7 @@
-import { encodeCursor } from "./cursor.ts";
-import type { SyncStore } from "./store.ts";
-import type { ServerMessage } from "./ws_messages.ts";
-import type { CollectionPolicy } from "./ws_policy.ts";
+import { encodeCursor } from "../cursor.ts";
+import type { SyncStore } from "../sync_store.ts";
+import type { ServerMessage } from "./messages.ts";
+import type { CollectionPolicy } from "./policy.ts";
 
 /** How many changed items a catch-up looks at to name the collections that changed. */
 const CATCH_UP_SCAN = 500;

@@ -1,8 +1,8 @@
-import type { Collection } from "./collections.ts";
-import { allowedCollections } from "./selective_sync.ts";
-import type { SyncEvent } from "./events.ts";
-import type { SyncStore } from "./store.ts";
-import { readSyncSettings, SYNC_SETTINGS_ID } from "./sync_settings.ts";
+import type { Collection } from "../collections.ts";
+import { allowedCollections } from "../selective_sync.ts";
+import type { SyncEvent } from "../events.ts";
+import type { SyncStore } from "../sync_store.ts";
+import { readSyncSettings, SYNC_SETTINGS_ID } from "../sync_settings.ts";
 
 /** The collections each device of a user receives, from one read of the user's settings. */
 export type CollectionPolicy = (deviceId: string) => ReadonlySet<Collection>;

@@ -110,7 +110,7 @@ export interface PullPage {
   purgedSeq: number;
 }
 
-/** The persistence the sync domain needs; implemented once in db/store.ts for both drivers. */
+/** The persistence the sync domain needs; implemented once in db/sql_store.ts for both drivers. */
 export interface SyncStore {
   saveAccount(account: Account): Promise<void>;
   registerDevice(
