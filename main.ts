@@ -3,16 +3,23 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { startService } from "./service.ts";
 import { createLogger } from "./sync/logger.ts";
 
-let config;
-try {
-  config = loadConfig(Deno.env.toObject());
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  Deno.exit(1);
+/** How long a shutdown waits for in-flight requests and the listener's last confirmation. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** A configuration problem stops start-up with its message alone, not a stack trace. */
+async function orExit<T>(step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    Deno.exit(1);
+  }
 }
+
+const config = await orExit(() => loadConfig(Deno.env.toObject()));
 const logger = createLogger(config.LOG_LEVEL);
-const service = await startService(config, logger);
+const service = await orExit(() => startService(config, logger));
 
 const server = Deno.serve({
   port: config.PORT,
@@ -29,13 +36,33 @@ const server = Deno.serve({
   },
 }, service.app.fetch);
 
+/**
+ * Drains within SHUTDOWN_GRACE_MS: no new connections; sockets close with 1012 (devices
+ * reconnect elsewhere and catch up by cursor); requests in flight, pushes included, finish
+ * and answer; the listener confirms what was committed; then the pools close.
+ */
 async function shutdown(signal: string) {
-  logger.info("Shutting down", { signal });
+  const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+  logger.info("Shutting down", { signal, grace_ms: SHUTDOWN_GRACE_MS });
+  // must: close sockets before the server does (it would close them with 1001, not 1012).
+  // Meanwhile the hub refuses new sockets with 1012 and requests are still served.
   await service.hub.close();
-  await server.shutdown();
-  await service.close();
+  // Closes the listening socket; settles once every request in flight has answered.
+  const served = server.shutdown();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const drained = await Promise.race([
+    served.then(() => true),
+    new Promise<false>((resolve) =>
+      timer = setTimeout(() => resolve(false), deadline - Date.now())
+    ),
+  ]);
+  clearTimeout(timer);
+  if (!drained) logger.warn("Shutdown: requests still in flight at the deadline are cut off");
+  await service.close({ drainUntil: deadline });
+  logger.info("Shut down", { signal });
   Deno.exit(0);
 }
+let stopping: Promise<void> | null = null;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => void shutdown(signal));
+  Deno.addSignalListener(signal, () => void (stopping ??= shutdown(signal)));
 }

@@ -3,7 +3,7 @@
  * end-to-end tests and the benchmarks' server process.
  */
 import type { Hono } from "hono";
-import type { Config } from "./config.ts";
+import { type Config, ConfigError } from "./config.ts";
 import type { Driver } from "./db/driver.ts";
 import { openPgliteDriver } from "./db/pglite_driver.ts";
 import { openPostgresDriver } from "./db/postgres_driver.ts";
@@ -18,6 +18,7 @@ import { inProcessNotifier, WAL_NOTIFIER } from "./sync/change_notifier.ts";
 import { loadOrCreateDevSecret } from "./sync/dev_secret.ts";
 import type { Logger } from "./sync/logger.ts";
 import { ReplicationListener } from "./sync/replication/listener.ts";
+import { parseLsn } from "./sync/replication/lsn.ts";
 import { buildServices } from "./sync/services.ts";
 import { Hub } from "./sync/ws/hub.ts";
 
@@ -36,8 +37,10 @@ export interface Service {
   /**
    * Closes sockets (1012), the listener, the bus and the database, in that order. Call
    * `hub.close()` before stopping the HTTP server (open sockets would hold it), this after.
+   * With `drainUntil` (a `Date.now()` deadline) a listener holding the slot first publishes
+   * and confirms every transaction committed so far, so a restart replays none of them.
    */
-  close(): Promise<void>;
+  close(options?: { drainUntil?: number }): Promise<void>;
 }
 
 export interface ServiceOptions {
@@ -54,6 +57,7 @@ export async function startService(
   options: ServiceOptions = {},
 ): Promise<Service> {
   const embedded = !config.DATABASE_URL;
+  if (embedded && !options.inMemory) assertDataDirGranted(config.DATA_DIR);
   const driver = config.DATABASE_URL
     ? openPostgresDriver(config.DATABASE_URL)
     : await openPgliteDriver(options.inMemory ? undefined : `${config.DATA_DIR}/pgdata`);
@@ -107,11 +111,60 @@ export async function startService(
     driver,
     listener,
     embedded,
-    async close() {
+    async close({ drainUntil } = {}) {
       await hub.close();
+      if (listener && drainUntil !== undefined) {
+        const confirmed = await confirmCommitted(driver, listener, drainUntil).catch(() => false);
+        if (!confirmed) {
+          logger.warn("Shutdown: the listener did not confirm every committed change in time", {
+            last_acked_lsn: listener.state().lastAckedLsn,
+          });
+        }
+      }
       await listener?.stop();
       await bus.close();
       await driver.close();
     },
   };
+}
+
+/**
+ * Embedded mode writes DATA_DIR; `deno task start` may write only ./data. Saying so names
+ * the variable instead of failing deep inside PGlite with a permission error.
+ */
+function assertDataDirGranted(dataDir: string): void {
+  for (const name of ["read", "write"] as const) {
+    if (Deno.permissions.querySync({ name, path: dataDir }).state !== "granted") {
+      throw new ConfigError(
+        `DATA_DIR "${dataDir}" is outside what this process may ${name}: \`deno task start\` ` +
+          "grants ./data only; keep DATA_DIR under ./data, or run main.ts with " +
+          `--allow-read=<DATA_DIR> --allow-write=<DATA_DIR> (see README, Self-hosting)`,
+      );
+    }
+  }
+}
+
+/**
+ * Waits until the slot holder has published and confirmed every transaction committed
+ * before this call; true when it has (or holds nothing to confirm), false at `deadline`.
+ * The marker message gives the stream something to confirm past even when the last
+ * transaction touched no synced table.
+ */
+async function confirmCommitted(
+  driver: Driver,
+  listener: ListenerLike,
+  deadline: number,
+): Promise<boolean> {
+  if (listener.state().role !== "holder") return true;
+  const [{ lsn }] = await driver.query<{ lsn: string }>(
+    "select pg_current_wal_insert_lsn()::text as lsn",
+  );
+  await driver.query("select pg_logical_emit_message(false, 'devpocket', 'shutdown')");
+  const target = parseLsn(lsn);
+  while (Date.now() < deadline) {
+    const acked = listener.state().lastAckedLsn;
+    if (acked !== null && parseLsn(acked) >= target) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
 }

@@ -1,4 +1,5 @@
 /** Starts `server_main.ts` in a child process and talks to it. */
+import { passedThroughEnv, readLines } from "../../tests/support/service_process.ts";
 import { sleep } from "./stats.ts";
 
 /** `Deno.memoryUsage()` of the child, after a full GC. */
@@ -17,8 +18,6 @@ export interface ServerProcess extends AsyncDisposable {
 }
 
 const SCRIPT = new URL("./server_main.ts", import.meta.url).pathname;
-// What deno needs to find its cache; nothing else of this process's environment leaks in.
-const PASSED_THROUGH = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"];
 
 /**
  * Spawns the server (`service` or `bare`) with exactly `env` (plus PATH/HOME); resolves once
@@ -28,26 +27,21 @@ export async function startServer(
   mode: "service" | "bare",
   env: Record<string, string>,
 ): Promise<ServerProcess> {
-  const base: Record<string, string> = {};
-  for (const name of PASSED_THROUGH) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) base[name] = value;
-  }
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--v8-flags=--expose-gc", SCRIPT, mode],
-    env: { ...base, ...env },
+    env: { ...passedThroughEnv(), ...env },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
   const stderr: string[] = [];
-  const drainErr = drain(child.stderr, (line) => {
+  const drainErr = readLines(child.stderr, (line) => {
     stderr.push(line);
     if (stderr.length > 20) stderr.shift();
   });
   const ready = Promise.withResolvers<string>();
-  const drainOut = drain(child.stdout, (line) => {
+  const drainOut = readLines(child.stdout, (line) => {
     try {
       const parsed = JSON.parse(line);
       if (typeof parsed.url === "string") ready.resolve(parsed.url);
@@ -92,14 +86,4 @@ export async function startServer(
       await Promise.all([drainOut, drainErr]);
     },
   };
-}
-
-async function drain(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop()!;
-    for (const line of lines) onLine(line);
-  }
-  if (rest) onLine(rest);
 }

@@ -7,6 +7,9 @@ import type { Instance } from "../support/instance.ts";
 import { eventually } from "../support/eventually.ts";
 import { connectWs, type WsClient } from "../support/ws_client.ts";
 
+/** Where a test sends requests and opens sockets: an instance in this process or another. */
+export type Endpoint = Pick<Instance, "url" | "request">;
+
 /** A registered device of a user, talking to whichever instance a call names. */
 export interface Device {
   id: string;
@@ -24,7 +27,7 @@ export function randomUser(): string {
   return `e2e-${crypto.randomUUID()}`;
 }
 
-export async function register(at: Instance, userId: string, name: string): Promise<Device> {
+export async function register(at: Endpoint, userId: string, name: string): Promise<Device> {
   const token = await mintAccountToken(TEST_SECRET, { userId, tier: "pro", expiresInSeconds: 600 });
   const res = await at.request("POST", "/api/devices/register", {
     token,
@@ -40,7 +43,7 @@ let unique = 0;
 
 /** Pushes `count` new commands (and an `ssh_profiles` item when asked) in one batch. */
 export async function push(
-  at: Instance,
+  at: Endpoint,
   device: Device,
   { commands = 1, profile = false }: { commands?: number; profile?: boolean } = {},
 ): Promise<Pushed> {
@@ -81,7 +84,7 @@ function change(collection: string, data: Record<string, unknown>) {
 
 /** Every change after `since` (all when absent), page by page; and the final cursor. */
 export async function pullAll(
-  at: Instance,
+  at: Endpoint,
   device: Device,
   since?: string,
 ): Promise<{ keys: string[]; cursors: string[]; cursor: string | undefined }> {
@@ -135,7 +138,7 @@ export interface Watcher extends AsyncDisposable {
  * Opens a socket, says `hello` at `cursor` and waits for the reply order (a pong after
  * the hello) so the instance is subscribed to the user's channel before the test goes on.
  */
-export async function watch(at: Instance, device: Device, cursor?: string): Promise<Watcher> {
+export async function watch(at: Endpoint, device: Device, cursor?: string): Promise<Watcher> {
   const ws = await connectWs(at.url, device.token);
   const hints: Hint[] = [];
   const messages: ServerMessage[] = [];

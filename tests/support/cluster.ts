@@ -129,7 +129,8 @@ async function run(cmd: string, args: string[], hint = ""): Promise<void> {
   }
 }
 
-function freePort(): number {
+/** A TCP port of 127.0.0.1 that was free a moment ago. */
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();

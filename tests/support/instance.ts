@@ -124,15 +124,7 @@ export async function openInstance(options: InstanceOptions): Promise<Instance> 
     }, app.fetch);
     const url = await listening.promise;
 
-    const request: Instance["request"] = (method, path, { token, body } = {}) =>
-      fetch(new URL(path, url), {
-        method,
-        headers: {
-          ...(token && { authorization: `Bearer ${token}` }),
-          ...(body !== undefined && { "content-type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+    const request = requester(url);
 
     return {
       url,
@@ -189,6 +181,19 @@ export async function openInstance(options: InstanceOptions): Promise<Instance> 
     await stop();
     throw error;
   }
+}
+
+/** Requests over real HTTP to the server at `baseUrl`, with a bearer token and a JSON body. */
+export function requester(baseUrl: string): Instance["request"] {
+  return (method, path, { token, body } = {}) =>
+    fetch(new URL(path, baseUrl), {
+      method,
+      headers: {
+        ...(token && { authorization: `Bearer ${token}` }),
+        ...(body !== undefined && { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
 }
 
 /**
