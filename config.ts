@@ -9,6 +9,9 @@ const ConfigSchema = z.object({
   DATABASE_URL: optionalUrl(/^postgres(ql)?:\/\//, "postgres://"),
   DATA_DIR: z.string().trim().min(1).default("./data"),
   REDIS_URL: optionalUrl(/^rediss?:\/\//, "redis://"),
+  REDIS_CLUSTER_URLS: z.string().optional().transform((v) =>
+    v ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined
+  ),
   UPSTASH_REDIS_REST_URL: optionalUrl(/^https?:\/\//, "http(s)://"),
   UPSTASH_REDIS_REST_TOKEN: optionalString,
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
@@ -63,6 +66,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (config.REDIS_URL && config.UPSTASH_REDIS_REST_URL) {
     throw new ConfigError("Set REDIS_URL or UPSTASH_REDIS_REST_URL, not both");
   }
+  if (config.REDIS_CLUSTER_URLS) checkClusterUrls(config);
   if (config.DATABASE_URL && !config.JWT_SECRET && !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL) {
     throw new ConfigError(
       "JWT_SECRET (or JWT_PUBLIC_KEY / JWT_JWKS_URL) must be set with DATABASE_URL: every instance must verify the same account tokens",
@@ -72,4 +76,31 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError("ROLE=listener needs DATABASE_URL: the embedded database has no WAL");
   }
   return config;
+}
+
+/**
+ * REDIS_CLUSTER_URLS: seed nodes of a Redis Cluster, `redis://` or `rediss://` URLs with a
+ * host and a port, comma-separated; any one that answers tells the client the rest.
+ * Messages show a URL without its credentials.
+ */
+function checkClusterUrls(config: Config): void {
+  if (config.REDIS_URL || config.UPSTASH_REDIS_REST_URL) {
+    throw new ConfigError(
+      "Set one of REDIS_URL, REDIS_CLUSTER_URLS or UPSTASH_REDIS_REST_URL, not several",
+    );
+  }
+  for (const entry of config.REDIS_CLUSTER_URLS ?? []) {
+    let url: URL | null = null;
+    try {
+      url = new URL(entry);
+    } catch {
+      // Reported below.
+    }
+    if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname || !url.port) {
+      throw new ConfigError(
+        "REDIS_CLUSTER_URLS must be comma-separated redis://host:port URLs: " +
+          `got "${entry.replace(/\/\/[^@/]*@/, "//***@")}"`,
+      );
+    }
+  }
 }

@@ -44,3 +44,38 @@ Deno.test("loadConfig() never echoes a secret's value", () => {
     return true;
   });
 });
+
+Deno.test("loadConfig() takes REDIS_CLUSTER_URLS as comma-separated redis:// seed nodes", () => {
+  const config = loadConfig({
+    REDIS_CLUSTER_URLS: " redis://10.0.0.1:7000, rediss://:pw@10.0.0.2:7001 ,",
+  });
+  assert.deepEqual(config.REDIS_CLUSTER_URLS, [
+    "redis://10.0.0.1:7000",
+    "rediss://:pw@10.0.0.2:7001",
+  ]);
+  assert.equal(loadConfig({ REDIS_CLUSTER_URLS: "" }).REDIS_CLUSTER_URLS, undefined);
+});
+
+Deno.test("loadConfig() refuses a bad REDIS_CLUSTER_URLS entry, or it beside another Redis, without echoing a password", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { REDIS_CLUSTER_URLS: "redis://a:7000,http://b:7001" },
+      /^REDIS_CLUSTER_URLS must be comma-separated redis:\/\/host:port URLs: got "http:\/\/b:7001"$/,
+    ],
+    [{ REDIS_CLUSTER_URLS: "redis://:hunter2@a" }, /got "redis:\/\/\*\*\*@a"$/],
+    [{ REDIS_CLUSTER_URLS: "10.0.0.1:7000" }, /REDIS_CLUSTER_URLS must be/],
+    [{ REDIS_CLUSTER_URLS: "//:hunter2@a" }, /got "\/\/\*\*\*@a"$/],
+    [
+      { REDIS_CLUSTER_URLS: "redis://a:7000", REDIS_URL: "redis://b:6379" },
+      /Set one of REDIS_URL, REDIS_CLUSTER_URLS or UPSTASH_REDIS_REST_URL, not several/,
+    ],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadConfig(env), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, message);
+      assert.ok(!error.message.includes("hunter2"));
+      return true;
+    });
+  }
+});

@@ -4,9 +4,11 @@
  *   wal_level=logical from the installed PostgreSQL binaries on a free port.
  * - Redis: TEST_REDIS_URL or REDIS_URL if given, else 127.0.0.1:6379 if it answers,
  *   else a throwaway redis-server.
+ * - Redis Cluster: TEST_REDIS_CLUSTER_URLS if given, else three throwaway masters.
  * Extra arguments go to `deno test` (e.g. a file or `--filter`).
  */
 import { cleanUpOnInterrupt, type Service, startPostgres, startRedis } from "./support/cluster.ts";
+import { startRedisCluster } from "./support/redis_cluster.ts";
 
 const services: Service[] = [];
 let child: Deno.ChildProcess | null = null;
@@ -36,7 +38,16 @@ try {
     if (redis.stop) services.push(redis);
     env.TEST_REDIS_URL = redis.url;
   }
-  console.log(`tests: Postgres ${env.TEST_DATABASE_URL}, Redis ${env.TEST_REDIS_URL}`);
+  env.TEST_REDIS_CLUSTER_URLS = Deno.env.get("TEST_REDIS_CLUSTER_URLS") ?? "";
+  if (!env.TEST_REDIS_CLUSTER_URLS) {
+    const redisCluster = await startRedisCluster();
+    services.push(redisCluster);
+    env.TEST_REDIS_CLUSTER_URLS = redisCluster.url;
+  }
+  console.log(
+    `tests: Postgres ${env.TEST_DATABASE_URL}, Redis ${env.TEST_REDIS_URL}, ` +
+      `Redis Cluster ${env.TEST_REDIS_CLUSTER_URLS}`,
+  );
   const args = Deno.args.length ? Deno.args : ["tests/", "conflict/", "sync/", "routes/", "db/"];
   const junit = await Deno.makeTempFile({ suffix: ".xml" });
   child = new Deno.Command(Deno.execPath(), {

@@ -3,7 +3,7 @@
  * REST. One handler per channel per instance; the WebSocket hub multiplexes sockets.
  */
 export interface Bus {
-  readonly kind: "memory" | "redis" | "upstash";
+  readonly kind: "memory" | "redis" | "redis-cluster" | "upstash";
   /** Resolves once the message is handed to the broker; rejects when it cannot be. */
   publish(channel: string, message: string): Promise<void>;
   /**

@@ -2,19 +2,23 @@ import type { Bus } from "./bus.ts";
 import type { BusLogger } from "./bus_logger.ts";
 import { MemoryBus } from "./memory_bus.ts";
 import { RedisBus } from "./redis_bus.ts";
+import { RedisClusterBus } from "./redis_cluster_bus.ts";
 import { UpstashBus } from "./upstash_bus.ts";
 
 /** The configuration that picks the bus; a subset of `Config`. */
 export interface BusConfig {
   REDIS_URL?: string;
+  /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_URLS, split). */
+  REDIS_CLUSTER_URLS?: readonly string[];
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
 }
 
 /**
- * Opens the bus the configuration names: Redis over TCP for `REDIS_URL`, Upstash over
- * REST for `UPSTASH_REDIS_REST_URL` + `UPSTASH_REDIS_REST_TOKEN`, else the in-process
- * bus of the embedded default.
+ * Opens the bus the configuration names: Redis over TCP for `REDIS_URL`, a Redis Cluster
+ * (sharded pub/sub) for `REDIS_CLUSTER_URLS`, Upstash over REST for
+ * `UPSTASH_REDIS_REST_URL` + `UPSTASH_REDIS_REST_TOKEN`, else the in-process bus of the
+ * embedded default.
  * @example
  * ```ts
  * const bus = await openBus({});
@@ -28,6 +32,12 @@ export async function openBus(
 ): Promise<Bus> {
   if (config.REDIS_URL && config.UPSTASH_REDIS_REST_URL) {
     throw new Error("Set REDIS_URL or UPSTASH_REDIS_REST_URL, not both");
+  }
+  if (config.REDIS_CLUSTER_URLS?.length) {
+    if (config.REDIS_URL || config.UPSTASH_REDIS_REST_URL) {
+      throw new Error("Set one of REDIS_URL, REDIS_CLUSTER_URLS or UPSTASH_REDIS_REST_URL");
+    }
+    return await RedisClusterBus.connect(config.REDIS_CLUSTER_URLS, options);
   }
   if (config.REDIS_URL) return await RedisBus.connect(config.REDIS_URL, options);
   if (config.UPSTASH_REDIS_REST_URL) {

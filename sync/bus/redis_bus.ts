@@ -219,7 +219,7 @@ export class RedisBus implements Bus {
 }
 
 /** Remembers when the last reconnect sleep scheduled by node-redis ends. */
-class ReconnectClock {
+export class ReconnectClock {
   #until = 0;
 
   schedule(delayMs: number): number {
@@ -247,12 +247,12 @@ function newClient(
   });
 }
 
-function describe(error: unknown): string {
+export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
 /** The URL without its password, for messages and logs. */
-function redact(url: string): string {
+export function redact(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = "***";

@@ -6,12 +6,15 @@ import assert from "node:assert/strict";
 import type { Bus } from "../../../sync/bus/bus.ts";
 import { MemoryBus } from "../../../sync/bus/memory_bus.ts";
 import { RedisBus } from "../../../sync/bus/redis_bus.ts";
+import { RedisClusterBus } from "../../../sync/bus/redis_cluster_bus.ts";
 import { UpstashBus } from "../../../sync/bus/upstash_bus.ts";
-import { testRedisUrl } from "../../support/services.ts";
+import { type ClusterNode, masterOf, startRedisCluster } from "../../support/redis_cluster.ts";
+import { testRedisClusterUrls, testRedisUrl } from "../../support/services.ts";
 import { startUpstashRestDouble } from "../../support/upstash_rest_double.ts";
-import { sleep } from "../../support/eventually.ts";
-import { channelName, subscribed } from "./inbox.ts";
+import { eventually, sleep } from "../../support/eventually.ts";
+import { channelName, inbox, subscribed } from "./inbox.ts";
 import { sanitizedTestCase } from "./sanitized_test_case.ts";
+import { startThrowawayRedis } from "./throwaway_redis.ts";
 
 /** Bus instances of one adapter sharing one broker; disposing closes them all. */
 interface World extends AsyncDisposable {
@@ -19,11 +22,21 @@ interface World extends AsyncDisposable {
   open(): Promise<Bus>;
 }
 
+/** A world on a broker of its own, which the test crashes and starts again. */
+interface RestartableWorld extends World {
+  /** Kills the broker node that carries `channel` (the only one, or its cluster master). */
+  crash(channel: string): Promise<void>;
+  /** Starts what `crash` killed; resolves once it answers. */
+  restart(): Promise<void>;
+}
+
 interface Adapter {
   name: string;
   /** Two instances reach each other (false for the in-process bus). */
   distributed: boolean;
   world(): Promise<World>;
+  /** Absent where the test cannot run the broker itself. */
+  restartable?: () => Promise<RestartableWorld>;
 }
 
 const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };
@@ -39,6 +52,39 @@ const ADAPTERS: Adapter[] = [
     distributed: true,
     world: () =>
       Promise.resolve(worldOf(() => RedisBus.connect(testRedisUrl(), { backoff: FAST_BACKOFF }))),
+    restartable: async () => {
+      const redis = await startThrowawayRedis();
+      const world = worldOf(
+        () => RedisBus.connect(redis.url, { backoff: FAST_BACKOFF }),
+        redis.stop,
+      );
+      return { ...world, crash: () => redis.stop(), restart: () => redis.start() };
+    },
+  },
+  {
+    name: "RedisClusterBus (three masters, sharded pub/sub)",
+    distributed: true,
+    world: () =>
+      Promise.resolve(
+        worldOf(() => RedisClusterBus.connect(testRedisClusterUrls(), { backoff: FAST_BACKOFF })),
+      ),
+    restartable: async () => {
+      const cluster = await startRedisCluster();
+      const urls = cluster.url.split(",");
+      const world = worldOf(
+        () => RedisClusterBus.connect(urls, { backoff: FAST_BACKOFF }),
+        cluster.stop,
+      );
+      let crashed: ClusterNode | null = null;
+      return {
+        ...world,
+        crash: async (channel) => {
+          crashed = await masterOf(cluster, channel);
+          await crashed.stop();
+        },
+        restart: () => crashed!.start(),
+      };
+    },
   },
   {
     name: "UpstashBus (Upstash REST test double)",
@@ -146,6 +192,39 @@ for (const adapter of ADAPTERS) {
     const bus = await world.open();
     assert.equal(await bus.ping(), true);
   });
+
+  const restartable = adapter.restartable;
+  if (restartable) {
+    sanitizedTestCase(
+      `${adapter.name}: after the broker node restarts, onResumed runs once the channel is active again and delivery resumes without a new subscribe`,
+      async () => {
+        await using world = await restartable();
+        const bus = await world.open();
+        const channel = channelName();
+        const box = inbox();
+        let resumed = 0;
+        await bus.subscribe(channel, box.handler, () => resumed++);
+        await bus.publish(channel, "before");
+        await box.until(1);
+        assert.equal(resumed, 0, "not on the first connect");
+
+        await world.crash(channel);
+        await assert.rejects(bus.publish(channel, "lost"), /failed/);
+        assert.equal(await bus.ping(), false);
+        await world.restart();
+        await eventually(() => resumed > 0, 10_000, "onResumed after the restart");
+        // Active by the time onResumed ran: the first publish that reaches the broker arrives.
+        await eventually(
+          () => bus.publish(channel, "after").then(() => true, () => false),
+          10_000,
+          "a publish after the restart",
+        );
+        await box.until(2);
+        assert.deepEqual(box.messages, ["before", "after"]);
+        await eventually(() => bus.ping(), 10_000, "ping after the restart");
+      },
+    );
+  }
 
   test("close releases every subscription, socket and timer, and is idempotent", async (world) => {
     // The test sanitizers (ops, resources) fail this test if anything is left running.

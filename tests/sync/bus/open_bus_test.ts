@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openBus } from "../../../sync/bus/open_bus.ts";
-import { testRedisUrl } from "../../support/services.ts";
+import { testRedisClusterUrls, testRedisUrl } from "../../support/services.ts";
 import { startUpstashRestDouble } from "../../support/upstash_rest_double.ts";
 import { sanitizedTestCase } from "./sanitized_test_case.ts";
 
@@ -13,6 +13,13 @@ sanitizedTestCase("openBus() picks the in-process bus when no Redis is configure
 sanitizedTestCase("openBus() picks Redis over TCP for REDIS_URL", async () => {
   const bus = await openBus({ REDIS_URL: testRedisUrl() });
   assert.equal(bus.kind, "redis");
+  assert.equal(await bus.ping(), true);
+  await bus.close();
+});
+
+sanitizedTestCase("openBus() picks the Redis Cluster bus for REDIS_CLUSTER_URLS", async () => {
+  const bus = await openBus({ REDIS_CLUSTER_URLS: testRedisClusterUrls() });
+  assert.equal(bus.kind, "redis-cluster");
   assert.equal(await bus.ping(), true);
   await bus.close();
 });
@@ -37,6 +44,10 @@ sanitizedTestCase(
     await assert.rejects(
       openBus({ REDIS_URL: "redis://x", UPSTASH_REDIS_REST_URL: "https://x" }),
       /Set REDIS_URL or UPSTASH_REDIS_REST_URL, not both/,
+    );
+    await assert.rejects(
+      openBus({ REDIS_CLUSTER_URLS: ["redis://x:1"], REDIS_URL: "redis://x" }),
+      /Set one of REDIS_URL, REDIS_CLUSTER_URLS or UPSTASH_REDIS_REST_URL/,
     );
     await assert.rejects(
       openBus({ UPSTASH_REDIS_REST_URL: "https://x" }),

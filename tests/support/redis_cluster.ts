@@ -1,0 +1,148 @@
+/** A throwaway Redis Cluster of three masters on loopback, for the tests and the bench. */
+import { freePort, type Service } from "./cluster.ts";
+
+/** One master of the cluster, which a test may kill and start again. */
+export interface ClusterNode {
+  port: number;
+  url: string;
+  /** Kills the server, as a crash would; resolves once it is gone. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and cluster config; resolves once it answers. */
+  start(): Promise<void>;
+}
+
+/** A running cluster; disposing stops every node and removes its files. */
+export interface RedisCluster extends Service, AsyncDisposable {
+  nodes: ClusterNode[];
+  /** Every node's `redis://127.0.0.1:<port>`, comma-separated: a REDIS_CLUSTER_URLS value. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const HINT = "Install redis-server and redis-cli with `apt-get install redis-server`.";
+
+/**
+ * Starts `masters` redis-server processes with cluster mode on, joins them with
+ * `redis-cli --cluster create` (no replicas) and waits for `cluster_state:ok` on each.
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const dir = await Deno.makeTempDir({ prefix: "devpocket-redis-cluster-" });
+  const nodes = Array.from({ length: masters }, () => clusterNode(dir, freePort()));
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await Promise.all(nodes.map((node) => node.start()));
+    const create = await command("redis-cli", [
+      "--cluster",
+      "create",
+      ...nodes.map((node) => `127.0.0.1:${node.port}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ]);
+    if (!create.success) throw new Error(`redis-cli --cluster create failed: ${create.output}`);
+    for (const node of nodes) await untilClusterOk(node.port);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    nodes,
+    url: nodes.map((node) => node.url).join(","),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** `cluster_state:ok` as `port` sees it, within 10 s. */
+export async function untilClusterOk(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const info = await command("redis-cli", ["-p", String(port), "cluster", "info"]);
+    if (info.output.includes("cluster_state:ok")) return;
+    if (Date.now() > deadline) {
+      throw new Error(`Redis Cluster node ${port} is not ok after 10 s: ${info.output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function clusterNode(dir: string, port: number): ClusterNode {
+  let child: Deno.ChildProcess | undefined;
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    `nodes-${port}.conf`,
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ];
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      try {
+        child = new Deno.Command("redis-server", {
+          args,
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) {
+          throw new Error(`redis-server not found. ${HINT}`);
+        }
+        throw error;
+      }
+      const deadline = Date.now() + 5_000;
+      while (!(await command("redis-cli", ["-p", String(port), "ping"])).output.includes("PONG")) {
+        if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    async stop() {
+      if (!child) return;
+      child.kill("SIGKILL");
+      await child.status;
+      child = undefined;
+    },
+  };
+}
+
+async function command(cmd: string, args: string[]): Promise<{ success: boolean; output: string }> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdin: "null" }).output();
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    return { success: out.success, output: decode(out.stdout) + decode(out.stderr) };
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new Error(`${cmd} not found. ${HINT}`);
+    throw error;
+  }
+}
+
+/** The master that owns `key`'s slot (a sharded channel's name is hashed like a key). */
+export async function masterOf(cluster: RedisCluster, key: string): Promise<ClusterNode> {
+  const port = String(cluster.nodes[0].port);
+  const slot = Number((await command("redis-cli", ["-p", port, "cluster", "keyslot", key])).output);
+  for (const node of cluster.nodes) {
+    const nodes = await command("redis-cli", ["-p", String(node.port), "cluster", "nodes"]);
+    const myself = nodes.output.split("\n").find((line) => line.includes("myself"));
+    const ranges = myself?.split(" ").slice(8) ?? [];
+    const owns = ranges.some((range) => {
+      const [from, to = from] = range.split("-").map(Number);
+      return slot >= from && slot <= to;
+    });
+    if (owns) return node;
+  }
+  throw new Error(`No master of the cluster owns slot ${slot} (key "${key}")`);
+}
