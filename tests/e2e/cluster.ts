@@ -14,15 +14,17 @@ export interface Cluster extends AsyncDisposable {
 export interface ClusterOptions {
   /** The shared test Redis unless given. */
   redisUrl?: string;
+  /** A Redis Cluster's seed URLs (comma-separated): the instances use the cluster bus. */
+  redisClusterUrls?: string;
   /** B's role; `api` leaves A's listener the only one. */
   b?: "all" | "api";
 }
 
 export async function openCluster(
-  { redisUrl = testRedisUrl(), b: roleB = "all" }: ClusterOptions = {},
+  { redisUrl = testRedisUrl(), redisClusterUrls, b: roleB = "all" }: ClusterOptions = {},
 ): Promise<Cluster> {
   const db = await openReplicationDb();
-  const common = { databaseUrl: db.url, redisUrl, slot: db.slot };
+  const common = { databaseUrl: db.url, redisUrl, redisClusterUrls, slot: db.slot };
   const instances: Instance[] = [];
   const dispose = async () => {
     // must: every listener is stopped before the slot and the database are dropped.

@@ -15,6 +15,8 @@ export interface InstanceOptions {
   /** The Postgres database (wal_level=logical) every instance of the test shares. */
   databaseUrl: string;
   redisUrl: string;
+  /** A Redis Cluster's seed URLs (comma-separated): the cluster bus instead of `redisUrl`. */
+  redisClusterUrls?: string;
   /** Slot and publication name; slots are cluster-wide, so one per test. */
   slot: string;
   /** `api` runs no replication listener, like ROLE=api. Default `all`. */
@@ -67,7 +69,9 @@ export async function openInstance(options: InstanceOptions): Promise<Instance> 
   const logger = options.logger ?? createLogger("error");
   const config = loadConfig({
     DATABASE_URL: options.databaseUrl,
-    REDIS_URL: options.redisUrl,
+    ...(options.redisClusterUrls
+      ? { REDIS_CLUSTER_URLS: options.redisClusterUrls }
+      : { REDIS_URL: options.redisUrl }),
     JWT_SECRET: TEST_SECRET,
     REPLICATION_SLOT: options.slot,
     ROLE: options.role ?? "all",

@@ -130,19 +130,25 @@ async function command(cmd: string, args: string[]): Promise<{ success: boolean;
   }
 }
 
-/** The master that owns `key`'s slot (a sharded channel's name is hashed like a key). */
+/** The master of `cluster` that owns `key`'s slot (a sharded channel hashes like a key). */
 export async function masterOf(cluster: RedisCluster, key: string): Promise<ClusterNode> {
-  const port = String(cluster.nodes[0].port);
-  const slot = Number((await command("redis-cli", ["-p", port, "cluster", "keyslot", key])).output);
-  for (const node of cluster.nodes) {
-    const nodes = await command("redis-cli", ["-p", String(node.port), "cluster", "nodes"]);
+  const port = await masterPortOf(cluster.nodes.map((node) => node.port), key);
+  return cluster.nodes.find((node) => node.port === port)!;
+}
+
+/** The port of the master, among the cluster nodes on `ports`, that owns `key`'s slot. */
+export async function masterPortOf(ports: number[], key: string): Promise<number> {
+  const keyslot = await command("redis-cli", ["-p", String(ports[0]), "cluster", "keyslot", key]);
+  const slot = Number(keyslot.output);
+  for (const port of ports) {
+    const nodes = await command("redis-cli", ["-p", String(port), "cluster", "nodes"]);
     const myself = nodes.output.split("\n").find((line) => line.includes("myself"));
     const ranges = myself?.split(" ").slice(8) ?? [];
     const owns = ranges.some((range) => {
       const [from, to = from] = range.split("-").map(Number);
       return slot >= from && slot <= to;
     });
-    if (owns) return node;
+    if (owns) return port;
   }
-  throw new Error(`No master of the cluster owns slot ${slot} (key "${key}")`);
+  throw new Error(`No master on ports ${ports} owns slot ${slot} (key "${key}")`);
 }
