@@ -1,10 +1,7 @@
 /** Composition root: configuration, the service, the HTTP server, shutdown. Nothing else. */
 import { ConfigError, loadConfig } from "./config.ts";
-import { startService } from "./service.ts";
+import { SHUTDOWN_GRACE_MS, startService } from "./service.ts";
 import { createLogger } from "./sync/logger.ts";
-
-/** How long a shutdown waits for in-flight requests and the listener's last confirmation. */
-const SHUTDOWN_GRACE_MS = 10_000;
 
 /** A configuration problem stops start-up with its message alone, not a stack trace. */
 async function orExit<T>(step: () => T | Promise<T>): Promise<T> {

@@ -22,6 +22,12 @@ import { parseLsn } from "./sync/replication/lsn.ts";
 import { buildServices } from "./sync/services.ts";
 import { Hub } from "./sync/ws/hub.ts";
 
+/**
+ * How long a shutdown (main.ts, on SIGTERM) waits for requests in flight and the listener's
+ * last confirmation. An orchestrator's stop timeout must exceed it (compose.yaml).
+ */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
 /** What an instance runs for the replication listener (tests substitute a controllable one). */
 export type ListenerLike = Pick<ReplicationListener, "start" | "stop" | "state">;
 

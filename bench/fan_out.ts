@@ -3,14 +3,16 @@
  * instance, for `changes` events published on the users' Redis channels (as the
  * replication listener publishes them) as fast as Redis takes them. The service (main.ts
  * wiring on Postgres + Redis, ROLE=api) against a bare server that subscribes to the same
- * channels with node-redis and sends each event, serialised once, to the same sockets.
- * Servers in their own process, sockets in this one; every socket must receive every event.
+ * channels with node-redis and sends each event, serialised once, to the same sockets; and
+ * the same service on a three-master Redis Cluster (sharded pub/sub, events sent with
+ * SPUBLISH) beside it. Servers in their own process, sockets in this one; every socket must
+ * receive every event.
  */
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 import { encodeCursor } from "../sync/cursor.ts";
 import { userChannel } from "../sync/events.ts";
 import { deviceSocket, startApiService } from "./support/api_service.ts";
-import { benchMain, benchRedisUrl } from "./support/bench_env.ts";
+import { benchMain, benchRedisClusterUrls, benchRedisUrl } from "./support/bench_env.ts";
 import { openBenchDb } from "./support/bench_db.ts";
 import { seedDevices } from "./support/seed_devices.ts";
 import { startServer } from "./support/server_process.ts";
@@ -22,9 +24,10 @@ const SCENARIOS = [
   { name: "1 user, 10 devices x 100 sockets", users: 1, devices: 10, events: 300 },
   { name: "100 users x 10 devices", users: 100, devices: 10, events: 300 },
 ];
-/** The one command the benchmark sends to Redis. */
+/** The one command the benchmark sends to Redis; closing it disconnects. */
 interface Publisher {
   publish(channel: string, message: string): Promise<unknown>;
+  close(): void;
 }
 const TIMEOUT_MS = 30_000;
 
@@ -33,17 +36,18 @@ export async function run(): Promise<string[]> {
   for (const scenario of SCENARIOS) {
     const prefix = `fan-${crypto.randomUUID().slice(0, 8)}`;
     const channels = Array.from({ length: scenario.users }, (_, u) => `${prefix}-${u}`);
-    let service: Rate;
-    {
-      await using db = await openBenchDb();
-      const devices = await seedDevices(db.url, prefix, scenario.users, scenario.devices);
-      await using server = await startApiService(db.url);
+    await using db = await openBenchDb();
+    const devices = await seedDevices(db.url, prefix, scenario.users, scenario.devices);
+    const onService = async (bus: "redis" | "redis-cluster") => {
+      await using server = await startApiService(db.url, bus);
       const targets = Array.from(
         { length: SOCKETS },
         (_, i) => deviceSocket(server, devices[i % devices.length].token),
       );
-      service = await deliver(targets, channels, scenario.events);
-    }
+      return await deliver(targets, channels, scenario.events, bus);
+    };
+    const service = await onService("redis");
+    const onCluster = await onService("redis-cluster");
     let bare: Rate;
     {
       await using server = await startServer("bare", { BENCH_REDIS_URL: benchRedisUrl() });
@@ -52,13 +56,15 @@ export async function run(): Promise<string[]> {
       const targets = Array.from({ length: SOCKETS }, (_, i): SocketTarget => ({
         url: `${ws}/?user=${channels[Math.floor(i / perUser)]}`,
       }));
-      bare = await deliver(targets, channels, scenario.events);
+      bare = await deliver(targets, channels, scenario.events, "redis");
     }
     lines.push(
       `  ${scenario.name}, ${scenario.events} events per user:`,
       `    service ${int(service.perSecond)} deliveries/s${service.note}`,
       `    bare    ${int(bare.perSecond)} deliveries/s${bare.note}`,
       `    ratio   ${ratio(service.perSecond / bare.perSecond)}  (goal >= 0.7x)`,
+      `    service on Redis Cluster (3 masters) ${int(onCluster.perSecond)} deliveries/s` +
+        `${onCluster.note}, ${ratio(onCluster.perSecond / service.perSecond)} of single Redis`,
     );
   }
   return lines;
@@ -69,10 +75,13 @@ interface Rate {
   note: string;
 }
 
-async function deliver(targets: SocketTarget[], users: string[], events: number): Promise<Rate> {
-  const redis = createClient({ url: benchRedisUrl() });
-  redis.on("error", () => {});
-  await redis.connect();
+async function deliver(
+  targets: SocketTarget[],
+  users: string[],
+  events: number,
+  bus: "redis" | "redis-cluster",
+): Promise<Rate> {
+  const redis = await publisher(bus);
   try {
     await using fleet = await openFleet(targets);
     await warmUp(fleet, redis, users);
@@ -88,8 +97,24 @@ async function deliver(targets: SocketTarget[], users: string[], events: number)
     const closed = fleet.closedByServer > 0 ? `, ${fleet.closedByServer} sockets closed` : "";
     return { perSecond: fleet.delivered / seconds, note: note + closed };
   } finally {
-    await redis.quit().catch(() => {});
+    redis.close();
   }
+}
+
+/** PUBLISH on the bench Redis, or SPUBLISH on the bench Redis Cluster. */
+async function publisher(bus: "redis" | "redis-cluster"): Promise<Publisher> {
+  if (bus === "redis") {
+    const client = createClient({ url: benchRedisUrl() });
+    client.on("error", () => {});
+    await client.connect();
+    return { publish: (c, m) => client.publish(c, m), close: () => client.destroy() };
+  }
+  const cluster = createCluster({
+    rootNodes: benchRedisClusterUrls().split(",").map((url) => ({ url })),
+  });
+  cluster.on("error", () => {});
+  await cluster.connect();
+  return { publish: (c, m) => cluster.sPublish(c, m), close: () => cluster.destroy() };
 }
 
 /** Publishes to every channel until every socket got one notification (subscriptions are live). */

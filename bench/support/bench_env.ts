@@ -3,6 +3,7 @@
  * a benchmark run directly starts what is missing through {@linkcode benchMain}.
  */
 import { type Service, startPostgres, startRedis } from "../../tests/support/cluster.ts";
+import { startRedisCluster } from "../../tests/support/redis_cluster.ts";
 
 /** The Redis the benchmarks publish to (TEST_REDIS_URL). */
 export function benchRedisUrl(): string {
@@ -11,7 +12,16 @@ export function benchRedisUrl(): string {
   return url;
 }
 
-/** Starts Postgres (wal_level=logical) and Redis unless the environment names them. */
+/** The Redis Cluster's seed URLs, comma-separated (TEST_REDIS_CLUSTER_URLS). */
+export function benchRedisClusterUrls(): string {
+  const urls = Deno.env.get("TEST_REDIS_CLUSTER_URLS");
+  if (!urls) {
+    throw new Error("TEST_REDIS_CLUSTER_URLS is not set: run the benchmark with `deno task bench`");
+  }
+  return urls;
+}
+
+/** Starts Postgres (wal_level=logical), Redis and a Redis Cluster unless the environment names them. */
 export async function startBenchServices(): Promise<Service[]> {
   const started: Service[] = [];
   if (!Deno.env.get("TEST_DATABASE_URL")) {
@@ -23,6 +33,11 @@ export async function startBenchServices(): Promise<Service[]> {
     const redis = await startRedis();
     started.push(redis);
     Deno.env.set("TEST_REDIS_URL", redis.url);
+  }
+  if (!Deno.env.get("TEST_REDIS_CLUSTER_URLS")) {
+    const cluster = await startRedisCluster();
+    started.push(cluster);
+    Deno.env.set("TEST_REDIS_CLUSTER_URLS", cluster.url);
   }
   return started;
 }
