@@ -1,0 +1,131 @@
+/**
+ * `deno task start` and `deno task compile` as a self-hoster runs them: the narrowed
+ * permissions are enough for the embedded default, refuse a DATA_DIR they do not cover
+ * with a clear message, and the compiled binary carries the migrations.
+ */
+import assert from "node:assert/strict";
+import { MIGRATIONS } from "../../db/migrations.ts";
+import { mintAccountToken } from "../../sync/account_tokens.ts";
+import { pullAll, push, randomUser, watch } from "../e2e/devices.ts";
+import { requester } from "../support/instance.ts";
+import { passedThroughEnv, startServiceProcess } from "../support/service_process.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
+
+/** The `--allow-*` flags of a task's command, by name (`true` when given without a list). */
+function grants(task: string): Record<string, string[] | true> {
+  return Object.fromEntries(
+    task.split(/\s+/).filter((arg) => arg.startsWith("--allow-") || arg === "-A").map((arg) => {
+      const [flag, list] = arg.split("=");
+      return [flag, list === undefined ? true : list.split(",")];
+    }),
+  );
+}
+
+Deno.test("deno task start grants net, env, read of ./data and Deno's npm cache, write of ./data: nothing else", () => {
+  assert.deepEqual(grants(tasks.start), {
+    "--allow-net": true,
+    "--allow-env": true,
+    "--allow-read": [
+      "./data",
+      "$DENO_DIR/npm",
+      "$HOME/.cache/deno/npm",
+      "$HOME/Library/Caches/deno/npm",
+    ],
+    "--allow-write": ["./data"],
+  });
+  // The binary reads npm packages from itself (an implicit grant): ./data is all it touches.
+  assert.deepEqual(grants(tasks.compile), {
+    "--allow-net": true,
+    "--allow-env": true,
+    "--allow-read": ["./data"],
+    "--allow-write": ["./data"],
+  });
+});
+
+Deno.test("deno task start, embedded (PGlite, in-process bus), serves register, push, pull and a socket with those permissions alone", async () => {
+  const dataDir = `./data/test-${crypto.randomUUID()}`;
+  try {
+    await using service = await startServiceProcess({ DATA_DIR: dataDir, LOG_LEVEL: "warn" });
+    const ready = await (await fetch(`${service.url}/ready`)).json();
+    assert.deepEqual([ready.database.kind, ready.bus.kind], ["pglite", "memory"]);
+    // The secret embedded mode generated into DATA_DIR, as `deno task mint-token` reads it.
+    const secret = (await Deno.readTextFile(`${ROOT}${dataDir}/jwt_secret`)).trim();
+    const endpoint = { url: service.url, request: requester(service.url) };
+    const user = randomUser();
+    const token = await mintAccountToken(secret, {
+      userId: user,
+      tier: "pro",
+      expiresInSeconds: 60,
+    });
+    const devices = await Promise.all(["laptop", "phone"].map(async (name) => {
+      const res = await endpoint.request("POST", "/api/devices/register", {
+        token,
+        body: { name, platform: "ios" },
+      });
+      assert.equal(res.status, 201);
+      const body = await res.json();
+      return { id: body.device.id, token: body.token };
+    }));
+    await using onPhone = await watch(endpoint, devices[1]);
+    const pushed = await push(endpoint, devices[0], { commands: 2, profile: true });
+    assert.equal((await onPhone.waitFor(pushed.cursor)).cursor, pushed.cursor);
+    const pulled = await pullAll(endpoint, devices[1]);
+    assert.deepEqual(pulled.keys.sort(), [...pushed.keys].sort());
+    assert.equal(pulled.cursor, pushed.cursor);
+  } finally {
+    await Deno.remove(`${ROOT}${dataDir}`, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("deno task start stops with a message naming DATA_DIR when it is outside what the task may write", async () => {
+  const outside = await Deno.makeTempDir();
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "start"],
+      cwd: ROOT,
+      env: { ...passedThroughEnv(), DATA_DIR: outside },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    assert.equal(output.code, 1);
+    const stderr = new TextDecoder().decode(output.stderr).trim();
+    assert.equal(
+      stderr,
+      `DATA_DIR "${outside}" is outside what this process may read: \`deno task start\` grants ` +
+        "./data only; keep DATA_DIR under ./data, or run main.ts with " +
+        "--allow-read=<DATA_DIR> --allow-write=<DATA_DIR> (see README, Self-hosting)",
+    );
+  } finally {
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("deno task compile's command builds one binary carrying every migration (a stand-in replaces the runtime download)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // deno compile appends the program to a copy of `denort`, downloaded on first use (no
+    // network here): any executable stands in for it, and the program is what is checked.
+    await Deno.copyFile("/bin/true", `${dir}/denort`);
+    const binary = `${dir}/devpocket-sync`;
+    const args = tasks.compile.split(/\s+/).slice(1)
+      .map((arg, i, all) => all[i - 1] === "--output" ? binary : arg);
+    assert.ok(args.includes(binary), "the task names its --output");
+    const output = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: ROOT,
+      env: { ...passedThroughEnv(), DENORT_BIN: `${dir}/denort` },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    const embedded = new TextDecoder("latin1").decode(await Deno.readFile(binary));
+    for (const { name, sql } of MIGRATIONS) {
+      const asBytes = new TextDecoder("latin1").decode(new TextEncoder().encode(sql));
+      assert.ok(embedded.includes(asBytes), `${name} is in the binary`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
