@@ -1,26 +1,22 @@
 import { createClient } from "redis";
 import type { Bus } from "./bus.ts";
-import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { type BusLogger, silentLogger } from "./bus_logger.ts";
+import {
+  ChannelSubscriptions,
+  connectWithin,
+  describe,
+  type NodeRedisBusOptions,
+  ReconnectClock,
+  redact,
+} from "./node_redis.ts";
 
 /** Options of {@linkcode RedisBus.connect}. */
-export interface RedisBusOptions {
-  /** Receives connection errors the bus recovers from; silent by default. */
-  logger?: BusLogger;
-  /** Delays between reconnect attempts. */
-  backoff?: Partial<BackoffOptions>;
-  /** How long `connect` waits for Redis before it gives up (default 10 s). */
-  connectTimeoutMs?: number;
+export interface RedisBusOptions extends NodeRedisBusOptions {
   /** `CLIENT SETNAME` of both connections, to find them in `CLIENT LIST`. */
   clientName?: string;
 }
 
 type Client = ReturnType<typeof newClient>;
-type Listener = (message: string) => void;
-interface Handler {
-  onMessage: (message: string) => void;
-  onResumed?: () => void;
-}
 
 /**
  * The bus on a self-hosted Redis over TCP: one connection publishes, a second one is
@@ -48,9 +44,7 @@ export class RedisBus implements Bus {
   #subscriber: Client;
   #logger: BusLogger;
   #reconnects: ReconnectClock;
-  #handlers = new Map<string, Handler>();
-  /** Each channel's node-redis listener (unsubscribing names it) and its SUBSCRIBE. */
-  #subscriptions = new Map<string, { listener: Listener; active: Promise<void> }>();
+  #channels: ChannelSubscriptions;
   #closed = false;
   /** The subscriber was ready once: every later `ready` follows a reconnect. */
   #subscriberWasReady = false;
@@ -65,6 +59,7 @@ export class RedisBus implements Bus {
     this.#subscriber = subscriber;
     this.#logger = logger;
     this.#reconnects = reconnects;
+    this.#channels = new ChannelSubscriptions(logger, "Redis");
     // node-redis emits `ready` only once the SUBSCRIBEs of the reconnect were answered.
     subscriber.on("ready", () => this.#onSubscriberReady());
   }
@@ -75,12 +70,9 @@ export class RedisBus implements Bus {
    */
   static async connect(url: string, options: RedisBusOptions = {}): Promise<RedisBus> {
     const logger = options.logger ?? silentLogger;
-    const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    const reconnects = new ReconnectClock();
-    const reconnectStrategy = (retries: number) =>
-      reconnects.schedule(backoffDelay(retries, backoff));
-    const publisher = newClient(url, options.clientName, reconnectStrategy);
-    const subscriber = newClient(url, options.clientName, reconnectStrategy);
+    const reconnects = new ReconnectClock(options.backoff);
+    const publisher = newClient(url, options.clientName, reconnects.strategy);
+    const subscriber = newClient(url, options.clientName, reconnects.strategy);
     // node-redis emits 'error' for every dropped socket and failed attempt; an 'error'
     // event without a listener would crash the process.
     for (
@@ -93,23 +85,15 @@ export class RedisBus implements Bus {
       );
     }
     const bus = new RedisBus(publisher, subscriber, logger, reconnects);
-    const timeoutMs = options.connectTimeoutMs ?? 10_000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    const connected = Promise.all([publisher.connect(), subscriber.connect()]);
-    // Settled either way; after a timeout `close()` makes it reject with ClientClosedError.
-    connected.catch(() => {});
     try {
-      if (await Promise.race([connected, timedOut]) === "timeout") {
-        throw new Error(`Redis at ${redact(url)} did not answer within ${timeoutMs} ms`);
-      }
+      await connectWithin(
+        Promise.all([publisher.connect(), subscriber.connect()]),
+        options.connectTimeoutMs ?? 10_000,
+        `Redis at ${redact(url)}`,
+      );
     } catch (error) {
       await bus.close();
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
     return bus;
   }
@@ -129,36 +113,19 @@ export class RedisBus implements Bus {
     onResumed?: () => void,
   ): Promise<void> {
     this.#assertOpen();
-    this.#handlers.set(channel, { onMessage, onResumed });
-    const existing = this.#subscriptions.get(channel);
-    if (existing) return await existing.active;
-    if (!this.#subscriber.isReady) {
-      this.#handlers.delete(channel);
-      throw new Error(`Redis is not connected: cannot subscribe to "${channel}"`);
-    }
-    const listener: Listener = (message) => this.#deliver(channel, message);
-    const active = this.#subscriber.subscribe(channel, listener).catch((error: unknown) => {
-      if (this.#subscriptions.get(channel)?.listener === listener) {
-        this.#subscriptions.delete(channel);
-        this.#handlers.delete(channel);
-      }
-      throw new Error(`Redis subscribe to "${channel}" failed: ${describe(error)}`, {
-        cause: error,
-      });
+    await this.#channels.subscribe(channel, { onMessage, onResumed }, (listener) => {
+      if (!this.#subscriber.isReady) throw new Error("Redis is not connected");
+      return this.#subscriber.subscribe(channel, listener);
     });
-    this.#subscriptions.set(channel, { listener, active });
-    await active;
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    this.#handlers.delete(channel);
-    const subscription = this.#subscriptions.get(channel);
-    if (!subscription || this.#closed) return;
-    this.#subscriptions.delete(channel);
+    const listener = this.#channels.take(channel);
+    if (!listener || this.#closed) return;
     // Naming the listener marks the channel as unsubscribing inside node-redis, so a
     // subscribe issued before this completes sends a fresh SUBSCRIBE instead of being
     // folded into the subscription that is going away.
-    const done = this.#subscriber.unsubscribe(channel, subscription.listener).catch((
+    const done = this.#subscriber.unsubscribe(channel, listener).catch((
       error: unknown,
     ) => this.#logger.warn("Redis unsubscribe failed", { channel, error: describe(error) }));
     // Delivery already stopped above; while Redis is away the UNSUBSCRIBE waits for the
@@ -178,8 +145,7 @@ export class RedisBus implements Bus {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#handlers.clear();
-    this.#subscriptions.clear();
+    this.#channels.clear();
     this.#publisher.destroy();
     this.#subscriber.destroy();
     // node-redis sleeps between reconnect attempts on a timer it cannot cancel; it gives
@@ -188,48 +154,15 @@ export class RedisBus implements Bus {
     await this.#reconnects.settled();
   }
 
-  #deliver(channel: string, message: string): void {
-    const handler = this.#handlers.get(channel);
-    if (!handler) return;
-    // A throw here would unwind into node-redis's reply parser and reset it.
-    try {
-      handler.onMessage(message);
-    } catch (error) {
-      this.#logger.warn("Bus handler threw", { channel, error: describe(error) });
-    }
-  }
-
   #onSubscriberReady(): void {
     const reconnected = this.#subscriberWasReady;
     this.#subscriberWasReady = true;
     if (!reconnected || this.#closed) return;
-    for (const [channel, handler] of this.#handlers) {
-      if (!handler.onResumed || !this.#subscriptions.has(channel)) continue;
-      try {
-        handler.onResumed();
-      } catch (error) {
-        this.#logger.warn("Bus resume handler threw", { channel, error: describe(error) });
-      }
-    }
+    this.#channels.resume();
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new Error("RedisBus is closed");
-  }
-}
-
-/** Remembers when the last reconnect sleep scheduled by node-redis ends. */
-export class ReconnectClock {
-  #until = 0;
-
-  schedule(delayMs: number): number {
-    this.#until = Math.max(this.#until, Date.now() + delayMs);
-    return delayMs;
-  }
-
-  async settled(): Promise<void> {
-    const remaining = this.#until - Date.now();
-    if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, remaining + 10));
   }
 }
 
@@ -245,19 +178,4 @@ function newClient(
     disableOfflineQueue: true,
     socket: { reconnectStrategy },
   });
-}
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The URL without its password, for messages and logs. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "<unparsable REDIS_URL>";
-  }
 }

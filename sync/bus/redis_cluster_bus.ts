@@ -1,29 +1,20 @@
 import { createCluster } from "redis";
 import type { Bus } from "./bus.ts";
-import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { type BusLogger, silentLogger } from "./bus_logger.ts";
-import { describe, ReconnectClock, redact } from "./redis_bus.ts";
-
-/** Options of {@linkcode RedisClusterBus.connect}. */
-export interface RedisClusterBusOptions {
-  /** Receives connection errors the bus recovers from; silent by default. */
-  logger?: BusLogger;
-  /** Delays between reconnect attempts of each node connection. */
-  backoff?: Partial<BackoffOptions>;
-  /** How long `connect` waits for the cluster's slot map before it gives up (default 10 s). */
-  connectTimeoutMs?: number;
-}
+import {
+  ChannelSubscriptions,
+  connectWithin,
+  describe,
+  type NodeRedisBusOptions,
+  ReconnectClock,
+  redact,
+} from "./node_redis.ts";
 
 type Cluster = ReturnType<typeof newCluster>;
-type Listener = (message: string) => void;
 /** A node connection as node-redis keeps it: the bus only listens to its events. */
 interface NodeClient {
   isReady: boolean;
   on(event: "ready", listener: () => void): unknown;
-}
-interface Handler {
-  onMessage: (message: string) => void;
-  onResumed?: () => void;
 }
 
 /**
@@ -52,9 +43,7 @@ export class RedisClusterBus implements Bus {
   #cluster: Cluster;
   #logger: BusLogger;
   #reconnects: ReconnectClock;
-  #handlers = new Map<string, Handler>();
-  /** Each channel's node-redis listener (unsubscribing names it) and its SSUBSCRIBE. */
-  #subscriptions = new Map<string, { listener: Listener; active: Promise<void> }>();
+  #channels: ChannelSubscriptions;
   /** Subscriber connections whose later `ready` events mean "resubscribed after a loss". */
   #watched = new WeakSet<NodeClient>();
   #subscribing = 0;
@@ -64,6 +53,7 @@ export class RedisClusterBus implements Bus {
     this.#cluster = cluster;
     this.#logger = logger;
     this.#reconnects = reconnects;
+    this.#channels = new ChannelSubscriptions(logger, "Redis Cluster");
     cluster.on("node-ready", () => this.#adoptSubscriberConnections());
   }
 
@@ -73,16 +63,12 @@ export class RedisClusterBus implements Bus {
    */
   static async connect(
     urls: readonly string[],
-    options: RedisClusterBusOptions = {},
+    options: NodeRedisBusOptions = {},
   ): Promise<RedisClusterBus> {
     if (urls.length === 0) throw new Error("RedisClusterBus needs at least one seed node URL");
     const logger = options.logger ?? silentLogger;
-    const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    const reconnects = new ReconnectClock();
-    const cluster = newCluster(
-      urls,
-      (retries) => reconnects.schedule(backoffDelay(retries, backoff)),
-    );
+    const reconnects = new ReconnectClock(options.backoff);
+    const cluster = newCluster(urls, reconnects.strategy);
     // An 'error' event without a listener would crash the process.
     cluster.on(
       "error",
@@ -97,24 +83,13 @@ export class RedisClusterBus implements Bus {
         }),
     );
     const bus = new RedisClusterBus(cluster, logger, reconnects);
-    const timeoutMs = options.connectTimeoutMs ?? 10_000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    const connected = cluster.connect();
-    connected.catch(() => {});
     const where = `Redis Cluster at ${urls.map(redact).join(",")}`;
     try {
-      if (await Promise.race([connected, timedOut]) === "timeout") {
-        throw new Error(`${where} did not answer within ${timeoutMs} ms`);
-      }
+      await connectWithin(cluster.connect(), options.connectTimeoutMs ?? 10_000, where);
     } catch (error) {
       await bus.close();
       if (error instanceof Error && error.message.startsWith(where)) throw error;
       throw new Error(`${where} is unavailable: ${describe(error)}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
     }
     return bus;
   }
@@ -136,35 +111,23 @@ export class RedisClusterBus implements Bus {
     onResumed?: () => void,
   ): Promise<void> {
     this.#assertOpen();
-    this.#handlers.set(channel, { onMessage, onResumed });
-    const existing = this.#subscriptions.get(channel);
-    if (existing) return await existing.active;
-    const listener: Listener = (message) => this.#deliver(channel, message);
-    this.#subscribing++;
-    const active = this.#cluster.sSubscribe(channel, listener)
-      .then(() => this.#adoptSubscriberConnections())
-      .catch((error: unknown) => {
-        if (this.#subscriptions.get(channel)?.listener === listener) {
-          this.#subscriptions.delete(channel);
-          this.#handlers.delete(channel);
-        }
-        throw new Error(`Redis Cluster subscribe to "${channel}" failed: ${describe(error)}`, {
-          cause: error,
-        });
-      })
-      .finally(() => this.#subscribing--);
-    this.#subscriptions.set(channel, { listener, active });
-    await active;
+    await this.#channels.subscribe(channel, { onMessage, onResumed }, async (listener) => {
+      this.#subscribing++;
+      try {
+        await this.#cluster.sSubscribe(channel, listener);
+        this.#adoptSubscriberConnections();
+      } finally {
+        this.#subscribing--;
+      }
+    });
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    this.#handlers.delete(channel);
-    const subscription = this.#subscriptions.get(channel);
-    if (!subscription || this.#closed) return;
-    this.#subscriptions.delete(channel);
+    const listener = this.#channels.take(channel);
+    if (!listener || this.#closed) return;
     // Naming the listener (and the channel: node-redis throws without one) leaves other
     // channels of the same master subscribed.
-    await this.#cluster.sUnsubscribe(channel, subscription.listener).catch((error: unknown) =>
+    await this.#cluster.sUnsubscribe(channel, listener).catch((error: unknown) =>
       this.#logger.warn("Redis Cluster unsubscribe failed", { channel, error: describe(error) })
     );
   }
@@ -187,8 +150,7 @@ export class RedisClusterBus implements Bus {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#handlers.clear();
-    this.#subscriptions.clear();
+    this.#channels.clear();
     this.#cluster.destroy();
     // node-redis sleeps between reconnect attempts on timers it cannot cancel: waiting them
     // out means nothing of this bus is left running once close() resolves.
@@ -216,25 +178,7 @@ export class RedisClusterBus implements Bus {
 
   #resume(): void {
     if (this.#closed) return;
-    for (const [channel, handler] of this.#handlers) {
-      if (!handler.onResumed || !this.#subscriptions.has(channel)) continue;
-      try {
-        handler.onResumed();
-      } catch (error) {
-        this.#logger.warn("Bus resume handler threw", { channel, error: describe(error) });
-      }
-    }
-  }
-
-  #deliver(channel: string, message: string): void {
-    const handler = this.#handlers.get(channel);
-    if (!handler) return;
-    // A throw here would unwind into node-redis's reply parser and reset it.
-    try {
-      handler.onMessage(message);
-    } catch (error) {
-      this.#logger.warn("Bus handler threw", { channel, error: describe(error) });
-    }
+    this.#channels.resume();
   }
 
   #assertOpen(): void {
