@@ -46,6 +46,12 @@ Deno.test("e2e: SIGTERM drains: the in-flight push answers 200, sockets close 10
   assert.equal(closed.code, 1012, "open sockets close with 1012");
   await sleep(300);
   assert.equal(await Promise.race([service.status.then(() => "exited"), sleep(0)]), undefined);
+  // Draining: no new connection is accepted while the push is still in flight.
+  const port = Number(new URL(service.url).port);
+  await assert.rejects(
+    Deno.connect({ hostname: "127.0.0.1", port }),
+    Deno.errors.ConnectionRefused,
+  );
   locker.release();
 
   const pushed = await pushing;
