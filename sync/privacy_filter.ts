@@ -37,10 +37,24 @@ export class PrivacyFilter {
    * or a `local_only` history rule matches it.
    */
   isPrivate(command: Record<string, unknown>): boolean {
-    return someText(command, (text) => this.isSecret(text)) ||
-      this.#localOnly.some((matches) => matches(command));
+    const isSecret = (text: string) => this.isSecret(text);
+    return Object.entries(command).some(([field, value]) =>
+      (!COMMAND_FIELDS.has(field) && isSecret(field)) || someText(value, isSecret)
+    ) || this.#localOnly.some((matches) => matches(command));
   }
 }
+
+// The contract's field names (DESIGN.md §2): no secret hides in them, so they are not read.
+const COMMAND_FIELDS = new Set([
+  "command",
+  "session_id",
+  "started_at",
+  "cwd",
+  "host",
+  "shell",
+  "exit_code",
+  "duration_ms",
+]);
 
 type LocalOnlyRule = (command: Record<string, unknown>) => boolean;
 

@@ -2,7 +2,7 @@ import { holdsPrivateKey } from "./private_key.ts";
 import { isLiteralSecret, isSecretUnder, looksRandom, secretNameKind } from "./secret_names.ts";
 import { type SimpleCommand, simpleCommands } from "./shell_words.ts";
 import { holdsKnownToken } from "./token_formats.ts";
-import { TOOL_RULES, type ToolRule } from "./tool_rules.ts";
+import { SUBCOMMAND_TOOLS, TOOL_RULES, type ToolRule } from "./tool_rules.ts";
 import { wordHoldsSecret } from "./word_secrets.ts";
 
 /**
@@ -15,9 +15,13 @@ import { wordHoldsSecret } from "./word_secrets.ts";
  * there than in RE2. User patterns never do (see user_pattern.ts).
  */
 export function holdsBuiltinSecret(text: string): boolean {
-  return holdsKnownToken(text) || holdsPrivateKey(text) || holdsSqlPassword(text) ||
-    simpleCommands(text).some(commandHoldsSecret);
+  if (holdsKnownToken(text) || holdsPrivateKey(text)) return true;
+  // In one bare word (a path, a host, an id) only a token or a key can hide.
+  if (BARE_WORD.test(text)) return false;
+  return holdsSqlPassword(text) || simpleCommands(text).some(commandHoldsSecret);
 }
+
+const BARE_WORD = /^[^\s=:@|<>'"`$]*$/;
 
 // Words after which a NAME VALUE pair sets something (`aws configure set KEY VALUE`).
 const SETTERS = new Set(["set", "config", "configure", "setx", "put"]);
@@ -69,7 +73,8 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
     }
     if (wordHoldsSecret(word)) return true;
     const name = toolName(word);
-    const found = TOOL_RULES.get(`${name} ${next}`) ?? TOOL_RULES.get(name);
+    const found = (SUBCOMMAND_TOOLS.has(name) && TOOL_RULES.get(`${name} ${next}`)) ||
+      TOOL_RULES.get(name);
     if (found) {
       context.rule = found;
       const args = words.slice(i + 1);
@@ -105,7 +110,8 @@ function loginHoldsSecret(rest: readonly string[]): boolean {
 
 /** `/usr/bin/mysql` → `mysql`; `ProxyCommand=sshpass` → `sshpass`. */
 function toolName(word: string): string {
-  return word.slice(word.lastIndexOf("/") + 1).replace(/^[A-Za-z_]\w*=/, "");
+  const name = word.slice(word.lastIndexOf("/") + 1);
+  return name.includes("=") ? name.replace(/^[A-Za-z_]\w*=/, "") : name;
 }
 
 /** `//registry.npmjs.org/:_authToken` → `_authToken`; `spring.datasource.password` → `password`. */

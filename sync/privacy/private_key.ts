@@ -28,6 +28,7 @@ const OPENSSH_BODY = "b3BlbnNzaC1rZXktdjE";
 const BASE64_RUN = /[A-Za-z0-9+/]{16,}/g;
 const BASE64_CHAR = /[A-Za-z0-9+/=]/;
 const ZERO_WIDTH = /[\u200B-\u200D\u2060\uFEFF]/g;
+const HAS_ZERO_WIDTH = /[\u200B-\u200D\u2060\uFEFF]/;
 // Decoding this many characters (48 bytes) shows every signature below.
 const SIGNATURE_CHARS = 64;
 
@@ -38,14 +39,18 @@ export function containsPrivateKey(value: unknown): boolean {
 
 /** True when `text` holds private key material in any of the forms above. */
 export function holdsPrivateKey(text: string): boolean {
-  const plain = text.replace(ZERO_WIDTH, "");
-  return ARMOUR.test(plain) || plain.includes(OPENSSH_BODY) || holdsKeyBody(plain);
+  const plain = HAS_ZERO_WIDTH.test(text) ? text.replace(ZERO_WIDTH, "") : text;
+  return ARMOUR.test(plain) || plain.includes(OPENSSH_BODY) ||
+    (plain.length >= SIGNATURE_CHARS && holdsKeyBody(plain));
 }
 
 /** An armour-less body: some base64 run (lines may be wrapped) decodes to a key. */
 function holdsKeyBody(text: string): boolean {
   BASE64_RUN.lastIndex = 0;
   for (let run = BASE64_RUN.exec(text); run; run = BASE64_RUN.exec(text)) {
+    // A short run ending in anything but a line break or space cannot reach a signature.
+    const after = text[BASE64_RUN.lastIndex];
+    if (run[0].length < SIGNATURE_CHARS && !/[\s=]/.test(after ?? "")) continue;
     const head = base64Head(text, run.index);
     if (head.length >= SIGNATURE_CHARS && isKeySignature(decode(head))) return true;
   }

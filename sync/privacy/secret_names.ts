@@ -148,15 +148,35 @@ const WEAK = new Set([
   "cookie",
 ]);
 
+// Every secret name holds one of these; most words hold none, and this test is cheap.
+const VOCABULARY = /pass|pw|psk|secret|token|key|auth|sig|cred|session|sid|cookie/i;
+// The longest ENDINGS alternative: the regex only needs the tail.
+const LONGEST_ENDING = 24;
+
+// Names recur (flags, variables): classifying one costs a microsecond, looking it up far less.
+const KNOWN_NAMES_LIMIT = 4096;
+const knownNames = new Map<string, NameKind>();
+
 /** How strongly `name` says its value is a secret; null when it does not. */
 export function secretNameKind(name: string): NameKind {
+  if (!VOCABULARY.test(name)) return null;
+  let kind = knownNames.get(name);
+  if (kind === undefined) {
+    kind = classify(name);
+    if (knownNames.size >= KNOWN_NAMES_LIMIT) knownNames.clear();
+    knownNames.set(name, kind);
+  }
+  return kind;
+}
+
+function classify(name: string): NameKind {
   const parts = nameParts(name);
   if (parts.length === 0) return null;
   const joined = parts.join("");
   if (NOT_SECRETS.has(joined) || SWITCH_HEADS.has(parts[0]) && parts.length > 1) return null;
   if (parts.some((p) => REFERRING_PARTS.has(p))) return null;
   if (WEAK.has(joined)) return "weak";
-  if (ENDINGS.test(joined)) return "strong";
+  if (ENDINGS.test(joined.slice(-LONGEST_ENDING))) return "strong";
   const tail = parts[parts.length - 1];
   if (parts.some((p) => STRONG_PARTS.has(p)) && !SETTING_TAILS.has(tail)) return "strong";
   return tail === "key" || joined.endsWith("key") ? "long" : null;

@@ -118,6 +118,11 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ...names("npm:adduser npm:login", { readsSecret: () => true }),
 ]);
 
+/** Tools with rules of their own for some subcommands (`docker login`). */
+export const SUBCOMMAND_TOOLS: ReadonlySet<string> = new Set(
+  [...TOOL_RULES.keys()].flatMap((key) => key.includes(" ") ? [key.split(" ")[0]] : []),
+);
+
 function names(list: string, rule: ToolRule): [string, ToolRule][] {
   return list.split(/\s+/).map((name) => [name.replace(":", " "), rule]);
 }
