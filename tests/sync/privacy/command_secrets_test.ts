@@ -6,6 +6,12 @@ interface Row {
   command: string;
 }
 
+function assertVerdicts(cases: readonly [string, boolean][]): void {
+  for (const [command, expected] of cases) {
+    assert.equal(holdsBuiltinSecret(command), expected, command);
+  }
+}
+
 async function corpus(): Promise<Row[]> {
   const text = await Deno.readTextFile(
     new URL("../../fixtures/command_corpus.tsv", import.meta.url),
@@ -66,9 +72,7 @@ Deno.test("holdsBuiltinSecret() reads a flag by the tool it belongs to", () => {
     ["ssh-keygen -t ed25519 -N '' -f key", false],
     ["ssh-keygen -t ed25519 -N 'Hunter22' -f key", true],
   ];
-  for (const [command, expected] of cases) {
-    assert.equal(holdsBuiltinSecret(command), expected, command);
-  }
+  assertVerdicts(cases);
 });
 
 Deno.test("holdsBuiltinSecret() tells a secret from a reference to one", () => {
@@ -92,14 +96,12 @@ Deno.test("holdsBuiltinSecret() tells a secret from a reference to one", () => {
     ["mysql -e \"ALTER USER 'a'@'%' IDENTIFIED BY '$NEWPASS'\"", false],
     ["git commit -m 'remember to set GITHUB_TOKEN before running'", false],
   ];
-  for (const [command, expected] of cases) {
-    assert.equal(holdsBuiltinSecret(command), expected, command);
-  }
+  assertVerdicts(cases);
 });
 
 Deno.test("holdsBuiltinSecret() answers hostile 64 KiB commands correctly (linear patterns, no rescans)", () => {
   const fill = (unit: string) => unit.repeat(Math.ceil(65_536 / unit.length)).slice(0, 65_536);
-  const cases: [string, boolean][] = [
+  const units: [string, boolean][] = [
     ["deploy --force api-7 ", false],
     ["a", false],
     ["-eyJ", false],
@@ -112,7 +114,5 @@ Deno.test("holdsBuiltinSecret() answers hostile 64 KiB commands correctly (linea
     ["=a:bbbbbbbbbb", false],
     ["password ", false],
   ];
-  for (const [unit, expected] of cases) {
-    assert.equal(holdsBuiltinSecret(fill(unit)), expected, unit);
-  }
+  assertVerdicts(units.map(([unit, expected]) => [fill(unit), expected]));
 });
