@@ -37,7 +37,6 @@ const USER_FLAG = /^(?:-u|-U|--user|--username)$/;
 const PORT_LIKE = /^[\d.:/-]+(?:tcp|udp)?$/;
 
 interface Context {
-  command: SimpleCommand;
   rule: ToolRule | undefined;
   /** A user is named (`-u bob`), so a `-p` beside it is that user's password. */
   withUser: boolean;
@@ -48,7 +47,6 @@ interface Context {
 function commandHoldsSecret(command: SimpleCommand): boolean {
   const { words } = command;
   const context: Context = {
-    command,
     rule: undefined,
     withUser: words.some((w, i) => USER_FLAG.test(w) && !(words[i + 1] ?? "-").startsWith("-")),
     secretValue: words.some((w, i) =>

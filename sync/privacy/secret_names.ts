@@ -22,131 +22,25 @@ const ENDINGS = new RegExp(
 );
 // …or when one part is one of these and the last part does not make it a mere setting.
 const STRONG_PARTS = new Set(["password", "passwd", "passphrase", "secret", "token", "apikey"]);
-const SETTING_TAILS = new Set([
-  "name",
-  "names",
-  "id",
-  "ids",
-  "file",
-  "files",
-  "path",
-  "dir",
-  "ttl",
-  "url",
-  "uri",
-  "length",
-  "len",
-  "min",
-  "max",
-  "type",
-  "types",
-  "env",
-  "region",
-  "hash",
-  "arn",
-  "version",
-  "count",
-  "prompt",
-  "stdin",
-  "helper",
-  "policy",
-  "mode",
-  "enabled",
-  "disabled",
-  "required",
-  "seconds",
-  "timeout",
-  "expiry",
-  "expires",
-  "expiration",
-  "header",
-  "field",
-  "format",
-  "endpoint",
-  "host",
-  "port",
-  "user",
-  "username",
-  "size",
-  "limit",
-  "fd",
-  "cmd",
-  "command",
-  "var",
-  "ref",
-  "location",
-  "provider",
-  "method",
-  "manager",
-  "scope",
-  "scopes",
-  "label",
-  "template",
-  "rotation",
-  "source",
-  "kind",
-  "algorithm",
-  "cache",
-  "server",
-  "lifetime",
-  "duration",
-  "validity",
-  "age",
-  "store",
-  "reset",
-  "secrets",
-  "tokens",
-]);
+const SETTING_TAILS = words(
+  "name names id ids file files path dir ttl url uri length len min max type types env region " +
+    "hash arn version count prompt stdin helper policy mode enabled disabled required seconds " +
+    "timeout expiry expires expiration header field format endpoint host port user username size " +
+    "limit fd cmd command var ref location provider method manager scope scopes label template " +
+    "rotation source kind algorithm cache server lifetime duration validity age store reset " +
+    "secrets tokens",
+);
 // First parts that turn a secret-sounding flag into a switch (`--no-password`, `--ask-pass`).
-const SWITCH_HEADS = new Set([
-  "no",
-  "ask",
-  "prompt",
-  "with",
-  "without",
-  "use",
-  "show",
-  "print",
-  "generate",
-  "gen",
-  "reset",
-  "skip",
-  "read",
-  "forget",
-  "rotate",
-  "revoke",
-  "list",
-  "get",
-  "create",
-  "delete",
-  "remove",
-  "refresh",
-  "random",
-  "empty",
-  "allow",
-  "disable",
-  "enable",
-  "max",
-  "min",
-  "require",
-]);
+const SWITCH_HEADS = words(
+  "no ask prompt with without use show print generate gen reset skip read forget rotate revoke " +
+    "list get create delete remove refresh random empty allow disable enable max min require",
+);
 const NOT_SECRETS = new Set(["bypass", "askpass", "compass", "nopass"]);
 // Parts that make the value the name of a secret kept elsewhere (`existingSecret`).
 const REFERRING_PARTS = new Set(["existing", "external", "ref"]);
-const WEAK = new Set([
-  "auth",
-  "session",
-  "sessionid",
-  "sid",
-  "sig",
-  "signature",
-  "secret",
-  "secretid",
-  "creds",
-  "credential",
-  "credentials",
-  "cookie",
-]);
+const WEAK = words(
+  "auth session sessionid sid sig signature secret secretid creds credential credentials cookie",
+);
 
 // Every secret name holds one of these; most words hold none, and this test is cheap.
 const VOCABULARY = /pass|pw|psk|secret|token|key|auth|sig|cred|session|sid|cookie/i;
@@ -154,12 +48,15 @@ const VOCABULARY = /pass|pw|psk|secret|token|key|auth|sig|cred|session|sid|cooki
 const LONGEST_ENDING = 24;
 
 // Names recur (flags, variables): classifying one costs a microsecond, looking it up far less.
+// Bounded in count and in name length, so hostile input cannot make it large.
 const KNOWN_NAMES_LIMIT = 4096;
+const KNOWN_NAME_LENGTH = 64;
 const knownNames = new Map<string, NameKind>();
 
 /** How strongly `name` says its value is a secret; null when it does not. */
 export function secretNameKind(name: string): NameKind {
   if (!VOCABULARY.test(name)) return null;
+  if (name.length > KNOWN_NAME_LENGTH) return classify(name);
   let kind = knownNames.get(name);
   if (kind === undefined) {
     kind = classify(name);
@@ -231,4 +128,8 @@ export function isSecretUnder(kind: NameKind, value: string): boolean {
   if (kind === "weak") return looksRandom(value);
   if (kind === "long") return value.length >= 24 && looksRandom(value);
   return false;
+}
+
+function words(list: string): ReadonlySet<string> {
+  return new Set(list.split(" "));
 }
