@@ -14,6 +14,7 @@ cleanUpOnInterrupt(stopServices);
 try {
   const benches = [
     await import("./merge.ts"),
+    await import("./privacy_filter.ts"),
     await import("./push_pull.ts"),
     await import("./conflicts.ts"),
     await import("./realtime_latency.ts"),

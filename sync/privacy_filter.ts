@@ -1,77 +1,78 @@
+import { holdsBuiltinSecret } from "./privacy/command_secrets.ts";
+import { someText } from "./privacy/some_text.ts";
+import {
+  compileUserPattern,
+  compileUserPatterns,
+  type UserPattern,
+} from "./privacy/user_pattern.ts";
+import type { SyncSettings } from "./sync_settings.ts";
+
+type HistoryRule = NonNullable<SyncSettings["history_rules"]>[number];
+
 /**
- * Decides which commands are too sensitive to store (DESIGN.md §5). The patterns are
- * data: the built-in list below plus the user's `secret_patterns` from the `sync`
- * settings namespace.
+ * Decides which commands are never stored (DESIGN.md §5, §7): those carrying a secret in
+ * any text field (the built-in rules, then the user's `secret_patterns`), and those a
+ * `local_only` history rule keeps on the device. Build one per batch: user patterns are
+ * compiled once (and cached by their text across batches).
  */
-export const BUILTIN_SECRET_PATTERNS: readonly string[] = [
-  // Cloud and SaaS keys with recognisable prefixes.
-  String.raw`\bAKIA[0-9A-Z]{16}\b`,
-  String.raw`\bASIA[0-9A-Z]{16}\b`,
-  String.raw`\bgh[pousr]_[A-Za-z0-9]{36,}\b`,
-  String.raw`\bgithub_pat_[A-Za-z0-9_]{22,}\b`,
-  String.raw`\bglpat-[A-Za-z0-9_-]{20,}\b`,
-  String.raw`\bxox[abpors]-[A-Za-z0-9-]{10,}\b`,
-  String.raw`\bsk-(proj-|ant-)?[A-Za-z0-9_-]{20,}\b`,
-  String.raw`\bAIza[0-9A-Za-z_-]{35}\b`,
-  String.raw`\b(sk|rk)_live_[0-9A-Za-z]{16,}\b`,
-  String.raw`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`,
-  // Secrets in environment exports and assignments.
-  String
-    .raw`(?i)\b(export\s+|set\s+|env\s+)?[A-Z0-9_]*(SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Z0-9_]*\s*=\s*\S+`,
-  // Passwords and tokens in flags.
-  String
-    .raw`(?i)(--?(password|passwd|pass|token|secret|api-?key|access-?key|client-?secret)(=|\s+)\S+)`,
-  String.raw`(?i)\b(mysql|mariadb|psql|mongo\w*)\b.*\s-p\S+`,
-  String.raw`(?i)\bAuthorization:\s*(Bearer|Basic|token)\s+\S+`,
-  String.raw`(?i)\bcurl\b.*\s(-u|--user)\s+\S+:\S+`,
-  // Credentials in URLs: `scheme://user:pass@`. The scheme is a lookbehind so the search
-  // starts at each "://" rather than at every letter (10x cheaper on commands, same matches).
-  String.raw`(?<=[a-zA-Z][a-zA-Z0-9+.-]*)://[^\s/:@]+:[^\s/@]+@`,
-  // Private key blocks.
-  String.raw`-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----`,
-  String.raw`PuTTY-User-Key-File-\d`,
-];
-
-const PRIVATE_KEY = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----|PuTTY-User-Key-File-\d/;
-
-/** A compiled set of secret patterns. */
 export class PrivacyFilter {
-  readonly #patterns: RegExp[];
+  readonly #userPatterns: UserPattern | null;
+  readonly #localOnly: LocalOnlyRule[];
 
-  /** Invalid user patterns are skipped here; they are refused when the settings are written. */
-  constructor(extraPatterns: readonly string[] = []) {
-    this.#patterns = [...BUILTIN_SECRET_PATTERNS, ...extraPatterns].flatMap((p) => {
-      const compiled = compilePattern(p);
-      return compiled ? [compiled] : [];
-    });
+  constructor(settings: Pick<SyncSettings, "secret_patterns" | "history_rules"> = {}) {
+    this.#userPatterns = compileUserPatterns(settings.secret_patterns ?? []);
+    this.#localOnly = (settings.history_rules ?? []).flatMap((rule) =>
+      rule.action === "local_only" ? [localOnlyRule(rule.match)] : []
+    );
   }
 
-  /** True when the command text carries something that looks like a secret. */
-  isSecret(command: string): boolean {
-    return this.#patterns.some((pattern) => pattern.test(command));
+  /** True when `text` carries something that looks like a secret. */
+  isSecret(text: string): boolean {
+    return holdsBuiltinSecret(text) || (this.#userPatterns?.test(text) ?? false);
+  }
+
+  /**
+   * True when the command must not be stored: a secret in any text of it (`command`,
+   * `cwd`, `host`, `shell`, fields unknown to this version, object keys, at any depth),
+   * or a `local_only` history rule matches it.
+   */
+  isPrivate(command: Record<string, unknown>): boolean {
+    const isSecret = (text: string) => this.isSecret(text);
+    return Object.entries(command).some(([field, value]) =>
+      (!COMMAND_FIELDS.has(field) && isSecret(field)) || someText(value, isSecret)
+    ) || this.#localOnly.some((matches) => matches(command));
   }
 }
 
-/** The default filter, shared because it is immutable. */
-export const DEFAULT_FILTER = new PrivacyFilter();
+// The contract's field names (DESIGN.md §2): no secret hides in them, so they are not read.
+const COMMAND_FIELDS = new Set([
+  "command",
+  "session_id",
+  "started_at",
+  "cwd",
+  "host",
+  "shell",
+  "exit_code",
+  "duration_ms",
+]);
+
+type LocalOnlyRule = (command: Record<string, unknown>) => boolean;
 
 /**
- * Compiles a pattern; a leading `(?i)` (common in other tools' pattern lists) becomes
- * the `i` flag. Returns null for a pattern JavaScript cannot compile.
+ * A rule matches when all its conditions do: `pattern` anywhere in the command text,
+ * `cwd` the directory or one below it, `host` exactly. A stored pattern that the linear
+ * engine refuses (written before patterns were checked) counts as matching: the rule was
+ * written to keep commands on the device, so it errs that way.
  */
-export function compilePattern(pattern: string): RegExp | null {
-  const insensitive = pattern.startsWith("(?i)");
-  try {
-    return new RegExp(insensitive ? pattern.slice(4) : pattern, insensitive ? "i" : "");
-  } catch {
-    return null;
-  }
+function localOnlyRule(match: HistoryRule["match"]): LocalOnlyRule {
+  const compiled = match.pattern === undefined ? null : compileUserPattern(match.pattern);
+  const cwd = match.cwd?.replace(/\/+$/, "");
+  return (command) =>
+    (compiled === null || !compiled.ok || compiled.pattern.test(String(command.command))) &&
+    (cwd === undefined || isWithin(String(command.cwd ?? ""), cwd)) &&
+    (match.host === undefined || command.host === match.host);
 }
 
-/** True when any string anywhere in `value` holds private key material. */
-export function containsPrivateKey(value: unknown): boolean {
-  if (typeof value === "string") return PRIVATE_KEY.test(value);
-  if (Array.isArray(value)) return value.some(containsPrivateKey);
-  if (value && typeof value === "object") return Object.values(value).some(containsPrivateKey);
-  return false;
+function isWithin(dir: string, root: string): boolean {
+  return dir === root || dir.startsWith(`${root}/`) || root === "";
 }

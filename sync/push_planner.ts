@@ -4,7 +4,7 @@ import type { ErrorCode } from "./errors.ts";
 import { type Collection, SPECS } from "./collections.ts";
 import type { Change } from "./change_schema.ts";
 import { encodeCursor } from "./cursor.ts";
-import { compilePattern, PrivacyFilter } from "./privacy_filter.ts";
+import { PrivacyFilter } from "./privacy_filter.ts";
 import {
   type AppliedRow,
   type BatchSnapshot,
@@ -92,7 +92,7 @@ class Plan {
   ) {
     this.#head = snapshot.head;
     this.#dedupe = new Map(snapshot.dedupe);
-    this.#filter = new PrivacyFilter(settings.secret_patterns);
+    this.#filter = new PrivacyFilter(settings);
     this.#allowed = allowedCollections(settings, context.deviceId);
   }
 
@@ -125,11 +125,7 @@ class Plan {
   }
 
   #isPrivate(change: Change): boolean {
-    const data = change.data as { command: string; cwd?: string; host?: string };
-    if (this.#filter.isSecret(data.command)) return true;
-    return (this.settings.history_rules ?? []).some((rule) =>
-      rule.action === "local_only" && matchesRule(rule.match, data)
-    );
+    return this.#filter.isPrivate(change.data ?? {});
   }
 
   #incoming(change: Change): Version {
@@ -318,16 +314,4 @@ function toVersion(row: ItemRow): Version {
     modified_at: row.modified_at,
     device_id: row.device_id ?? "",
   };
-}
-
-function matchesRule(
-  match: { pattern?: string; cwd?: string; host?: string },
-  data: { command: string; cwd?: string; host?: string },
-): boolean {
-  if (match.pattern !== undefined && !compilePattern(match.pattern)?.test(data.command)) {
-    return false;
-  }
-  if (match.cwd !== undefined && !(data.cwd ?? "").startsWith(match.cwd)) return false;
-  if (match.host !== undefined && data.host !== match.host) return false;
-  return true;
 }

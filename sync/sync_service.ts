@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import { type ChangeResult, planBatch, type PreparedChange } from "./push_planner.ts";
-import { containsPrivateKey } from "./privacy_filter.ts";
+import { containsPrivateKey } from "./privacy/private_key.ts";
 import { allowedCollections } from "./selective_sync.ts";
 import { itemKey, type ItemRow, type SyncStore } from "./sync_store.ts";
 import { readSyncSettings, SYNC_SETTINGS_ID, SyncSettings } from "./sync_settings.ts";

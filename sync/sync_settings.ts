@@ -1,14 +1,12 @@
 import { z } from "zod";
 import { STRATEGY_NAMES } from "../conflict/mod.ts";
 import { COLLECTIONS } from "./collections.ts";
-import { compilePattern } from "./privacy_filter.ts";
+import { compileUserPattern } from "./privacy/user_pattern.ts";
 
 /** The id of the settings item that steers sync (DESIGN.md §7). */
 export const SYNC_SETTINGS_ID = "sync";
 
-const Pattern = z.string().min(1).max(1000).refine((p) => compilePattern(p) !== null, {
-  message: "must be a valid regular expression",
-});
+const Pattern = z.string().min(1).max(1000);
 
 const HistoryRule = z.object({
   match: z.object({
@@ -23,8 +21,8 @@ const HistoryRule = z.object({
   path: ["ttl_seconds"],
 });
 
-/** The sync preferences; unknown keys are kept, as in every settings namespace. */
-export const SyncSettings = z.looseObject({
+// What reads accept: stored settings keep working when a newer rule would refuse a value.
+const StoredSyncSettings = z.looseObject({
   conflict_strategies: z.partialRecord(z.enum(COLLECTIONS), z.enum(STRATEGY_NAMES)).optional(),
   secret_patterns: z.array(Pattern).max(200).optional(),
   collections: z.array(z.enum(COLLECTIONS)).optional(),
@@ -32,13 +30,29 @@ export const SyncSettings = z.looseObject({
     .optional(),
   history_rules: z.array(HistoryRule).max(100).optional(),
 });
-export type SyncSettings = z.infer<typeof SyncSettings>;
+
+/**
+ * The sync preferences as a write must give them; unknown keys are kept, as in every
+ * settings namespace. Every user pattern must compile in the linear-time engine
+ * (DESIGN.md §5), so a refusal names the pattern's field and the reason.
+ */
+export const SyncSettings = StoredSyncSettings.superRefine((settings, ctx) => {
+  const check = (path: PropertyKey[], pattern: string | undefined) => {
+    const compiled = pattern === undefined ? null : compileUserPattern(pattern);
+    if (compiled && !compiled.ok) ctx.addIssue({ code: "custom", path, message: compiled.reason });
+  };
+  settings.secret_patterns?.forEach((pattern, i) => check(["secret_patterns", i], pattern));
+  settings.history_rules?.forEach((rule, i) =>
+    check(["history_rules", i, "match", "pattern"], rule.match.pattern)
+  );
+});
+export type SyncSettings = z.infer<typeof StoredSyncSettings>;
 
 /**
  * Reads stored sync settings. Stored data was validated when written; should it not parse
  * (a schema change), the defaults apply rather than failing every push of the user.
  */
 export function readSyncSettings(data: Record<string, unknown> | null | undefined): SyncSettings {
-  const parsed = SyncSettings.safeParse(data ?? {});
+  const parsed = StoredSyncSettings.safeParse(data ?? {});
   return parsed.success ? parsed.data : {};
 }

@@ -2,7 +2,7 @@ import { createApp } from "../../routes/app.ts";
 import { AccountTokenVerifier, mintAccountToken } from "../../sync/account_tokens.ts";
 import { MemoryBus } from "../../sync/bus/memory_bus.ts";
 import { inProcessNotifier } from "../../sync/change_notifier.ts";
-import { SILENT_LOGGER } from "../../sync/logger.ts";
+import { type Logger, SILENT_LOGGER } from "../../sync/logger.ts";
 import { buildServices } from "../../sync/services.ts";
 import type { Tier } from "../../sync/tiers.ts";
 import { Hub, type HubOptions } from "../../sync/ws/hub.ts";
@@ -30,16 +30,22 @@ export interface TestApp extends AsyncDisposable {
 
 export async function openTestApp(
   kind: DriverKind,
-  options: { maxBodyBytes?: number; hub?: Partial<Omit<HubOptions, "bus" | "store">> } = {},
+  options: {
+    maxBodyBytes?: number;
+    hub?: Partial<Omit<HubOptions, "bus" | "store">>;
+    /** Where the app and hub log; silent by default. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestApp> {
   const db = await openTestDb(kind);
   const store = new SqlStore(db.driver);
   const bus = new MemoryBus();
   const services = buildServices(store, inProcessNotifier(bus, () => {}));
-  const hub = new Hub({ bus, store, logger: SILENT_LOGGER, ...options.hub });
+  const logger = options.logger ?? SILENT_LOGGER;
+  const hub = new Hub({ bus, store, logger, ...options.hub });
   const servers: Deno.HttpServer[] = [];
   const app = createApp({
-    logger: SILENT_LOGGER,
+    logger,
     accounts: await AccountTokenVerifier.create({ secret: TEST_SECRET, algorithm: "RS256" }),
     maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
     ...services,

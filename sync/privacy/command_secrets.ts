@@ -1,0 +1,221 @@
+import { holdsPrivateKey } from "./private_key.ts";
+import { isLiteralSecret, isSecretUnder, looksRandom, secretNameKind } from "./secret_names.ts";
+import { type SimpleCommand, simpleCommands } from "./shell_words.ts";
+import { holdsKnownToken } from "./token_formats.ts";
+import { SUBCOMMAND_TOOLS, TOOL_RULES, type ToolRule } from "./tool_rules.ts";
+import { wordHoldsSecret } from "./word_secrets.ts";
+
+/**
+ * The built-in privacy rules (DESIGN.md §5): true when `text` (a command line, or any other
+ * text field of a command) carries a secret. A command that only names one is not
+ * filtered: `echo $AWS_SECRET_ACCESS_KEY | wc -c`, `kubectl get secrets`, `mysql -p db`,
+ * `grep -r password src/`, `ssh -p 2222 host`.
+ *
+ * These run on V8's RegExp: they are ours, audited to be linear, and several times faster
+ * there than in RE2. User patterns never do (see user_pattern.ts).
+ */
+export function holdsBuiltinSecret(text: string): boolean {
+  if (holdsKnownToken(text) || holdsPrivateKey(text)) return true;
+  // In one bare word (a path, a host, an id) only a token or a key can hide.
+  if (BARE_WORD.test(text)) return false;
+  return holdsSqlPassword(text) || simpleCommands(text).some(commandHoldsSecret);
+}
+
+const BARE_WORD = /^[^\s=:@|<>'"`$]*$/;
+
+// Words after which a NAME VALUE pair sets something (`aws configure set KEY VALUE`).
+const SETTERS = new Set(["set", "config", "configure", "setx", "put"]);
+// Words after which a token-like argument is a credential (`vault login TOKEN`).
+const LOGINS = new Set(["login", "auth", "authtoken", "add-authtoken", "unseal"]);
+// Words that make a command store or use a secret given on standard input.
+const CONSUMERS = new Set(["secret", "secrets", "login", "auth", "unlock"]);
+// Words that make `--value` a secret (`az pipelines variable create --value X --secret`).
+const SECRET_MARKS = new Set(["secret", "--secret", "--secure", "SecureString", "--sensitive"]);
+// Files that hold credentials whatever is written to them.
+const CREDENTIAL_FILES = /(?:^|\/)(?:\.netrc|\.pgpass|\.my\.cnf|\.git-credentials|credentials)$/;
+const USER_FLAG = /^(?:-u|-U|--user|--username)$/;
+const PORT_LIKE = /^[\d.:/-]+(?:tcp|udp)?$/;
+
+interface Context {
+  rule: ToolRule | undefined;
+  /** A user is named (`-u bob`), so a `-p` beside it is that user's password. */
+  withUser: boolean;
+  /** The command stores a secret, so its `--value` is one. */
+  secretValue: boolean;
+}
+
+function commandHoldsSecret(command: SimpleCommand): boolean {
+  const { words } = command;
+  const context: Context = {
+    rule: undefined,
+    withUser: words.some((w, i) => USER_FLAG.test(w) && !(words[i + 1] ?? "-").startsWith("-")),
+    secretValue: words.some((w, i) =>
+      SECRET_MARKS.has(w) ||
+      (w === "--name" || w === "-n") && secretNameKind(lastSegment(words[i + 1] ?? "")) !== null
+    ),
+  };
+  if (command.hereString !== null && wordHoldsSecret(command.hereString)) return true;
+  let setting = false;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    const next = words[i + 1];
+    if (word.startsWith("-")) {
+      const plain = context.rule?.plain?.find((f) => word === f || word.startsWith(`${f}=`));
+      // The value of a plain flag names a secret kept elsewhere; skip it.
+      if (plain !== undefined) {
+        if (word === plain && next !== undefined && !next.startsWith("-")) i++;
+        continue;
+      }
+      if (wordHoldsSecret(word) || flagHoldsSecret(context, word, next)) return true;
+      continue;
+    }
+    if (wordHoldsSecret(word)) return true;
+    const name = toolName(word);
+    const found = (SUBCOMMAND_TOOLS.has(name) && TOOL_RULES.get(`${name} ${next}`)) ||
+      TOOL_RULES.get(name);
+    if (found) {
+      context.rule = found;
+      const args = words.slice(i + 1);
+      if (found.check?.(args) || (found.readsSecret?.(args) && fedLiteral(command))) return true;
+      continue;
+    }
+    if (SETTERS.has(word.toLowerCase())) setting = true;
+    else if (next !== undefined && namedValueHoldsSecret(word, next, setting)) return true;
+    if (LOGINS.has(word.toLowerCase()) && loginHoldsSecret(words.slice(i + 1))) return true;
+  }
+  return feedsSecretConsumer(command) || writesCredentials(command);
+}
+
+/**
+ * `KEY VALUE` as two words: after a setter (`npm config set …:_authToken VALUE`) any
+ * literal but a plain word (prose sets things too: "remember to set GITHUB_TOKEN before");
+ * elsewhere only a random-looking value (`neo4j-admin set-initial-password X`), so that
+ * `grep password src/` stays a search.
+ */
+function namedValueHoldsSecret(key: string, value: string, setting: boolean): boolean {
+  if (!/^[\w.:/@-]+$/.test(key) || key.includes("=") || value.startsWith("-")) return false;
+  const kind = secretNameKind(lastSegment(key));
+  if (kind !== "strong") return setting && isSecretUnder(kind, value);
+  return setting ? !/^[a-z]+$/.test(value) && isLiteralSecret(value) : looksRandom(value);
+}
+
+/** `vault login TOKEN`, `snyk auth TOKEN`, `LOGIN user PASSWORD` (IMAP, in a here-string). */
+function loginHoldsSecret(rest: readonly string[]): boolean {
+  const [first, second] = rest;
+  if (first === undefined || first.startsWith("-")) return false;
+  return looksRandom(first) || (rest.length === 2 && looksRandom(second));
+}
+
+/** `/usr/bin/mysql` → `mysql`; `ProxyCommand=sshpass` → `sshpass`. */
+function toolName(word: string): string {
+  const name = word.slice(word.lastIndexOf("/") + 1);
+  return name.includes("=") ? name.replace(/^[A-Za-z_]\w*=/, "") : name;
+}
+
+/** `//registry.npmjs.org/:_authToken` → `_authToken`; `spring.datasource.password` → `password`. */
+function lastSegment(key: string): string {
+  return key.slice(Math.max(key.lastIndexOf("/"), key.lastIndexOf(":"), key.lastIndexOf(".")) + 1);
+}
+
+function flagHoldsSecret(context: Context, flag: string, next?: string): boolean {
+  const { rule } = context;
+  const attached = rule?.attached?.find((f) => flag.length > 2 && flag.startsWith(f));
+  if (attached) {
+    const value = flag.slice(2);
+    return rule!.credentials?.includes(attached) ? hasPassword(value) : isLiteralSecret(value);
+  }
+  const eq = flag.indexOf("=");
+  // `--name=value` is a pair, judged as a word; only a substituted file is left to see.
+  if (eq >= 0) return substitutedSecret(flag.slice(0, eq), flag.slice(eq + 1));
+  const value = next === undefined || next.startsWith("-") ? "" : next;
+  if (rule?.optional?.includes(flag)) return false;
+  if (rule?.secret?.includes(flag)) return isLiteralSecret(value);
+  if (rule?.credentials?.includes(flag)) return hasPassword(value);
+  if (flag === "-p") return context.withUser && !PORT_LIKE.test(value) && isLiteralSecret(value);
+  if (flag === "--value") return context.secretValue && isLiteralSecret(value);
+  if (USER_FLAG.test(flag)) return userWithPassword(value);
+  const bare = flag.replace(/^-+/, "");
+  // Other one-letter flags mean a different thing to every tool: only the table knows them.
+  if (bare.length < 3 && !flag.startsWith("--")) return false;
+  if (value.startsWith("<(")) return substitutedSecret(bare, value);
+  // A value of KEY=VALUE pairs is a spec (`--secret id=npm,src=…`), judged pair by pair.
+  if (/^[A-Za-z_][\w.-]*=(?!=|$)/.test(value)) return false;
+  return isSecretUnder(secretNameKind(bare), value);
+}
+
+/** `user:password` or `user%password` with the password there (not `user`, which prompts). */
+function hasPassword(value: string): boolean {
+  const sep = value.search(/[:%]/);
+  return sep >= 0 && isLiteralSecret(value.slice(sep + 1));
+}
+
+/** `--user name:password`, but not `uid:gid` nor `www-data:www-data`. */
+function userWithPassword(value: string): boolean {
+  const [user, password] = value.split(/:(.*)/s);
+  return password !== undefined && password !== user && !PORT_LIKE.test(value) &&
+    hasPassword(value);
+}
+
+/** `--vault-password-file <(echo hunter2)`: a literal made into a file on the spot. */
+function substitutedSecret(flag: string, value: string): boolean {
+  if (!/pass|secret|token|key|cred/i.test(flag)) return false;
+  const inner = /^<\((?:echo|printf)\s+(?:-\w+\s+)*(.*)\)$/s.exec(value)?.[1] ?? "";
+  return isLiteralSecret(inner.replace(/^(['"])(.*)\1$/s, "$2"));
+}
+
+/** The literals `echo`/`printf` pipe into this command, and its here-string. */
+function fedLiterals(command: SimpleCommand): string[] {
+  const from = command.pipedFrom?.words ?? [];
+  const echoed = ["echo", "printf"].includes(toolName(from[0] ?? ""))
+    ? from.slice(1).filter((arg) => !/^-[neE]+$/.test(arg) && !arg.includes("%"))
+    : [];
+  return command.hereString === null ? echoed : [...echoed, command.hereString];
+}
+
+function fedLiteral(command: SimpleCommand): boolean {
+  return fedLiterals(command).some(isLiteralSecret);
+}
+
+/**
+ * A random-looking literal fed to a command that stores or uses secrets (`echo X |
+ * wrangler secret put API_TOKEN`, `gcloud secrets create k --data-file=- <<< X`), or a
+ * `user:password` literal being encoded for Basic auth (`echo -n 'bot:X' | base64`). The
+ * tool table knows the commands that read a password whatever it looks like.
+ */
+function feedsSecretConsumer(command: SimpleCommand): boolean {
+  const literals = fedLiterals(command);
+  if (literals.length === 0) return false;
+  if (toolName(command.words[0] ?? "") === "base64" && literals.some(hasPassword)) return true;
+  const consumes = command.words.some((word) =>
+    CONSUMERS.has(word) || secretNameKind(lastSegment(word)) === "strong"
+  );
+  return consumes && literals.some(looksRandom);
+}
+
+/** `echo X > /etc/k3s/token`, `echo '…' >> ~/.netrc`, `tee .pgpass <<< '…'`. */
+function writesCredentials(command: SimpleCommand): boolean {
+  const [tool, ...args] = command.words;
+  const targets = toolName(tool ?? "") === "tee"
+    ? [...command.writesTo, ...args.filter((a) => !a.startsWith("-"))]
+    : command.writesTo;
+  const credentialFile = targets.some((file) =>
+    CREDENTIAL_FILES.test(file) || secretNameKind(lastSegment(file)) === "strong"
+  );
+  if (!credentialFile) return false;
+  const written = ["echo", "printf"].includes(toolName(tool ?? ""))
+    ? args.filter((arg) => !/^-[neE]+$/.test(arg))
+    : fedLiterals(command);
+  return written.some((text) => looksRandom(text) || wordHoldsSecret(text));
+}
+
+// SQL run from the shell: `IDENTIFIED BY 'x'`, `WITH PASSWORD 'x'`, `SET PASSWORD = 'x'`.
+// Linear: each starts at a keyword and its loops stop at whitespace or a quote.
+const SQL_PASSWORD =
+  /\bidentified\s+(?:with\s+\S+\s+)?by\s+(?:password\s*)?\(?(['"])([^'"]*)\1|\bpassword\s*=?\s*\(?(['"])([^'"]*)\3/gi;
+
+function holdsSqlPassword(text: string): boolean {
+  for (const match of text.matchAll(SQL_PASSWORD)) {
+    if (isLiteralSecret(match[2] ?? match[4])) return true;
+  }
+  return false;
+}

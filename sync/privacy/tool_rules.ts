@@ -1,0 +1,219 @@
+import { isLiteralSecret } from "./secret_names.ts";
+
+/**
+ * Where common tools take a secret on the command line. Flags mean different things to
+ * different tools: `-p` is a port to ssh, a prompt to `mysql -p db`, a password to
+ * `docker login -p` and `sshpass -p`, and a password only when attached in `mysql -pX`.
+ * @module
+ */
+export interface ToolRule {
+  /** Flags whose value (the next word, or attached to a one-letter flag) is a secret. */
+  secret?: readonly string[];
+  /** Flags taking `user:password` (or `user%password`): a secret when the password is there. */
+  credentials?: readonly string[];
+  /** One-letter flags that also take their value attached (`-pSECRET`, `-uuser:pass`). */
+  attached?: readonly string[];
+  /** Flags whose value, attached or not, names a secret kept elsewhere: never examined. */
+  plain?: readonly string[];
+  /** Flags whose value is optional and only attached (`--password=X`); alone they prompt. */
+  optional?: readonly string[];
+  /** Other shapes, such as positional arguments; `args` are the words after the tool. */
+  check?: (args: readonly string[]) => boolean;
+  /** True when, with these arguments, the tool reads a secret from standard input. */
+  readsSecret?: (args: readonly string[]) => boolean;
+}
+
+// `-p` alone and `--password` without `=` prompt: only the attached form carries a secret.
+const MYSQL: ToolRule = { attached: ["-p"], optional: ["-p", "--password"] };
+const MONGO: ToolRule = { secret: ["-p", "--password"] };
+const LOGIN: ToolRule = {
+  secret: ["-p", "--password"],
+  readsSecret: (args) => args.includes("--password-stdin"),
+};
+const CONTAINERS: ToolRule = { plain: ["--secret", "-u", "--user"] };
+const GCLOUD: ToolRule = { plain: ["--secret", "--set-secrets", "--update-secrets"] };
+const ARCHIVE_ATTACHED: ToolRule = { attached: ["-p"] };
+const LDAP: ToolRule = { secret: ["-w"] };
+const SMB: ToolRule = { credentials: ["-U", "--user"] };
+
+/** Rules by tool name, or by `tool subcommand` where the subcommand changes the flags. */
+export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRule>([
+  ...names(
+    "mysql mariadb mysqldump mysqladmin mysqlimport mysqlcheck mysqlshow mysqlpump " +
+      "mysqlbinlog mysqlsh mariadb-dump mariadb-admin",
+    MYSQL,
+  ),
+  ...names(
+    "mongo mongosh mongodump mongorestore mongoexport mongoimport mongostat mongotop mongofiles",
+    MONGO,
+  ),
+  ...names(
+    "docker:login podman:login buildah:login nerdctl:login oras:login helm:registry " +
+      "crane:auth az:login oc:login cf:login argocd:login twine:upload",
+    LOGIN,
+  ),
+  ...names("docker podman buildah nerdctl", CONTAINERS),
+  ["gcloud", GCLOUD],
+  ...names("7z 7za 7zz 7zr rar unrar", ARCHIVE_ATTACHED),
+  ...names("ldapsearch ldapadd ldapmodify ldapdelete ldapwhoami ldapcompare ldapmodrdn", LDAP),
+  ...names("smbclient rpcclient smbget smbcacls", SMB),
+  ...names("sqlcmd bcp osql", { secret: ["-P"] }),
+  ...names("mosquitto_pub mosquitto_sub mosquitto_rr", { secret: ["-P", "--pw"] }),
+  ...names("zip unzip zipcloak", { secret: ["-P", "--password"], attached: ["-P"] }),
+  ...names("useradd usermod", { secret: ["-p", "--password"] }),
+  ...names("ssh scp sftp", {}),
+  ["sshpass", { secret: ["-p"], attached: ["-p"] }],
+  ["redis-cli", { secret: ["-a", "--pass"], check: redisAuth }],
+  ["ldappasswd", { secret: ["-w", "-s", "-a"] }],
+  ["skopeo", { credentials: ["--creds", "--src-creds", "--dest-creds"] }],
+  ["curl", {
+    credentials: ["-u", "--user", "-U", "--proxy-user"],
+    attached: ["-u", "-U"],
+    secret: ["--oauth2-bearer"],
+  }],
+  ["http", { credentials: ["-a", "--auth"] }],
+  ["https", { credentials: ["-a", "--auth"] }],
+  ["openssl", {
+    secret: ["-pass", "-passin", "-passout", "-password", "-k", "-K"],
+    check: opensslPasswd,
+  }],
+  ["htpasswd", { check: htpasswdBatch }],
+  ["ssh-keygen", { secret: ["-N", "-P"] }],
+  ["doctl", { secret: ["-t", "--access-token"] }],
+  ["codecov", { secret: ["-t", "--token"] }],
+  ["gh secret", { secret: ["-b", "--body"] }],
+  ["gh auth", { readsSecret: (args) => args.includes("--with-token") }],
+  ["docker secret", { readsSecret: (args) => args.includes("-") }],
+  ["sudo", { readsSecret: (args) => args.includes("-S") || args.includes("--stdin") }],
+  ["chpasswd", { readsSecret: () => true }],
+  ["passwd", { readsSecret: (args) => args.includes("--stdin") }],
+  ["kubectl create", { check: literalSecretData }],
+  ["oc create", { check: literalSecretData }],
+  ["fly secrets", { check: anyLiteralAssignment }],
+  ["flyctl secrets", { check: anyLiteralAssignment }],
+  ["doppler secrets", { check: anyLiteralAssignment }],
+  ["rabbitmqctl", { check: (args) => positionalSecret(args, ["add_user", "change_password"], 2) }],
+  ["cf auth", { check: (args) => positionalSecret(args, ["auth"], 2) }],
+  ["mc", {
+    check: (args) => positionalSecret(args, ["alias"], 5) || positionalSecret(args, ["admin"], 5),
+  }],
+  ["ab", { credentials: ["-A", "-P"] }],
+  ["influx", { secret: ["-t", "--token"] }],
+  ["qpdf", {
+    check: (args) =>
+      args.includes("--encrypt") && isLiteralSecret(args[args.indexOf("--encrypt") + 1]),
+  }],
+  ["age", { readsSecret: (args) => args.includes("-p") || args.includes("--passphrase") }],
+  ["cryptsetup", { readsSecret: () => true }],
+  ["wpa_passphrase", { check: (args) => isLiteralSecret(positionals(args)[1] ?? "") }],
+  ["nmcli", { check: nmcliPassword }],
+  ...names("sqlplus sqlldr expdp impdp rman dgmgrl", { check: oracleLogin }),
+  ["isql", { check: (args) => isLiteralSecret(args.filter((a) => !a.startsWith("-"))[2] ?? "") }],
+  ["expect", { check: expectSendsPassword }],
+  ["poetry config", { check: poetryBasicAuth }],
+  ["net use", { check: windowsUserPassword }],
+  ...names("xfreerdp wlfreerdp sdl-freerdp", {
+    check: (args) => args.some((a) => a.startsWith("/p:") && isLiteralSecret(a.slice(3))),
+  }),
+  ...names("npm:adduser npm:login", { readsSecret: () => true }),
+]);
+
+/** Tools with rules of their own for some subcommands (`docker login`). */
+export const SUBCOMMAND_TOOLS: ReadonlySet<string> = new Set(
+  [...TOOL_RULES.keys()].flatMap((key) => key.includes(" ") ? [key.split(" ")[0]] : []),
+);
+
+function names(list: string, rule: ToolRule): [string, ToolRule][] {
+  return list.split(/\s+/).map((name) => [name.replace(":", " "), rule]);
+}
+
+/** Arguments that are not flags, nor values of flags given as separate words. */
+function positionals(args: readonly string[]): string[] {
+  return args.filter((arg, i) => !arg.startsWith("-") && !/^-[a-zA-Z]$/.test(args[i - 1] ?? ""));
+}
+
+/** The `index`-th positional is a secret when the first is one of `subcommands`. */
+function positionalSecret(
+  args: readonly string[],
+  subcommands: readonly string[],
+  index: number,
+): boolean {
+  const list = positionals(args);
+  return subcommands.includes(list[0]) && isLiteralSecret(list[index] ?? "");
+}
+
+/** `redis-cli AUTH [user] password`. */
+function redisAuth(args: readonly string[]): boolean {
+  const i = args.findIndex((arg) => arg.toLowerCase() === "auth");
+  return i >= 0 && isLiteralSecret(args.at(-1)!) && i < args.length - 1;
+}
+
+/** `openssl passwd [-6] [-salt S] PASSWORD`. */
+function opensslPasswd(args: readonly string[]): boolean {
+  if (args[0] !== "passwd") return false;
+  const rest = args.slice(1).filter((arg, i, all) =>
+    !arg.startsWith("-") && !["-salt", "-in"].includes(all[i - 1])
+  );
+  return rest.some(isLiteralSecret);
+}
+
+/** `htpasswd -b[c] FILE USER PASSWORD` or `htpasswd -nb USER PASSWORD`. */
+function htpasswdBatch(args: readonly string[]): boolean {
+  const flags = args.filter((arg) => /^-[a-zA-Z]+$/.test(arg)).join("");
+  if (!flags.includes("b")) return false;
+  const list = args.filter((arg) => !arg.startsWith("-"));
+  return list.length >= (flags.includes("n") ? 2 : 3) && isLiteralSecret(list.at(-1)!);
+}
+
+/** `kubectl create secret … --from-literal=KEY=VALUE`: every literal value is secret data. */
+function literalSecretData(args: readonly string[]): boolean {
+  return args.includes("secret") && args.some((arg) => {
+    const match = /^--from-literal=[^=]*=(.*)$/.exec(arg);
+    return match !== null && isLiteralSecret(match[1]);
+  });
+}
+
+/** `fly secrets set KEY=VALUE …`, `doppler secrets set KEY VALUE`. */
+function anyLiteralAssignment(args: readonly string[]): boolean {
+  if (args[0] !== "set") return false;
+  const rest = args.slice(1).filter((arg) => !arg.startsWith("-"));
+  return rest.some((arg, i) => {
+    const eq = arg.indexOf("=");
+    return eq > 0 ? isLiteralSecret(arg.slice(eq + 1)) : i % 2 === 1 && isLiteralSecret(arg);
+  });
+}
+
+/** `sqlplus scott/tiger@//host/db`, `expdp system/secret …`. */
+function oracleLogin(args: readonly string[]): boolean {
+  return args.some((arg) => {
+    const match = /^[\w$#]+\/([^@/\s]+)(?:@|$)/.exec(arg);
+    return match !== null && isLiteralSecret(match[1]);
+  });
+}
+
+/** `poetry config http-basic.REPO USER PASSWORD`. */
+function poetryBasicAuth(args: readonly string[]): boolean {
+  const i = args.findIndex((arg) => arg.startsWith("http-basic."));
+  return i >= 0 && isLiteralSecret(args[i + 2] ?? "");
+}
+
+/** `net use Z: \\host\share /user:NAME PASSWORD`. */
+function windowsUserPassword(args: readonly string[]): boolean {
+  const i = args.findIndex((arg) => /^\/user:/i.test(arg));
+  return i >= 0 && isLiteralSecret(args[i + 1] ?? "");
+}
+
+/** `expect -c '… expect "password:"; send "hunter2\r"'`: the answer to a password prompt. */
+function expectSendsPassword(args: readonly string[]): boolean {
+  return args.some((arg) => {
+    const answer = /(?:assword|assphrase)[^;\n]*[;\n]\s*send\s+"([^"]*?)(?:\\r|\\n)?"/i.exec(arg);
+    return answer !== null && isLiteralSecret(answer[1]);
+  });
+}
+
+/** `nmcli dev wifi connect SSID password PSK`, `nmcli con modify X wifi-sec.psk PSK`. */
+function nmcliPassword(args: readonly string[]): boolean {
+  return args.some((arg, i) =>
+    /^(?:password|wifi-sec\.psk|802-1x\.password)$/.test(arg) && isLiteralSecret(args[i + 1] ?? "")
+  );
+}
