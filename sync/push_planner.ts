@@ -320,7 +320,8 @@ function toVersion(row: ItemRow): Version {
   };
 }
 
-function matchesRule(
+/** True when a command matches a `history_rules` entry's `match` (pattern, cwd prefix, host). */
+export function matchesRule(
   match: { pattern?: string; cwd?: string; host?: string },
   data: { command: string; cwd?: string; host?: string },
 ): boolean {

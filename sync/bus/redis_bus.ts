@@ -218,8 +218,8 @@ export class RedisBus implements Bus {
   }
 }
 
-/** Remembers when the last reconnect sleep scheduled by node-redis ends. */
-class ReconnectClock {
+/** Remembers when the last reconnect sleep scheduled by node-redis ends (so a close can wait it out). */
+export class ReconnectClock {
   #until = 0;
 
   schedule(delayMs: number): number {
