@@ -5,18 +5,25 @@
 import type { Hono } from "hono";
 import type { Config } from "./config.ts";
 import type { Driver } from "./db/driver.ts";
+import { JobsSql } from "./db/jobs_sql.ts";
 import { openPgliteDriver } from "./db/pglite_driver.ts";
 import { openPostgresDriver } from "./db/postgres_driver.ts";
 import { migrate } from "./db/migrate.ts";
 import { SqlStore } from "./db/sql_store.ts";
 import { createApp } from "./routes/app.ts";
+import type { OnLimited } from "./routes/rate_limit.ts";
 import type { AppEnv } from "./routes/env.ts";
 import { AccountTokenVerifier } from "./sync/account_tokens.ts";
 import type { Bus } from "./sync/bus/bus.ts";
 import { openBus } from "./sync/bus/open_bus.ts";
 import { inProcessNotifier, WAL_NOTIFIER } from "./sync/change_notifier.ts";
 import { loadOrCreateDevSecret } from "./sync/dev_secret.ts";
+import { inProcessJobNotice } from "./sync/jobs/in_process_notice.ts";
+import { JobRunner, type JobsReport } from "./sync/jobs/job_runner.ts";
+import { openKvConnection } from "./sync/kv_connection.ts";
 import type { Logger } from "./sync/logger.ts";
+import { openLimiter } from "./sync/rate_limit/open_limiter.ts";
+import { withOverride } from "./sync/rate_limit/tier_rate_limits.ts";
 import { ReplicationListener } from "./sync/replication/listener.ts";
 import { buildServices } from "./sync/services.ts";
 import { Hub } from "./sync/ws/hub.ts";
@@ -31,10 +38,13 @@ export interface Service {
   store: SqlStore;
   driver: Driver;
   listener: ListenerLike | null;
+  /** The scheduled jobs (retention, expire rules, compaction) on their timer. */
+  jobs: JobRunner;
   /** True on the embedded database (no DATABASE_URL). */
   embedded: boolean;
   /**
-   * Closes sockets (1012), the listener, the bus and the database, in that order. Call
+   * Closes sockets (1012), the jobs, the listener, the bus, the limits' Redis and the
+   * database, in that order. Call
    * `hub.close()` before stopping the HTTP server (open sockets would hold it), this after.
    */
   close(): Promise<void>;
@@ -45,6 +55,10 @@ export interface ServiceOptions {
   listener?: (bus: Bus) => ListenerLike;
   /** An in-memory embedded database instead of `DATA_DIR` (benchmarks). */
   inMemory?: boolean;
+  /** Told of every request refused by a rate limit (metrics: `rateLimitRejections`). */
+  onLimited?: OnLimited;
+  /** Told of every scheduled jobs run (metrics). */
+  onJobsRun?: (report: JobsReport) => void;
 }
 
 /** Opens the database, migrates, connects the bus, starts the listener and builds the app. */
@@ -90,6 +104,17 @@ export async function startService(
       })
     : null;
   await listener?.start();
+  const kv = await openKvConnection(config, logger);
+  const jobs = new JobRunner({
+    store: new JobsSql(driver),
+    logger,
+    intervalSeconds: config.JOBS_INTERVAL_SECONDS,
+    tombstoneRetentionDays: config.TOMBSTONE_RETENTION_DAYS,
+    deviceInactiveDays: config.DEVICE_INACTIVE_DAYS,
+    notify: embedded ? inProcessJobNotice(bus, logger) : () => Promise.resolve(),
+    onRun: options.onJobsRun,
+  });
+  jobs.start();
   const app = createApp({
     logger,
     accounts,
@@ -97,6 +122,13 @@ export async function startService(
     hub,
     readiness: { driver, bus, listener },
     apiEnabled: config.ROLE !== "listener",
+    rateLimiting: {
+      limiter: openLimiter(kv),
+      limits: withOverride(config.RATE_LIMITS),
+      authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+      clientIpHeader: config.CLIENT_IP_HEADER,
+      onLimited: options.onLimited,
+    },
     ...buildServices(store, notifier),
   });
   return {
@@ -106,11 +138,14 @@ export async function startService(
     store,
     driver,
     listener,
+    jobs,
     embedded,
     async close() {
       await hub.close();
+      await jobs.stop();
       await listener?.stop();
       await bus.close();
+      await kv.close();
       await driver.close();
     },
   };
