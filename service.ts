@@ -123,7 +123,7 @@ export async function startService(
     readiness: { driver, bus, listener },
     apiEnabled: config.ROLE !== "listener",
     rateLimiting: {
-      limiter: openLimiter(kv),
+      limiter: openLimiter(kv, logger),
       limits: withOverride(config.RATE_LIMITS),
       authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
       clientIpHeader: config.CLIENT_IP_HEADER,

@@ -1,4 +1,5 @@
 import type { KvConnection } from "../kv_connection.ts";
+import type { Logger } from "../logger.ts";
 import type { Limiter } from "./limiter.ts";
 import { MemoryLimiter } from "./memory_limiter.ts";
 import { RedisLimiter } from "./redis_limiter.ts";
@@ -8,12 +9,12 @@ import { UpstashLimiter } from "./upstash_limiter.ts";
  * The limiter for a connection: shared through Redis or Upstash when there is one, in
  * this process's memory otherwise (the embedded default runs one instance).
  */
-export function openLimiter(kv: KvConnection): Limiter {
+export function openLimiter(kv: KvConnection, logger?: Logger): Limiter {
   switch (kv.kind) {
     case "redis":
       return new RedisLimiter(kv.client);
     case "upstash":
-      return new UpstashLimiter(kv.redis);
+      return new UpstashLimiter(kv.redis, logger);
     case "none":
       return new MemoryLimiter();
   }

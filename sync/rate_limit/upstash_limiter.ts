@@ -2,6 +2,7 @@ import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
 import { type Limiter, type Quota, secondsUntil, type Verdict } from "./limiter.ts";
 import { limiterFor, MemoryLimiter } from "./memory_limiter.ts";
+import type { Logger } from "../logger.ts";
 
 /** How long a check waits for Upstash before this instance counts on its own. */
 const UPSTASH_TIMEOUT_MS = 1_000;
@@ -16,9 +17,11 @@ export class UpstashLimiter implements Limiter {
   readonly kind = "upstash";
   readonly #byQuota = new Map<string, Ratelimit>();
   readonly #insurance: MemoryLimiter;
+  #fallingBack = false;
 
   constructor(
     readonly redis: Redis,
+    readonly logger?: Logger,
     readonly keyPrefix = "devpocket:rl",
     readonly clock: () => number = Date.now,
   ) {
@@ -37,14 +40,22 @@ export class UpstashLimiter implements Limiter {
     try {
       const result = await limiter.limit(key);
       if (result.reason !== "timeout") {
+        this.#fallingBack = false;
         return {
           allowed: result.success,
           remaining: Math.max(0, result.remaining),
           resetSeconds: secondsUntil(result.reset - this.clock()),
         };
       }
-    } catch {
-      // Upstash did not answer: counted below, on this instance only.
+    } catch (error) {
+      // Once per outage: counted below, on this instance only.
+      if (!this.#fallingBack) {
+        this.logger?.warn("Upstash rate limits unavailable: counting per instance", {
+          error: String(error),
+        });
+      }
+      this.#fallingBack = true;
+      return await this.#insurance.consume(key, quota);
     }
     return await this.#insurance.consume(key, quota);
   }
