@@ -33,6 +33,7 @@ const ConfigSchema = z.object({
     .optional(),
   JOBS_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   DEVICE_INACTIVE_DAYS: z.coerce.number().int().min(1).default(60),
+  SYNC_CACHE: z.enum(["on", "off"]).default("on"),
 });
 
 /** A variable holding JSON that `schema` validates. */

@@ -17,10 +17,13 @@ import { AccountTokenVerifier } from "./sync/account_tokens.ts";
 import type { Bus } from "./sync/bus/bus.ts";
 import { openBus } from "./sync/bus/open_bus.ts";
 import { inProcessNotifier, WAL_NOTIFIER } from "./sync/change_notifier.ts";
+import { withHeadTracking } from "./sync/cache/head_tracking_bus.ts";
+import { RedisSyncCache } from "./sync/cache/redis_sync_cache.ts";
+import { MemorySyncCache, type SyncCache } from "./sync/cache/sync_cache.ts";
 import { loadOrCreateDevSecret } from "./sync/dev_secret.ts";
 import { inProcessJobNotice } from "./sync/jobs/in_process_notice.ts";
 import { JobRunner, type JobsReport } from "./sync/jobs/job_runner.ts";
-import { openKvConnection } from "./sync/kv_connection.ts";
+import { type KvConnection, openKvConnection } from "./sync/kv_connection.ts";
 import type { Logger } from "./sync/logger.ts";
 import { openLimiter } from "./sync/rate_limit/open_limiter.ts";
 import { withOverride } from "./sync/rate_limit/tier_rate_limits.ts";
@@ -87,7 +90,13 @@ export async function startService(
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   });
-  const bus = await openBus(config, { logger });
+  const kv = await openKvConnection(config, logger);
+  const cache = config.SYNC_CACHE === "on" ? openSyncCache(kv, embedded) : null;
+  const bus = withHeadTracking(
+    await openBus(config, { logger }),
+    cache,
+    (error) => logger.warn("Head cache update failed", { error }),
+  );
   const notifier = embedded
     ? inProcessNotifier(bus, (error) => logger.warn("In-process publish failed", { error }))
     : WAL_NOTIFIER;
@@ -104,7 +113,6 @@ export async function startService(
       })
     : null;
   await listener?.start();
-  const kv = await openKvConnection(config, logger);
   const jobs = new JobRunner({
     store: new JobsSql(driver),
     logger,
@@ -129,7 +137,7 @@ export async function startService(
       clientIpHeader: config.CLIENT_IP_HEADER,
       onLimited: options.onLimited,
     },
-    ...buildServices(store, notifier),
+    ...buildServices(store, notifier, Date.now, cache),
   });
   return {
     app,
@@ -149,4 +157,14 @@ export async function startService(
       await driver.close();
     },
   };
+}
+
+/**
+ * The head and stats cache where it sees every commit of the deployment: the shared Redis,
+ * or this process's memory in the embedded default (one process). Elsewhere (Postgres
+ * without Redis; Upstash, whose every lookup is an HTTPS round trip) there is none.
+ */
+function openSyncCache(kv: KvConnection, embedded: boolean): SyncCache | null {
+  if (kv.kind === "redis") return new RedisSyncCache(kv.client);
+  return kv.kind === "none" && embedded ? new MemorySyncCache() : null;
 }

@@ -15,6 +15,7 @@ try {
   const benches = [
     await import("./merge.ts"),
     await import("./push_pull.ts"),
+    await import("./pull_at_head.ts"),
     await import("./conflicts.ts"),
     await import("./realtime_latency.ts"),
     await import("./wal_throughput.ts"),
