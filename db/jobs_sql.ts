@@ -125,11 +125,7 @@ class JobsQueries implements JobsTx {
          select i.collection, i.id, i.version, i.seq, i.change_id from items i
          join targets t on i.user_id = $1 and i.collection = t.collection and i.id = t.id
        )
-       insert into applied_changes (user_id, change_id, collection, item_id, status, version, seq)
-       select $1, change_id, collection, id, 'applied', version, seq
-       from (select * from history union all select * from current) r
-       where change_id is not null
-       on conflict do nothing`,
+       ${keepChangeIds("$1", "(select * from history union all select * from current)")}`,
       [userId, keys],
     );
     const [{ seq }] = await this.tx.query<{ seq: number }>(
@@ -162,12 +158,7 @@ class JobsQueries implements JobsTx {
            from users u join item_versions h on h.user_id = u.user_id
            where u.tier = 'free' limit $1)
          returning v.user_id, v.collection, v.id, v.version, v.seq, v.change_id
-       ), kept as (
-         insert into applied_changes (user_id, change_id, collection, item_id, status, version, seq)
-         select user_id, change_id, collection, id, 'applied', version, seq from doomed
-         where change_id is not null
-         on conflict do nothing
-       )
+       ), kept as (${keepChangeIds("user_id", "doomed")})
        select count(*)::int as n from doomed`,
       [limit],
     );
@@ -213,11 +204,7 @@ class JobsQueries implements JobsTx {
          where v.user_id = $1 and v.collection = d.collection and v.id = d.id
          returning v.collection, v.id, v.version, v.seq, v.change_id
        ), kept as (
-         insert into applied_changes (user_id, change_id, collection, item_id, status, version, seq)
-         select $1, change_id, collection, id, 'applied', version, seq
-         from (select * from doomed union all select * from history) r
-         where change_id is not null
-         on conflict do nothing
+         ${keepChangeIds("$1", "(select * from doomed union all select * from history)")}
        ), moved as (
          -- must: a cursor older than any purged tombstone can no longer be served (410).
          update users set purged_seq = greatest(purged_seq, (select max(seq) from doomed))
@@ -230,6 +217,18 @@ class JobsQueries implements JobsTx {
     );
     return { purged: row.purged, purgedSeq: row.purged_seq };
   }
+}
+
+/**
+ * Records the change_ids of `rows` (item versions about to be deleted or overwritten:
+ * collection, id, version, seq, change_id) as applied, so a retried push of one of them is
+ * still answered `duplicate` (003_push_bookkeeping.sql).
+ */
+function keepChangeIds(userId: string, rows: string): string {
+  return `insert into applied_changes (user_id, change_id, collection, item_id, status, version, seq)
+    select ${userId}, change_id, collection, id, 'applied', version, seq from ${rows} r
+    where change_id is not null
+    on conflict do nothing`;
 }
 
 /**
