@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RateLimitsOverride } from "./sync/rate_limit/tier_rate_limits.ts";
 
 const optionalString = z.string().trim().min(1).optional();
 const optionalUrl = (scheme: RegExp, what: string) =>
@@ -29,7 +30,26 @@ const ConfigSchema = z.object({
   WS_ALLOWED_ORIGINS: z.string().optional().transform((v) =>
     v ? v.split(",").map((s) => s.trim()).filter(Boolean) : []
   ),
+  RATE_LIMITS: jsonOf(RateLimitsOverride, "a JSON object of tier → {device?, user?}").optional(),
+  RATE_LIMIT_AUTH_FAILURES: z.coerce.number().int().min(1).default(30),
+  CLIENT_IP_HEADER: z.string().trim().toLowerCase().regex(/^[a-z0-9-]+$/, "must be a header name")
+    .optional(),
+  JOBS_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
+  DEVICE_INACTIVE_DAYS: z.coerce.number().int().min(1).default(60),
+  SYNC_CACHE: z.enum(["on", "off"]).default("on"),
 });
+
+/** A variable holding JSON that `schema` validates. */
+function jsonOf<T extends z.ZodType>(schema: T, what: string) {
+  return z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: `must be ${what}` });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+}
 
 /** Validated configuration; the only view of the environment the service has. */
 export type Config = z.infer<typeof ConfigSchema>;
@@ -54,7 +74,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       const name = issue.path.join(".");
       const got = name.includes("SECRET") || name.includes("TOKEN")
         ? ""
-        : `: got ${JSON.stringify(String(present[name] ?? ""))}`;
+        : `: got ${JSON.stringify(String(present[String(issue.path[0])] ?? ""))}`;
       return `${name} ${issue.message}${got}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);

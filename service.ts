@@ -5,18 +5,28 @@
 import type { Hono } from "hono";
 import { type Config, ConfigError } from "./config.ts";
 import type { Driver } from "./db/driver.ts";
+import { JobsSql } from "./db/jobs_sql.ts";
 import { openPgliteDriver } from "./db/pglite_driver.ts";
 import { openPostgresDriver } from "./db/postgres_driver.ts";
 import { migrate } from "./db/migrate.ts";
 import { SqlStore } from "./db/sql_store.ts";
 import { createApp } from "./routes/app.ts";
+import type { OnLimited } from "./routes/rate_limit.ts";
 import type { AppEnv } from "./routes/env.ts";
 import { AccountTokenVerifier } from "./sync/account_tokens.ts";
 import type { Bus } from "./sync/bus/bus.ts";
 import { openBus } from "./sync/bus/open_bus.ts";
 import { inProcessNotifier, WAL_NOTIFIER } from "./sync/change_notifier.ts";
+import { withHeadTracking } from "./sync/cache/head_tracking_bus.ts";
+import { RedisSyncCache } from "./sync/cache/redis_sync_cache.ts";
+import { MemorySyncCache, type SyncCache } from "./sync/cache/sync_cache.ts";
 import { loadOrCreateDevSecret } from "./sync/dev_secret.ts";
+import { inProcessJobNotice } from "./sync/jobs/in_process_notice.ts";
+import { JobRunner, type JobsReport } from "./sync/jobs/job_runner.ts";
+import { type KvConnection, openKvConnection } from "./sync/kv_connection.ts";
 import type { Logger } from "./sync/logger.ts";
+import { openLimiter } from "./sync/rate_limit/open_limiter.ts";
+import { withOverride } from "./sync/rate_limit/tier_rate_limits.ts";
 import { ReplicationListener } from "./sync/replication/listener.ts";
 import { parseLsn } from "./sync/replication/lsn.ts";
 import { buildServices } from "./sync/services.ts";
@@ -38,10 +48,13 @@ export interface Service {
   store: SqlStore;
   driver: Driver;
   listener: ListenerLike | null;
+  /** The scheduled jobs (retention, expire rules, compaction) on their timer. */
+  jobs: JobRunner;
   /** True on the embedded database (no DATABASE_URL). */
   embedded: boolean;
   /**
-   * Closes sockets (1012), the listener, the bus and the database, in that order. Call
+   * Closes sockets (1012), the jobs, the listener, the bus, the limits' Redis and the
+   * database, in that order. Call
    * `hub.close()` before stopping the HTTP server (open sockets would hold it), this after.
    * With `drainUntil` (a `Date.now()` deadline) a listener holding the slot first publishes
    * and confirms every transaction committed so far, so a restart replays none of them.
@@ -54,6 +67,10 @@ export interface ServiceOptions {
   listener?: (bus: Bus) => ListenerLike;
   /** An in-memory embedded database instead of `DATA_DIR` (benchmarks). */
   inMemory?: boolean;
+  /** Told of every request refused by a rate limit (metrics: `rateLimitRejections`). */
+  onLimited?: OnLimited;
+  /** Told of every scheduled jobs run (metrics). */
+  onJobsRun?: (report: JobsReport) => void;
 }
 
 /** Opens the database, migrates, connects the bus, starts the listener and builds the app. */
@@ -83,7 +100,13 @@ export async function startService(
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   });
-  const bus = await openBus(config, { logger });
+  const kv = await openKvConnection(config, logger);
+  const cache = config.SYNC_CACHE === "on" ? openSyncCache(kv, embedded) : null;
+  const bus = withHeadTracking(
+    await openBus(config, { logger }),
+    cache,
+    (error) => logger.warn("Head cache update failed", { error }),
+  );
   const notifier = embedded
     ? inProcessNotifier(bus, (error) => logger.warn("In-process publish failed", { error }))
     : WAL_NOTIFIER;
@@ -100,6 +123,16 @@ export async function startService(
       })
     : null;
   await listener?.start();
+  const jobs = new JobRunner({
+    store: new JobsSql(driver),
+    logger,
+    intervalSeconds: config.JOBS_INTERVAL_SECONDS,
+    tombstoneRetentionDays: config.TOMBSTONE_RETENTION_DAYS,
+    deviceInactiveDays: config.DEVICE_INACTIVE_DAYS,
+    notify: embedded ? inProcessJobNotice(bus, logger) : () => Promise.resolve(),
+    onRun: options.onJobsRun,
+  });
+  jobs.start();
   const app = createApp({
     logger,
     accounts,
@@ -107,7 +140,14 @@ export async function startService(
     hub,
     readiness: { driver, bus, listener },
     apiEnabled: config.ROLE !== "listener",
-    ...buildServices(store, notifier),
+    rateLimiting: {
+      limiter: openLimiter(kv, logger),
+      limits: withOverride(config.RATE_LIMITS),
+      authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+      clientIpHeader: config.CLIENT_IP_HEADER,
+      onLimited: options.onLimited,
+    },
+    ...buildServices(store, notifier, Date.now, cache),
   });
   return {
     app,
@@ -116,9 +156,11 @@ export async function startService(
     store,
     driver,
     listener,
+    jobs,
     embedded,
     async close({ drainUntil } = {}) {
       await hub.close();
+      await jobs.stop();
       if (listener && drainUntil !== undefined) {
         const confirmed = await confirmCommitted(driver, listener, drainUntil).catch(() => false);
         if (!confirmed) {
@@ -129,6 +171,7 @@ export async function startService(
       }
       await listener?.stop();
       await bus.close();
+      await kv.close();
       await driver.close();
     },
   };
@@ -173,4 +216,14 @@ async function confirmCommitted(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return false;
+}
+
+/**
+ * The head and stats cache where it sees every commit of the deployment: the shared Redis,
+ * or this process's memory in the embedded default (one process). Elsewhere (Postgres
+ * without Redis; Upstash, whose every lookup is an HTTPS round trip) there is none.
+ */
+function openSyncCache(kv: KvConnection, embedded: boolean): SyncCache | null {
+  if (kv.kind === "redis") return new RedisSyncCache(kv.client);
+  return kv.kind === "none" && embedded ? new MemorySyncCache() : null;
 }

@@ -12,6 +12,7 @@ import { deviceRoutes } from "./devices.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { openapiRoutes } from "./openapi.ts";
+import { authFailureLimit, type LimitDeps, rateLimit, type RateLimiting } from "./rate_limit.ts";
 import { RequestCounters, requestLog } from "./request_log.ts";
 import type { AppEnv } from "./env.ts";
 import { errorBody, errorHandler } from "./errors.ts";
@@ -31,6 +32,8 @@ export interface AppDeps {
   /** False for ROLE=listener: only health and readiness are served. */
   apiEnabled: boolean;
   maxBodyBytes: number;
+  /** Budgets per device, user and client address; absent → nothing is limited. */
+  rateLimiting?: RateLimiting;
 }
 
 /** The Hono app: routes, body limit and the one error mapper. */
@@ -66,9 +69,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       },
     }),
   );
-  app.route("/api/devices", deviceRoutes(deps));
+  const limiting = deps.rateLimiting;
+  if (limiting) {
+    app.use(
+      "/api/*",
+      authFailureLimit({ ...limiting, perMinute: limiting.authFailuresPerMinute }),
+    );
+  }
+  const limit = limiting ? rateLimit(limiting) : undefined;
+  const routed = { ...deps, limit: limit ?? ((_c, next) => next()) } satisfies LimitDeps;
+  app.route("/api/devices", deviceRoutes(routed));
   // Before the sync routes: their auth middleware wants a header a browser socket cannot send.
+  // Sockets are not counted here: the hub budgets their messages (4429).
   app.route("/api/sync", wsRoutes(deps));
-  app.route("/api/sync", syncRoutes(deps));
+  app.route("/api/sync", syncRoutes(routed));
   return app;
 }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { DeviceService } from "../sync/device_service.ts";
 import { type AuthDeps, requireAuth } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
+import type { LimitDeps } from "./rate_limit.ts";
 import { jsonBody, pathUuid } from "./validate.ts";
 
 export const RegisterBody = z.strictObject({
@@ -13,16 +14,24 @@ export const RegisterBody = z.strictObject({
 });
 
 /** `/api/devices`: register (account token), list and delete (account or device token). */
-export function deviceRoutes(deps: AuthDeps & { devices: DeviceService }): Hono<AppEnv> {
+export function deviceRoutes(
+  deps: AuthDeps & LimitDeps & { devices: DeviceService },
+): Hono<AppEnv> {
   return new Hono<AppEnv>()
-    .post("/register", requireAuth(deps, "account"), jsonBody(RegisterBody), async (c) => {
-      const registered = await deps.devices.register(c.get("account"), c.req.valid("json"));
-      return c.json(registered, 201);
-    })
-    .get("/", requireAuth(deps, "either"), async (c) => {
+    .post(
+      "/register",
+      requireAuth(deps, "account"),
+      deps.limit,
+      jsonBody(RegisterBody),
+      async (c) => {
+        const registered = await deps.devices.register(c.get("account"), c.req.valid("json"));
+        return c.json(registered, 201);
+      },
+    )
+    .get("/", requireAuth(deps, "either"), deps.limit, async (c) => {
       return c.json({ devices: await deps.devices.list(c.get("account").userId) });
     })
-    .delete("/:id", requireAuth(deps, "either"), async (c) => {
+    .delete("/:id", requireAuth(deps, "either"), deps.limit, async (c) => {
       const id = pathUuid(c.req.param("id"), "device");
       await deps.devices.delete(c.get("account").userId, id);
       return c.body(null, 204);

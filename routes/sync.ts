@@ -3,6 +3,7 @@ import { PullQuery, PushBody } from "../sync/change_schema.ts";
 import type { SyncService } from "../sync/sync_service.ts";
 import { type AuthDeps, requireAuth } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
+import type { LimitDeps } from "./rate_limit.ts";
 import { jsonBody, queryParams } from "./validate.ts";
 import type { StatsService } from "../sync/stats_service.ts";
 import type { ConflictService } from "../sync/conflict_service.ts";
@@ -10,10 +11,14 @@ import { conflictRoutes } from "./conflicts.ts";
 
 /** `/api/sync`: push, pull, stats and conflicts, for device tokens. */
 export function syncRoutes(
-  deps: AuthDeps & { sync: SyncService; stats: StatsService; conflicts: ConflictService },
+  deps: AuthDeps & LimitDeps & {
+    sync: SyncService;
+    stats: StatsService;
+    conflicts: ConflictService;
+  },
 ): Hono<AppEnv> {
   return new Hono<AppEnv>()
-    .use(requireAuth(deps, "device"))
+    .use(requireAuth(deps, "device"), deps.limit)
     .post("/data", jsonBody(PushBody), async (c) => {
       return c.json(await deps.sync.push(c.get("device")!, c.req.valid("json").changes));
     })

@@ -17,12 +17,12 @@ type HistoryRule = NonNullable<SyncSettings["history_rules"]>[number];
  */
 export class PrivacyFilter {
   readonly #userPatterns: UserPattern | null;
-  readonly #localOnly: LocalOnlyRule[];
+  readonly #localOnly: HistoryRuleMatcher[];
 
   constructor(settings: Pick<SyncSettings, "secret_patterns" | "history_rules"> = {}) {
     this.#userPatterns = compileUserPatterns(settings.secret_patterns ?? []);
     this.#localOnly = (settings.history_rules ?? []).flatMap((rule) =>
-      rule.action === "local_only" ? [localOnlyRule(rule.match)] : []
+      rule.action === "local_only" ? [historyRuleMatcher(rule.match, true)] : []
     );
   }
 
@@ -56,19 +56,30 @@ const COMMAND_FIELDS = new Set([
   "duration_ms",
 ]);
 
-type LocalOnlyRule = (command: Record<string, unknown>) => boolean;
+/** Whether one command matches a history rule. */
+export type HistoryRuleMatcher = (
+  command: { command?: unknown; cwd?: unknown; host?: unknown },
+) => boolean;
 
 /**
  * A rule matches when all its conditions do: `pattern` anywhere in the command text,
  * `cwd` the directory or one below it, `host` exactly. A stored pattern that the linear
- * engine refuses (written before patterns were checked) counts as matching: the rule was
- * written to keep commands on the device, so it errs that way.
+ * engine refuses (written before patterns were checked) matches as `invalidMatches` says:
+ * a `local_only` rule errs towards keeping commands on the device, an `expire` rule
+ * towards keeping them.
  */
-function localOnlyRule(match: HistoryRule["match"]): LocalOnlyRule {
+export function historyRuleMatcher(
+  match: HistoryRule["match"],
+  invalidMatches: boolean,
+): HistoryRuleMatcher {
   const compiled = match.pattern === undefined ? null : compileUserPattern(match.pattern);
   const cwd = match.cwd?.replace(/\/+$/, "");
   return (command) =>
-    (compiled === null || !compiled.ok || compiled.pattern.test(String(command.command))) &&
+    (compiled === null
+      ? true
+      : compiled.ok
+      ? compiled.pattern.test(String(command.command))
+      : invalidMatches) &&
     (cwd === undefined || isWithin(String(command.cwd ?? ""), cwd)) &&
     (match.host === undefined || command.host === match.host);
 }

@@ -1,3 +1,4 @@
+import type { SyncCache } from "./cache/sync_cache.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import { ConflictService } from "./conflict_service.ts";
 import { DeviceService } from "./device_service.ts";
@@ -10,13 +11,14 @@ export function buildServices(
   store: SyncStore,
   notifier: ChangeNotifier,
   clock: () => number = Date.now,
+  cache: SyncCache | null = null,
 ) {
   const devices = new DeviceService(store, (user, device) => notifier.revoked(user, device), clock);
-  const sync = new SyncService(store, notifier, clock);
+  const sync = new SyncService(store, notifier, clock, cache);
   return {
     devices,
     sync,
-    stats: new StatsService(store, devices),
+    stats: new StatsService(store, devices, cache),
     conflicts: new ConflictService(store, sync, clock),
   };
 }

@@ -1,30 +1,51 @@
+import type { SyncCache } from "./cache/sync_cache.ts";
 import { encodeCursor } from "./cursor.ts";
 import type { DeviceService } from "./device_service.ts";
 import type { SyncStore } from "./sync_store.ts";
 
 /** `GET /api/sync/stats`: what a user's sync looks like right now. */
 export class StatsService {
-  constructor(private readonly store: SyncStore, private readonly devices: DeviceService) {}
+  constructor(
+    private readonly store: SyncStore,
+    private readonly devices: DeviceService,
+    /** Serves stats computed at the current head for a few seconds (null: always compute). */
+    private readonly cache: SyncCache | null = null,
+  ) {}
 
-  async forUser(userId: string) {
-    const [stats, devices] = await Promise.all([
-      this.store.stats(userId),
-      this.devices.list(userId),
-    ]);
-    return {
-      cursor: encodeCursor(stats.head),
-      collections: Object.fromEntries(
-        stats.collections.map((c) => [c.collection, { items: c.items, deleted: c.deleted }]),
-      ),
-      devices: devices.map((d) => ({
-        id: d.id,
-        name: d.name,
-        online: d.online,
-        last_sync_at: d.last_seen_at,
-        cursor: d.cursor,
-      })),
-      conflicts: { ...stats.conflicts, outcomes: stats.outcomes },
-      filtered_commands: stats.filtered,
-    };
+  /** The stats, from the cache when they were computed at the head the cache knows. */
+  async forUser(userId: string): Promise<UserStats> {
+    const cached = await this.cache?.stats(userId).catch(() => null);
+    // A write moves the head on, so stats of an older head are never served.
+    if (cached?.stats && cached.stats.head === cached.head) return cached.stats.body as UserStats;
+    const { head, body } = await computeStats(this.store, this.devices, userId);
+    this.cache?.putStats(userId, { head, body }).catch(() => {});
+    this.cache?.advance(userId, head).catch(() => {});
+    return body;
   }
 }
+
+async function computeStats(store: SyncStore, deviceService: DeviceService, userId: string) {
+  const [stats, devices] = await Promise.all([
+    store.stats(userId),
+    deviceService.list(userId),
+  ]);
+  const body = {
+    cursor: encodeCursor(stats.head),
+    collections: Object.fromEntries(
+      stats.collections.map((c) => [c.collection, { items: c.items, deleted: c.deleted }]),
+    ),
+    devices: devices.map((d) => ({
+      id: d.id,
+      name: d.name,
+      online: d.online,
+      last_sync_at: d.last_seen_at,
+      cursor: d.cursor,
+    })),
+    conflicts: { ...stats.conflicts, outcomes: stats.outcomes },
+    filtered_commands: stats.filtered,
+  };
+  return { head: stats.head, body };
+}
+
+/** `GET /api/sync/stats`'s answer. */
+export type UserStats = Awaited<ReturnType<typeof computeStats>>["body"];

@@ -5,6 +5,7 @@ import { sha256Hex, sha256Uuid } from "./hashing.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
+import type { SyncCache } from "./cache/sync_cache.ts";
 import { type ChangeResult, planBatch, type PreparedChange } from "./push_planner.ts";
 import { containsPrivateKey } from "./privacy/private_key.ts";
 import { allowedCollections } from "./selective_sync.ts";
@@ -36,6 +37,8 @@ export class SyncService {
     private readonly store: SyncStore,
     private readonly notifier: ChangeNotifier,
     private readonly clock: () => number = Date.now,
+    /** Answers pulls at the head without a query when it knows the head (null: always query). */
+    private readonly cache: SyncCache | null = null,
   ) {}
 
   /** Stores a batch; each change gets its own result and one bad change fails alone. */
@@ -90,10 +93,17 @@ export class SyncService {
   ): Promise<{ changes: PulledChange[]; cursor: string; has_more: boolean }> {
     const since = query.since ? decodeCursor(query.since) : 0;
     const wanted = parseCollections(query.collections);
+    // The common "anything new?" with nothing new. A cached head is never ahead of a
+    // commit (SyncCache), so equal means nothing committed after `since` that the cache
+    // knows of; a head it does not know yet is one whose event is still on its way.
+    if (since > 0 && await this.#cachedHead(who.account.userId) === since) {
+      return { changes: [], cursor: encodeCursor(since), has_more: false };
+    }
     const settingsItem = await this.store.getItem(who.account.userId, "settings", SYNC_SETTINGS_ID);
     const allowed = allowedCollections(readSyncSettings(settingsItem?.data), who.deviceId);
     const collections = wanted.filter((c) => allowed.has(c));
     const page = await this.store.pull(who.account.userId, since, collections, query.limit + 1);
+    this.cache?.advance(who.account.userId, page.head).catch(() => {});
     if (since > 0 && since < page.purgedSeq) {
       throw new AppError(
         "SYNC_CURSOR_EXPIRED",
@@ -106,6 +116,11 @@ export class SyncService {
     // With nothing new, the head (read before the rows) is safe: every change up to it had committed.
     const cursor = encodeCursor(last ? last.seq : Math.max(since, page.head));
     return { changes, cursor, has_more: page.rows.length > query.limit };
+  }
+
+  async #cachedHead(userId: string): Promise<number | null> {
+    // An unreachable cache is a miss: the pull queries.
+    return await this.cache?.head(userId).catch(() => null) ?? null;
   }
 }
 

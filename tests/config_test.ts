@@ -79,3 +79,33 @@ Deno.test("loadConfig() refuses a bad REDIS_CLUSTER_URLS entry, or it beside ano
     });
   }
 });
+
+Deno.test("loadConfig() reads rate limits, jobs and cache settings, and names a bad one", () => {
+  const config = loadConfig({
+    RATE_LIMITS: '{"free":{"device":60}}',
+    CLIENT_IP_HEADER: "X-Real-IP",
+  });
+  assert.deepEqual(config.RATE_LIMITS, { free: { device: 60 } });
+  assert.equal(config.CLIENT_IP_HEADER, "x-real-ip");
+  assert.deepEqual(
+    [config.JOBS_INTERVAL_SECONDS, config.DEVICE_INACTIVE_DAYS, config.RATE_LIMIT_AUTH_FAILURES],
+    [60, 60, 30],
+  );
+  assert.equal(config.SYNC_CACHE, "on");
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ RATE_LIMITS: "fast" }, /^Invalid configuration: RATE_LIMITS must be a JSON object/],
+    [{ RATE_LIMITS: '{"gold":{}}' }, /RATE_LIMITS Unrecognized key: "gold"/],
+    [{ RATE_LIMITS: '{"free":{"devices":1}}' }, /RATE_LIMITS.free Unrecognized key: "devices"/],
+    [{ RATE_LIMITS: '{"pro":{"user":0}}' }, /RATE_LIMITS.pro.user .*: got "\{/],
+    [{ JOBS_INTERVAL_SECONDS: "-1" }, /JOBS_INTERVAL_SECONDS/],
+    [{ CLIENT_IP_HEADER: "x forwarded" }, /CLIENT_IP_HEADER must be a header name/],
+    [{ SYNC_CACHE: "maybe" }, /SYNC_CACHE/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadConfig(env), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});

@@ -1,4 +1,5 @@
 import { createApp } from "../../routes/app.ts";
+import type { RateLimiting } from "../../routes/rate_limit.ts";
 import { AccountTokenVerifier, mintAccountToken } from "../../sync/account_tokens.ts";
 import { MemoryBus } from "../../sync/bus/memory_bus.ts";
 import { inProcessNotifier } from "../../sync/change_notifier.ts";
@@ -21,7 +22,7 @@ export interface TestApp extends AsyncDisposable {
   request(
     method: string,
     path: string,
-    options?: { token?: string; body?: unknown },
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<Response>;
   accountToken(userId: string, tier?: Tier, extra?: { tierExpiresAt?: number }): Promise<string>;
   /** Registers a device and returns its token and id. */
@@ -35,6 +36,8 @@ export async function openTestApp(
     hub?: Partial<Omit<HubOptions, "bus" | "store">>;
     /** Where the app and hub log; silent by default. */
     logger?: Logger;
+    /** Rate limits as service.ts wires them; none by default. */
+    rateLimiting?: RateLimiting;
   } = {},
 ): Promise<TestApp> {
   const db = await openTestDb(kind);
@@ -52,11 +55,13 @@ export async function openTestApp(
     hub,
     readiness: { driver: db.driver, bus, listener: null },
     apiEnabled: true,
+    rateLimiting: options.rateLimiting,
   });
-  const request: TestApp["request"] = (method, path, { token, body } = {}) =>
+  const request: TestApp["request"] = (method, path, { token, body, headers } = {}) =>
     Promise.resolve(app.request(path, {
       method,
       headers: {
+        ...headers,
         ...(token && { authorization: `Bearer ${token}` }),
         ...(body !== undefined && { "content-type": "application/json" }),
       },

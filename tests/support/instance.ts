@@ -25,6 +25,8 @@ export interface InstanceOptions {
   listener?: Partial<Pick<ReplicationListenerOptions, "heartbeatMs" | "retryMs" | "maxBackoffMs">>;
   /** For the app and the listener, as main.ts wires it; errors only by default. */
   logger?: Logger;
+  /** More environment variables for loadConfig (e.g. RATE_LIMITS). */
+  env?: Record<string, string>;
 }
 
 /** One app instance as main.ts wires it for Postgres + Redis, served on 127.0.0.1. */
@@ -75,6 +77,7 @@ export async function openInstance(options: InstanceOptions): Promise<Instance> 
     JWT_SECRET: TEST_SECRET,
     REPLICATION_SLOT: options.slot,
     ROLE: options.role ?? "all",
+    ...options.env,
   });
   let listener: ReplicationListener | null = null;
   // The publishing side of the current listener, cut when it is killed.

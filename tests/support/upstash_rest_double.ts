@@ -10,6 +10,10 @@
  *   then `data: message,<channel>,<message>` per published message.
  * - `Authorization: Bearer <token>` (or `?_token=`) on every request, else 401.
  * - `Upstash-Encoding: base64`: every string in a result is base64, except `OK`.
+ * - `EVAL` scripts lose Upstash's own shebang flag `allow-key-locking`, which open-source
+ *   Redis refuses (@upstash/ratelimit's scripts carry it). Their `EVALSHA` then answers
+ *   NOSCRIPT (the real Redis knows the script by another digest), and clients fall back to
+ *   `EVAL`, as they do on Upstash after a script flush.
  *
  * Not covered: GET and path-style commands (`/set/foo/bar`), `/multi-exec`, psubscribe.
  */
@@ -44,8 +48,10 @@ export async function startUpstashRestDouble(
     if (!Array.isArray(command) || command.length === 0) {
       return { error: "ERR command must be a non-empty JSON array" };
     }
+    const args = command.map(String);
+    if (args[0].toUpperCase() === "EVAL") args[1] = withoutUpstashFlags(args[1]);
     try {
-      return { result: await commands.sendCommand(command.map(String)) as Reply };
+      return { result: await commands.sendCommand(args) as Reply };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
     }
@@ -154,4 +160,14 @@ function encode(reply: Reply): Reply {
   let binary = "";
   for (const byte of new TextEncoder().encode(reply)) binary += String.fromCharCode(byte);
   return btoa(binary);
+}
+
+/** A script without the shebang flags only Upstash knows. */
+function withoutUpstashFlags(script: string): string {
+  return script.replace(/^#!lua flags=([^\n]*)/, (_line, flags: string) => {
+    const kept = flags.split(",").map((f) => f.trim()).filter((f) =>
+      f && f !== "allow-key-locking"
+    );
+    return kept.length ? `#!lua flags=${kept.join(",")}` : "#!lua";
+  });
 }

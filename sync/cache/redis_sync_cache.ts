@@ -1,0 +1,46 @@
+import type { RedisClient } from "../kv_connection.ts";
+import {
+  type CachedStats,
+  HEAD_TTL_SECONDS,
+  STATS_TTL_SECONDS,
+  type SyncCache,
+} from "./sync_cache.ts";
+
+const headKey = (userId: string) => `devpocket:head:{${userId}}`;
+const statsKey = (userId: string) => `devpocket:stats:{${userId}}`;
+
+/**
+ * The cache on the deployment's Redis, shared by every instance. A head is a one-member
+ * sorted set so that `ZADD … GT` raises it atomically and never lowers it, whichever
+ * instance writes last. (The `{user}` hash tag keeps a user's keys in one cluster slot.)
+ */
+export class RedisSyncCache implements SyncCache {
+  constructor(readonly client: RedisClient) {}
+
+  async head(userId: string): Promise<number | null> {
+    return await this.client.zScore(headKey(userId), "head");
+  }
+
+  async advance(userId: string, seq: number): Promise<void> {
+    await this.client.multi()
+      .zAdd(headKey(userId), { score: seq, value: "head" }, { GT: true })
+      .expire(headKey(userId), HEAD_TTL_SECONDS)
+      .exec();
+  }
+
+  async stats(userId: string): Promise<{ head: number | null; stats: CachedStats | null }> {
+    const [head, stats] = await Promise.all([
+      this.head(userId),
+      this.client.get(statsKey(userId)),
+    ]);
+    return { head, stats: stats ? JSON.parse(stats) as CachedStats : null };
+  }
+
+  async putStats(userId: string, stats: CachedStats): Promise<void> {
+    await this.client.set(statsKey(userId), JSON.stringify(stats), { EX: STATS_TTL_SECONDS });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { JobsSql } from "../../../db/jobs_sql.ts";
+import { openPostgresDriver } from "../../../db/postgres_driver.ts";
+import type { JobsStore } from "../../../sync/jobs/jobs_store.ts";
+import { openTestApp } from "../../support/app.ts";
+import { DAY_MS, pushCommands, testRunner } from "./support.ts";
+
+Deno.test("[postgres] two job runners on one Postgres at once: one works at a time, work done once", async () => {
+  await using t = await openTestApp("postgres");
+  const now = Date.now();
+  const users = Array.from({ length: 20 }, (_, i) => `lock-${i}`);
+  for (const user of users) {
+    const d = await t.device(user, "phone", "free");
+    await pushCommands(
+      t,
+      d.token,
+      [1, 2, 3].map((n) => ({ text: `old ${n}`, startedAt: now - 8 * DAY_MS })),
+    );
+  }
+  const second = openPostgresDriver(t.db.url!, { max: 2 });
+  try {
+    // Counts steps that hold the lock at the same time, across both runners.
+    let inside = 0;
+    let most = 0;
+    const watched = (store: JobsStore): JobsStore => ({
+      locked: (step) =>
+        store.locked(async (tx) => {
+          most = Math.max(most, ++inside);
+          try {
+            return await step(tx);
+          } finally {
+            inside--;
+          }
+        }),
+    });
+    const one = testRunner(t, () => now, { store: watched(new JobsSql(t.db.driver)) }).runner;
+    const two = testRunner(t, () => now, { store: watched(new JobsSql(second)) }).runner;
+    const reports = await Promise.all([one.runOnce(), two.runOnce()]);
+
+    assert.equal(most, 1);
+    assert.ok(
+      reports.some((r) => r.interrupted === "lock_held_elsewhere"),
+      JSON.stringify(reports),
+    );
+    // Whatever ran was done once: 60 tombstones, each one version up, heads 3 up.
+    const done = reports.reduce((n, r) => n + r.tombstoned, 0);
+    const [{ versions, heads }] = await t.db.driver.query<{ versions: number[]; heads: number[] }>(
+      `select array(select distinct version from items where user_id like 'lock-%') as versions,
+         array(select distinct seq from users where user_id like 'lock-%') as heads`,
+    );
+    const [{ live }] = await t.db.driver.query<{ live: number }>(
+      "select count(*) filter (where not deleted)::int as live from items where user_id like 'lock-%'",
+    );
+    assert.equal(done + live, 60);
+    if (live === 0) {
+      assert.deepEqual(versions, [2]);
+      assert.deepEqual(heads, [6]);
+    }
+    // The runner that yielded finishes the rest next time; nothing is done twice.
+    const rest = await one.runOnce();
+    assert.equal(done + rest.tombstoned, 60);
+    const [{ final }] = await t.db.driver.query<{ final: number[] }>(
+      "select array(select distinct seq from users where user_id like 'lock-%') as final",
+    );
+    assert.deepEqual(final, [6]);
+  } finally {
+    await second.close();
+  }
+});
+
+Deno.test("[pglite] a run past its time budget stops between steps and the next one finishes", async () => {
+  await using t = await openTestApp("pglite");
+  const now = Date.now();
+  const d = await t.device("budget", "phone", "free");
+  await pushCommands(t, d.token, [{ text: "old", startedAt: now - 8 * DAY_MS }]);
+  const stopped = await testRunner(t, () => now, { timeBudgetMs: -1 }).runner.runOnce();
+  assert.deepEqual([stopped.interrupted, stopped.tombstoned], ["time_budget", 0]);
+  const finished = await testRunner(t, () => now).runner.runOnce();
+  assert.deepEqual([finished.interrupted, finished.tombstoned], [null, 1]);
+});
