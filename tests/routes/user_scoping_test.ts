@@ -40,16 +40,19 @@ async function get(t: TestApp, token: string, path: string) {
 async function bobHoldsTheSameIds(t: TestApp, hostile: Record<string, unknown> = {}) {
   const one = await t.device("bob", "bob-1");
   const two = await t.device("bob", "bob-2");
-  const written = change("ssh_profiles", "p1", BOB_PROFILE, { modified_at: 1000 });
+  const superseded = change("ssh_profiles", "p1", BOB_PROFILE, { modified_at: 1000 });
+  const current = change("commands", "cmd-1", SHARED_COMMAND);
   const filtered = command("export AWS_SECRET_ACCESS_KEY=abcd1234abcd1234");
   await push(t, one.token, [
     change("settings", "sync", { conflict_strategies: { ssh_profiles: "manual" } }),
-    written,
-    change("commands", "cmd-1", SHARED_COMMAND),
+    superseded,
+    change("ssh_profiles", "p2", BOB_PROFILE),
+    current,
     filtered,
   ]);
   await push(t, one.token, [
     change("ssh_profiles", "p1", { ...BOB_PROFILE, port: 2200 }, { base_version: 1 }),
+    change("ssh_profiles", "p2", { ...BOB_PROFILE, port: 2200 }, { base_version: 1 }),
     change("settings", "ui", { theme: "bob" }),
   ]);
   const [stale] = (await push(t, two.token, [
@@ -66,8 +69,13 @@ async function bobHoldsTheSameIds(t: TestApp, hostile: Record<string, unknown> =
     }, { base_version: 1 }),
   ])).results;
   assert.equal(settings.status, "applied");
-  // Change ids are the client's choice: Alice's may equal Bob's, stored as sent or recorded.
-  const changeIds = { written: written.change_id, recorded: filtered.change_id };
+  // Change ids are the client's choice, so Alice's may equal Bob's: one stored as sent and
+  // since superseded (in item_versions), one current (in items), one recorded as filtered.
+  const changeIds = {
+    superseded: superseded.change_id,
+    current: current.change_id,
+    recorded: filtered.change_id,
+  };
   return { one, two, conflictId: stale.conflict_id!, changeIds };
 }
 
@@ -76,12 +84,21 @@ withDrivers("user scoping", (_open, kind) => {
     name: "push decides by the caller's own items and sync settings; pull shows only hers",
     fn: async () => {
       await using t = await openTestApp(kind);
-      const { changeIds } = await bobHoldsTheSameIds(t);
       const phone = await t.device("alice", "phone");
       const laptop = await t.device("alice", "laptop");
+      // Alice's p2 at version 2, before Bob's p2 is: a base read that ignored the user
+      // would meet Bob's version 1 after hers.
+      await push(t, phone.token, [change("ssh_profiles", "p2", PROFILE)]);
+      await push(t, phone.token, [
+        change("ssh_profiles", "p2", { ...PROFILE, port: 2222 }, {
+          base_version: 1,
+          modified_at: 2000,
+        }),
+      ]);
+      const { changeIds } = await bobHoldsTheSameIds(t);
       const pushed = await push(t, phone.token, [
-        change("ssh_profiles", "p1", PROFILE, { change_id: changeIds.written }),
-        change("commands", "cmd-1", SHARED_COMMAND),
+        change("ssh_profiles", "p1", PROFILE, { change_id: changeIds.superseded }),
+        change("commands", "cmd-2", SHARED_COMMAND, { change_id: changeIds.current }),
         change("settings", "ui", { theme: "alice" }, { change_id: changeIds.recorded }),
       ]);
       // New to Alice: version 1 each; not stale edits of Bob's items, retries of his
@@ -91,12 +108,13 @@ withDrivers("user scoping", (_open, kind) => {
         ["applied", 1],
         ["applied", 1],
       ]);
-      // A stale edit of Alice's own p1 merges (her default), never a manual conflict.
-      await push(t, phone.token, [
-        change("ssh_profiles", "p1", { ...PROFILE, port: 2222 }, { base_version: 1 }),
-      ]);
+      // A stale edit of Alice's own p2 merges against her version 1 (field_merge, her
+      // default): each side's one-sided change is kept; never a manual conflict.
       const [stale] = (await push(t, laptop.token, [
-        change("ssh_profiles", "p1", { ...PROFILE, username: "root" }, { base_version: 1 }),
+        change("ssh_profiles", "p2", { ...PROFILE, username: "root" }, {
+          base_version: 1,
+          modified_at: 1000,
+        }),
       ])).results;
       assert.deepEqual([stale.status, stale.version], ["merged", 3]);
 
@@ -107,8 +125,14 @@ withDrivers("user scoping", (_open, kind) => {
           c.id,
           c.version,
         ]),
-        [["commands", "cmd-1", 1], ["settings", "ui", 1], ["ssh_profiles", "p1", 3]],
+        [
+          ["ssh_profiles", "p1", 1],
+          ["commands", "cmd-2", 1],
+          ["settings", "ui", 1],
+          ["ssh_profiles", "p2", 3],
+        ],
       );
+      assert.deepEqual(page.changes.at(-1).data, { ...PROFILE, port: 2222, username: "root" });
       assert.ok(!JSON.stringify(page).includes("bob"), JSON.stringify(page));
     },
   });
@@ -125,7 +149,7 @@ withDrivers("user scoping", (_open, kind) => {
         device_policies: { [laptop.id]: { collections: ["settings"] } },
       });
       const { cursor } = await push(t, phone.token, [
-        change("commands", "cmd-1", SHARED_COMMAND),
+        change("commands", "cmd-2", SHARED_COMMAND),
       ]);
       await using ws = await connectWs(base, laptop.token);
       ws.send({ type: "hello", cursor: "c1.0" });
