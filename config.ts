@@ -4,17 +4,6 @@ const optionalString = z.string().trim().min(1).optional();
 const optionalUrl = (scheme: RegExp, what: string) =>
   z.string().trim().regex(scheme, `must be a ${what} URL`).optional();
 
-/**
- * A JWKS is fetched to trust keys: over https only. Plain http is accepted for a loopback
- * host alone (a key server on the same machine, and the tests' local JWKS), where nothing
- * travels over a network an attacker could sit on.
- */
-const JwksUrl = z.string().trim().refine((value) => {
-  const url = URL.parse(value);
-  return url !== null &&
-    (url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname)));
-}, "must be an https:// URL (http:// only for a loopback host)").optional();
-
 const ConfigSchema = z.object({
   HOST: z.string().trim().regex(/^[A-Za-z0-9.:%-]+$/, "must be a host name or IP address")
     .default("0.0.0.0"),
@@ -26,7 +15,8 @@ const ConfigSchema = z.object({
   UPSTASH_REDIS_REST_TOKEN: optionalString,
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   JWT_PUBLIC_KEY: optionalString,
-  JWT_JWKS_URL: JwksUrl,
+  // The JWKS decides which tokens are trusted: fetched over https only (DESIGN.md §9).
+  JWT_JWKS_URL: optionalUrl(/^https:\/\/[^/]/, "https://"),
   JWT_ALGORITHM: z.enum(["RS256", "ES256", "EdDSA", "PS256"]).default("RS256"),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
@@ -93,8 +83,4 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
  */
 export function verifiesWithSecret(config: Config): boolean {
   return !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL;
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
 }

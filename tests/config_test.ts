@@ -23,10 +23,10 @@ Deno.test("loadConfig() stops on a bad value with a message naming the variable"
   const cases: [Record<string, string>, RegExp][] = [
     [{ PORT: "eighty" }, /^Invalid configuration: PORT .*"eighty"/],
     [{ HOST: "0.0.0.0/24" }, /HOST must be a host name or IP address: got "0.0.0.0\/24"/],
-    [{ JWT_JWKS_URL: "http://auth.example/jwks.json" }, /JWT_JWKS_URL must be an https:\/\/ URL/],
-    [{ JWT_JWKS_URL: "http://127.0.0.1.evil.example/jwks" }, /JWT_JWKS_URL must be an https/],
-    [{ JWT_JWKS_URL: "ftp://auth.example/jwks.json" }, /JWT_JWKS_URL must be an https/],
-    [{ JWT_JWKS_URL: "not a url" }, /JWT_JWKS_URL must be an https/],
+    [{ JWT_JWKS_URL: "http://auth.example/jwks.json" }, /JWT_JWKS_URL must be a https:\/\/ URL/],
+    [{ JWT_JWKS_URL: "http://127.0.0.1:8080/jwks.json" }, /JWT_JWKS_URL must be a https/],
+    [{ JWT_JWKS_URL: "ftp://auth.example/jwks.json" }, /JWT_JWKS_URL must be a https/],
+    [{ JWT_JWKS_URL: "https:///jwks.json" }, /JWT_JWKS_URL must be a https/],
     [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL must be a postgres:\/\/ URL: got "mysql:\/\/x"/],
     [{ ROLE: "worker" }, /ROLE/],
     [{ JWT_SECRET: "short" }, /JWT_SECRET must be at least 32 characters$/],
@@ -51,19 +51,11 @@ Deno.test("loadConfig() never echoes a secret's value", () => {
   });
 });
 
-Deno.test("loadConfig() takes HOST, and a JWKS over https or over http on a loopback host only", () => {
+Deno.test("loadConfig() takes HOST, and a JWKS URL over https", () => {
   assert.equal(loadConfig({ HOST: "127.0.0.1" }).HOST, "127.0.0.1");
   assert.equal(loadConfig({ HOST: "::" }).HOST, "::");
-  for (
-    const url of [
-      "https://auth.example/.well-known/jwks.json",
-      "http://127.0.0.1:8080/jwks.json",
-      "http://localhost/jwks.json",
-      "http://[::1]:9000/jwks.json",
-    ]
-  ) {
-    assert.equal(loadConfig({ JWT_JWKS_URL: url }).JWT_JWKS_URL, url);
-  }
+  const jwks = "https://auth.example/.well-known/jwks.json";
+  assert.equal(loadConfig({ JWT_JWKS_URL: jwks }).JWT_JWKS_URL, jwks);
 });
 
 Deno.test("verifiesWithSecret() is false with a public key or a JWKS, so mint-token is not offered", () => {

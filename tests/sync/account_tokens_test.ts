@@ -159,7 +159,9 @@ Deno.test("AccountTokenVerifier verifies by public key with the pinned algorithm
   await rejects(verifier, confused, /algorithm/);
 });
 
-Deno.test("AccountTokenVerifier verifies by a JWKS fetched over HTTP from a loopback server", async () => {
+// The verifier fetches whatever URL it is given; config.ts admits only https ones. A local
+// plain-HTTP server stands in for the identity provider here.
+Deno.test("AccountTokenVerifier verifies by a JWKS fetched from a local key server", async () => {
   const { publicKey, privateKey } = await jose.generateKeyPair("EdDSA", { extractable: true });
   const jwk = { ...(await jose.exportJWK(publicKey)), kid: "k1", alg: "EdDSA", use: "sig" };
   const listening = Promise.withResolvers<string>();
