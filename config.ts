@@ -16,7 +16,8 @@ const ConfigSchema = z.object({
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   JWT_PUBLIC_KEY: optionalString,
   // The JWKS decides which tokens are trusted: fetched over https only (DESIGN.md §9).
-  JWT_JWKS_URL: optionalUrl(/^https:\/\/[^/]/, "https://"),
+  JWT_JWKS_URL: z.string().trim()
+    .refine((v) => URL.parse(v)?.protocol === "https:", "must be a https:// URL").optional(),
   JWT_ALGORITHM: z.enum(["RS256", "ES256", "EdDSA", "PS256"]).default("RS256"),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,

@@ -26,7 +26,7 @@ Deno.test("loadConfig() stops on a bad value with a message naming the variable"
     [{ JWT_JWKS_URL: "http://auth.example/jwks.json" }, /JWT_JWKS_URL must be a https:\/\/ URL/],
     [{ JWT_JWKS_URL: "http://127.0.0.1:8080/jwks.json" }, /JWT_JWKS_URL must be a https/],
     [{ JWT_JWKS_URL: "ftp://auth.example/jwks.json" }, /JWT_JWKS_URL must be a https/],
-    [{ JWT_JWKS_URL: "https:///jwks.json" }, /JWT_JWKS_URL must be a https/],
+    [{ JWT_JWKS_URL: "https://auth example/jwks" }, /JWT_JWKS_URL must be a https/],
     [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL must be a postgres:\/\/ URL: got "mysql:\/\/x"/],
     [{ ROLE: "worker" }, /ROLE/],
     [{ JWT_SECRET: "short" }, /JWT_SECRET must be at least 32 characters$/],
