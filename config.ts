@@ -6,6 +6,8 @@ const optionalUrl = (scheme: RegExp, what: string) =>
   z.string().trim().regex(scheme, `must be a ${what} URL`).optional();
 
 const ConfigSchema = z.object({
+  HOST: z.string().trim().regex(/^[A-Za-z0-9.:%-]+$/, "must be a host name or IP address")
+    .default("0.0.0.0"),
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   DATABASE_URL: optionalUrl(/^postgres(ql)?:\/\//, "postgres://"),
   DATA_DIR: z.string().trim().min(1).default("./data"),
@@ -17,7 +19,9 @@ const ConfigSchema = z.object({
   UPSTASH_REDIS_REST_TOKEN: optionalString,
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   JWT_PUBLIC_KEY: optionalString,
-  JWT_JWKS_URL: optionalUrl(/^https?:\/\//, "http(s)://"),
+  // The JWKS decides which tokens are trusted: fetched over https only (DESIGN.md §9).
+  JWT_JWKS_URL: z.string().trim()
+    .refine((v) => URL.parse(v)?.protocol === "https:", "must be a https:// URL").optional(),
   JWT_ALGORITHM: z.enum(["RS256", "ES256", "EdDSA", "PS256"]).default("RS256"),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
@@ -123,4 +127,12 @@ function checkClusterUrls(config: Config): void {
       );
     }
   }
+}
+
+/**
+ * True when account tokens are HS256, signed with `JWT_SECRET` or the embedded default's
+ * generated secret: only then can `deno task mint-token` mint tokens the service accepts.
+ */
+export function verifiesWithSecret(config: Config): boolean {
+  return !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL;
 }

@@ -1,5 +1,5 @@
 /** Composition root: configuration, the service, the HTTP server, shutdown. Nothing else. */
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, verifiesWithSecret } from "./config.ts";
 import { SHUTDOWN_GRACE_MS, startService } from "./service.ts";
 import { createLogger } from "./sync/logger.ts";
 
@@ -19,15 +19,17 @@ const logger = createLogger(config.LOG_LEVEL);
 const service = await orExit(() => startService(config, logger));
 
 const server = Deno.serve({
+  hostname: config.HOST,
   port: config.PORT,
   onListen: ({ hostname, port }) => {
     logger.info("DevPocket Sync listening", {
-      url: `http://${hostname}:${port}`,
+      url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
       database: service.embedded ? `embedded (${config.DATA_DIR}/pgdata)` : "postgres",
       bus: service.bus.kind,
       role: config.ROLE,
     });
-    if (service.embedded && !config.JWT_SECRET) {
+    // Only HS256 tokens can be minted here; with a key or a JWKS the identity provider signs.
+    if (verifiesWithSecret(config) && config.ROLE !== "listener") {
       logger.info("Mint an account token with: deno task mint-token --user <id> --tier pro");
     }
   },

@@ -1,5 +1,6 @@
-import type { Driver, Queryable } from "./driver.ts";
+import type { Driver } from "./driver.ts";
 import { ITEM_COLUMNS, lockUser, runBatch } from "./batch_sql.ts";
+import type { AccountToken } from "../sync/account_tokens.ts";
 import type { Account } from "../sync/tiers.ts";
 import {
   type AuthenticatedDevice,
@@ -16,6 +17,7 @@ import {
 
 const CONFLICT_COLUMNS =
   "id, collection, item_id, status, strategy, base, local, remote, change_id, resolution, resolved_version, created_at, resolved_at";
+const ACCOUNT_COLUMNS = "user_id, tier, tier_expires_at, team_id, team_role";
 const DEVICE_COLUMNS =
   "d.id, d.user_id, d.name, d.platform, d.install_id, d.app_version, d.cursor, d.created_at, d.last_seen_at";
 
@@ -26,26 +28,64 @@ const DEVICE_COLUMNS =
 export class SqlStore implements SyncStore {
   constructor(readonly driver: Driver) {}
 
-  async saveAccount(account: Account): Promise<void> {
-    await upsertAccount(this.driver, account);
+  async saveAccount({ account, issuedAt }: AccountToken): Promise<Account> {
+    const params = [
+      account.userId,
+      account.tier,
+      account.tierExpiresAt === null ? null : new Date(account.tierExpiresAt).toISOString(),
+      account.teamId,
+      account.teamRole,
+      issuedAt,
+    ];
+    // A few attempts: a user seen for the first time is inserted unless another request
+    // inserted it meanwhile; an answer older than this token means a newer one committed
+    // while this statement ran, and is read again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      // must: a conditional UPDATE, not an upsert: ON CONFLICT DO UPDATE locks the row even
+      // when its WHERE fails, and this row is the lock every push of the user takes. A row
+      // that needs no change is only read.
+      const [row] = await this.driver.query<AccountRow & { token_iat: number | null }>(
+        `with updated as (
+           update users set tier = $2, tier_expires_at = $3::timestamptz, team_id = $4,
+             team_role = $5, token_iat = $6::bigint, updated_at = now()
+           where user_id = $1 and (token_iat is null or token_iat <= $6::bigint)
+             and (tier, tier_expires_at, team_id, team_role, token_iat)
+               is distinct from ($2, $3::timestamptz, $4, $5, $6::bigint)
+           returning ${ACCOUNT_COLUMNS}, token_iat)
+         select * from updated
+         union all
+         select ${ACCOUNT_COLUMNS}, token_iat from users
+         where user_id = $1 and not exists (select 1 from updated)`,
+        params,
+      );
+      if (row && (row.token_iat === null || row.token_iat >= issuedAt)) return toAccount(row);
+      if (row) continue;
+      const [inserted] = await this.driver.query<AccountRow>(
+        `insert into users (user_id, tier, tier_expires_at, team_id, team_role, token_iat)
+         values ($1, $2, $3, $4, $5, $6) on conflict (user_id) do nothing
+         returning ${ACCOUNT_COLUMNS}`,
+        params,
+      );
+      if (inserted) return toAccount(inserted);
+    }
+    throw new Error(`Recording the account token of ${account.userId} kept racing`);
   }
 
   async registerDevice(
-    account: Account,
+    userId: string,
     input: { name: string; platform: string; install_id?: string; app_version?: string },
     tokenHash: string,
     maxDevices: number,
   ): Promise<{ device: DeviceRow; created: boolean } | "limit"> {
     return await this.driver.transaction(async (tx) => {
-      await upsertAccount(tx, account);
-      await lockUser(tx, account.userId);
+      await lockUser(tx, userId);
       if (input.install_id) {
         const [existing] = await tx.query<DeviceRow>(
           `update devices d set name = $3, platform = $4, app_version = $5, token_hash = $6,
              last_seen_at = now()
            where user_id = $1 and install_id = $2 returning ${DEVICE_COLUMNS}`,
           [
-            account.userId,
+            userId,
             input.install_id,
             input.name,
             input.platform,
@@ -57,7 +97,7 @@ export class SqlStore implements SyncStore {
       }
       const [{ n }] = await tx.query<{ n: number }>(
         "select count(*)::int as n from devices where user_id = $1",
-        [account.userId],
+        [userId],
       );
       if (n >= maxDevices) return "limit";
       const [device] = await tx.query<DeviceRow>(
@@ -65,7 +105,7 @@ export class SqlStore implements SyncStore {
          values ($1, $2, $3, $4, $5, $6, $7, now()) returning ${DEVICE_COLUMNS}`,
         [
           crypto.randomUUID(),
-          account.userId,
+          userId,
           input.name,
           input.platform,
           input.install_id ?? null,
@@ -78,23 +118,16 @@ export class SqlStore implements SyncStore {
   }
 
   async findDeviceByTokenHash(tokenHash: string): Promise<AuthenticatedDevice | null> {
-    const [row] = await this.driver.query<
-      DeviceRow & { tier: string; tier_expires_at: Date | null; team_id: string | null }
-    >(
-      `select ${DEVICE_COLUMNS}, u.tier, u.tier_expires_at, u.team_id
+    const [row] = await this.driver.query<DeviceRow & Omit<AccountRow, "user_id">>(
+      `select ${DEVICE_COLUMNS}, u.tier, u.tier_expires_at, u.team_id, u.team_role
        from devices d join users u on u.user_id = d.user_id where d.token_hash = $1`,
       [tokenHash],
     );
     if (!row) return null;
-    const { tier, tier_expires_at, team_id, ...device } = row;
+    const { tier, tier_expires_at, team_id, team_role, ...device } = row;
     return {
       device,
-      account: {
-        userId: device.user_id,
-        tier: tier as Account["tier"],
-        tierExpiresAt: tier_expires_at ? tier_expires_at.getTime() : null,
-        teamId: team_id,
-      },
+      account: toAccount({ user_id: device.user_id, tier, tier_expires_at, team_id, team_role }),
     };
   }
 
@@ -246,18 +279,21 @@ export class SqlStore implements SyncStore {
   }
 }
 
-async function upsertAccount(db: Queryable, account: Account): Promise<void> {
-  await db.query(
-    `insert into users (user_id, tier, tier_expires_at, team_id) values ($1, $2, $3, $4)
-     on conflict (user_id) do update set tier = excluded.tier, tier_expires_at = excluded.tier_expires_at,
-       team_id = excluded.team_id, updated_at = now()
-     where (users.tier, users.tier_expires_at, users.team_id)
-       is distinct from (excluded.tier, excluded.tier_expires_at, excluded.team_id)`,
-    [
-      account.userId,
-      account.tier,
-      account.tierExpiresAt === null ? null : new Date(account.tierExpiresAt).toISOString(),
-      account.teamId,
-    ],
-  );
+/** The account as the users row stores it (the newest account token seen). */
+interface AccountRow {
+  user_id: string;
+  tier: string;
+  tier_expires_at: Date | null;
+  team_id: string | null;
+  team_role: string;
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    userId: row.user_id,
+    tier: row.tier as Account["tier"],
+    tierExpiresAt: row.tier_expires_at ? row.tier_expires_at.getTime() : null,
+    teamId: row.team_id,
+    teamRole: row.team_role as Account["teamRole"],
+  };
 }

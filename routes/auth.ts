@@ -30,7 +30,8 @@ export function requireAuth(
       if (accepts === "device") {
         throw new AppError("UNAUTHORIZED", "This endpoint needs a device token");
       }
-      c.set("account", await deps.accounts.verify(token));
+      // Every verified account token is recorded: the newest one seen sets the account.
+      c.set("account", await deps.devices.recordAccount(await deps.accounts.verify(token)));
     }
     await next();
   };

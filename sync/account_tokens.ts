@@ -1,11 +1,12 @@
 import * as jose from "jose";
 import { z } from "zod";
 import { AppError } from "./errors.ts";
-import { type Account, TIERS } from "./tiers.ts";
+import { type Account, TEAM_ROLES, TIERS } from "./tiers.ts";
 
-/** Tokens valid for longer than this from now are refused, whoever signed them. */
+/** Tokens whose `exp − iat` is longer than this are refused, whoever signed them. */
 export const MAX_TOKEN_LIFETIME_SECONDS = 400 * 24 * 3600;
-const CLOCK_TOLERANCE_SECONDS = 30;
+/** Clock skew allowed between the token's issuer and this service, for `exp` and `iat`. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface AccountTokenOptions {
   secret?: string;
@@ -16,12 +17,22 @@ export interface AccountTokenOptions {
   audience?: string;
 }
 
+/** A verified account token: the account it describes and when it was issued. */
+export interface AccountToken {
+  account: Account;
+  /** The token's `iat` (unix seconds): the newest token seen for a user sets its account. */
+  issuedAt: number;
+}
+
 const Claims = z.object({
   sub: z.string().min(1).max(256),
   exp: z.number(),
+  iat: z.number(),
   tier: z.enum(TIERS).default("free"),
-  tier_expires_at: z.number().int().positive().optional(),
+  // Up to 9999-12-31: a later instant (say, milliseconds sent as seconds) fits no timestamptz.
+  tier_expires_at: z.number().int().positive().max(253_402_300_799).optional(),
   team_id: z.string().min(1).max(256).optional(),
+  team_role: z.enum(TEAM_ROLES).default("member"),
 });
 
 /** Verifies account JWTs with one pinned algorithm; every failure is `UNAUTHORIZED`. */
@@ -51,13 +62,19 @@ export class AccountTokenVerifier {
     return new AccountTokenVerifier(new TextEncoder().encode(options.secret), "HS256", options);
   }
 
-  async verify(token: string, now = Date.now()): Promise<Account> {
+  /**
+   * Checks signature, algorithm, `exp`, `iat` (required, not in the future beyond the clock
+   * tolerance), `exp − iat` and, when configured, `iss` and `aud`.
+   */
+  async verify(token: string, now = Date.now()): Promise<AccountToken> {
     let payload: jose.JWTPayload;
     try {
       const verifyOptions: jose.JWTVerifyOptions = {
         algorithms: [this.algorithm],
-        requiredClaims: ["exp", "sub"],
+        requiredClaims: ["exp", "iat", "sub"],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        // With a maximum age jose also refuses an `iat` in the future (beyond the tolerance).
+        maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
         currentDate: new Date(now),
         ...(this.options.issuer && { issuer: this.options.issuer }),
         ...(this.options.audience && { audience: this.options.audience }),
@@ -72,23 +89,31 @@ export class AccountTokenVerifier {
     if (!claims.success) {
       throw new AppError("UNAUTHORIZED", "The account token's claims are malformed");
     }
-    if (claims.data.exp - now / 1000 > MAX_TOKEN_LIFETIME_SECONDS) {
+    const { sub, exp, iat, tier, tier_expires_at, team_id, team_role } = claims.data;
+    // Bounded by what the issuer granted, not by what is left: an over-long token stays
+    // refused for all of its life, not only until it has aged into the bound.
+    if (exp - iat > MAX_TOKEN_LIFETIME_SECONDS) {
       throw new AppError(
         "UNAUTHORIZED",
         "The account token lives longer than this service accepts",
       );
     }
     return {
-      userId: claims.data.sub,
-      tier: claims.data.tier,
-      tierExpiresAt: claims.data.tier_expires_at ? claims.data.tier_expires_at * 1000 : null,
-      teamId: claims.data.team_id ?? null,
+      account: {
+        userId: sub,
+        tier,
+        tierExpiresAt: tier_expires_at ? tier_expires_at * 1000 : null,
+        teamId: team_id ?? null,
+        teamRole: team_role,
+      },
+      issuedAt: Math.floor(iat),
     };
   }
 }
 
 /**
  * Mints an HS256 account token, for self-hosters (`deno task mint-token`) and tests.
+ * `issuedAt` (unix seconds) defaults to now; the token expires `expiresInSeconds` after it.
  * @example await mintAccountToken("x".repeat(32), { userId: "alice", tier: "pro", expiresInSeconds: 3600 })
  */
 export async function mintAccountToken(
@@ -97,21 +122,25 @@ export async function mintAccountToken(
     userId: string;
     tier: Account["tier"];
     expiresInSeconds: number;
+    issuedAt?: number;
     tierExpiresAt?: number;
     teamId?: string;
+    teamRole?: Account["teamRole"];
     issuer?: string;
     audience?: string;
   },
 ): Promise<string> {
+  const issuedAt = claims.issuedAt ?? Math.floor(Date.now() / 1000);
   const jwt = new jose.SignJWT({
     tier: claims.tier,
     ...(claims.tierExpiresAt && { tier_expires_at: claims.tierExpiresAt }),
     ...(claims.teamId && { team_id: claims.teamId }),
+    ...(claims.teamRole && { team_role: claims.teamRole }),
   })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(claims.userId)
-    .setIssuedAt()
-    .setExpirationTime(`${claims.expiresInSeconds}s`);
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + claims.expiresInSeconds);
   if (claims.issuer) jwt.setIssuer(claims.issuer);
   if (claims.audience) jwt.setAudience(claims.audience);
   return await jwt.sign(new TextEncoder().encode(secret));

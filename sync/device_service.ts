@@ -3,7 +3,8 @@ import { sha256Hex } from "./hashing.ts";
 import { encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { DeviceRow, SyncStore } from "./sync_store.ts";
-import { type Account, TIER_LIMITS } from "./tiers.ts";
+import { type Account, lowestTierAllowing, TIER_LIMITS, type Upgrade } from "./tiers.ts";
+import type { AccountToken } from "./account_tokens.ts";
 import type { DeviceIdentity } from "./sync_service.ts";
 
 /**
@@ -35,22 +36,38 @@ export class DeviceService {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Registers a device, or re-issues the token of the one with the same `install_id`. */
+  /**
+   * Records a verified account token and answers the account as it now stands: the newest
+   * token seen for the user (largest `iat`) sets tier, tier expiry and team for everything
+   * the user's device tokens do, on every instance.
+   */
+  async recordAccount(token: AccountToken): Promise<Account> {
+    return await this.store.saveAccount(token);
+  }
+
+  /**
+   * Registers a device, or re-issues the token of the one with the same `install_id`.
+   * `account` is the account as it stands (see {@link recordAccount}).
+   */
   async register(
     account: Account,
     input: { name: string; platform: string; install_id?: string; app_version?: string },
   ): Promise<{ device: DeviceView; token: string }> {
     const token = TOKEN_PREFIX + encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
     const limit = TIER_LIMITS[account.tier].devices;
-    const outcome = await this.store.registerDevice(account, input, sha256Hex(token), limit);
+    const outcome = await this.store.registerDevice(
+      account.userId,
+      input,
+      sha256Hex(token),
+      limit,
+    );
     if (outcome === "limit") {
+      const tier = lowestTierAllowing((limits) => limits.devices > limit);
+      const upgrade: Upgrade | null = tier && { tier, reason: "device_limit" };
       throw new AppError(
         "SYNC_DEVICE_LIMIT_EXCEEDED",
         `The ${account.tier} tier allows ${limit} devices`,
-        {
-          limit,
-          tier: account.tier,
-        },
+        { limit, tier: account.tier, upgrade },
       );
     }
     return { device: this.#view(outcome.device), token };

@@ -11,7 +11,7 @@ import { containsPrivateKey } from "./privacy/private_key.ts";
 import { allowedCollections } from "./selective_sync.ts";
 import { itemKey, type ItemRow, type SyncStore } from "./sync_store.ts";
 import { readSyncSettings, SYNC_SETTINGS_ID, SyncSettings } from "./sync_settings.ts";
-import { type Account, isExpired } from "./tiers.ts";
+import { type Account, assertWritable } from "./tiers.ts";
 
 /** Who is calling: an authenticated device of an account. */
 export interface DeviceIdentity {
@@ -47,12 +47,7 @@ export class SyncService {
     rawChanges: unknown[],
   ): Promise<{ results: ChangeResult[]; cursor: string }> {
     const now = this.clock();
-    if (isExpired(who.account, now)) {
-      throw new AppError(
-        "SYNC_SUBSCRIPTION_EXPIRED",
-        "The subscription has expired: reads still work, writes do not",
-      );
-    }
+    assertWritable(who.account, now);
     const prepared = rawChanges.map(prepareChange);
     const valid = prepared.flatMap((p) => (p.ok ? [p] : []));
     const reads = {

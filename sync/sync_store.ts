@@ -1,3 +1,4 @@
+import type { AccountToken } from "./account_tokens.ts";
 import type { Account } from "./tiers.ts";
 import type { Collection } from "./collections.ts";
 
@@ -112,9 +113,14 @@ export interface PullPage {
 
 /** The persistence the sync domain needs; implemented once in db/sql_store.ts for both drivers. */
 export interface SyncStore {
-  saveAccount(account: Account): Promise<void>;
+  /**
+   * Records an account token: it sets the user's account unless a newer one (larger `iat`)
+   * was recorded before (equal `iat`: the one recorded last wins). Answers the account as it
+   * now stands, which every instance sharing the database sees.
+   */
+  saveAccount(token: AccountToken): Promise<Account>;
   registerDevice(
-    account: Account,
+    userId: string,
     input: { name: string; platform: string; install_id?: string; app_version?: string },
     tokenHash: string,
     maxDevices: number,

@@ -7,6 +7,7 @@
  * - Redis Cluster: TEST_REDIS_CLUSTER_URLS if given, else three throwaway masters.
  * Extra arguments go to `deno test` (e.g. a file or `--filter`).
  */
+import { junitSummary } from "./support/junit_summary.ts";
 import { cleanUpOnInterrupt, type Service, startPostgres, startRedis } from "./support/cluster.ts";
 import { startRedisCluster } from "./support/redis_cluster.ts";
 
@@ -65,12 +66,10 @@ try {
 }
 Deno.exit(code);
 
-/** The plain closing line CI reads: "N passed, N failed". */
+/** The plain closing line CI reads: "N passed, N failed" (and what did not run, if any). */
 async function summary(junitPath: string): Promise<string> {
   const xml = await Deno.readTextFile(junitPath).catch(() => "");
-  const root = xml.match(/<testsuites[^>]*>/)?.[0] ?? "";
-  const count = (name: string) => Number(root.match(new RegExp(`${name}="(\\d+)"`))?.[1] ?? 0);
-  const total = count("tests");
-  const failed = count("failures") + count("errors");
-  return `tests: ${total - failed} passed, ${failed} failed`;
+  const { passed, failed, notRun } = junitSummary(xml);
+  const skipped = notRun > 0 ? `, ${notRun} not run (filtered out or ignored)` : "";
+  return `tests: ${passed} passed, ${failed} failed${skipped}`;
 }

@@ -75,6 +75,9 @@ withDrivers("devices", (_open, kind) => {
         (await t.request("DELETE", "/api/devices/not-a-uuid", { token: phone.token })).status,
         404,
       );
+      // Used first, so a cache of authenticated tokens would hold it: deletion must still bind.
+      assert.equal((await t.request("GET", "/api/sync/data", { token: laptop.token })).status, 200);
+      assert.equal((await t.request("GET", "/api/devices", { token: laptop.token })).status, 200);
       // One device signs another out.
       const res = await t.request("DELETE", `/api/devices/${laptop.id}`, { token: phone.token });
       assert.equal(res.status, 204);
@@ -102,7 +105,31 @@ withDrivers("devices", (_open, kind) => {
       assert.equal(res.status, 403);
       const body = await res.json();
       assert.equal(body.error.code, "SYNC_DEVICE_LIMIT_EXCEEDED");
-      assert.equal(body.error.details.limit, 2);
+      assert.deepEqual(body.error.details, {
+        limit: 2,
+        tier: "free",
+        upgrade: { tier: "pro", reason: "device_limit" },
+      });
+    },
+  });
+
+  Deno.test({
+    name: "the device limit is the newest account token's tier, whichever token registers",
+    fn: async () => {
+      await using t = await openTestApp(kind);
+      const issued = Math.floor(Date.now() / 1000) - 600;
+      const free = await t.accountToken("carol", "free", { issuedAt: issued });
+      const pro = await t.accountToken("carol", "pro", { issuedAt: issued + 10 });
+      const register = (token: string, name: string) =>
+        t.request("POST", "/api/devices/register", { token, body: { name, platform: "web" } });
+      assert.equal((await register(free, "a")).status, 201);
+      assert.equal((await register(free, "b")).status, 201);
+      assert.equal((await register(free, "c")).status, 403);
+      // The renewal to pro lifts the limit; the older free token seen afterwards does not lower it.
+      assert.equal((await register(pro, "c")).status, 201);
+      assert.equal((await register(free, "d")).status, 201);
+      const { devices } = await (await t.request("GET", "/api/devices", { token: free })).json();
+      assert.equal(devices.length, 4);
     },
   });
 

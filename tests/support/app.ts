@@ -10,6 +10,12 @@ import { Hub, type HubOptions } from "../../sync/ws/hub.ts";
 import { SqlStore } from "../../db/sql_store.ts";
 import { type DriverKind, openTestDb, type TestDb } from "./drivers.ts";
 
+/** Claims of a test account token beyond the user and the tier. */
+export type AccountTokenExtras = Pick<
+  Parameters<typeof mintAccountToken>[1],
+  "issuedAt" | "tierExpiresAt" | "teamId" | "teamRole"
+>;
+
 export const TEST_SECRET = "test-secret-that-is-at-least-32-characters-long";
 
 /** The real app over a fresh database of either kind, driven with `app.request()`. */
@@ -24,7 +30,8 @@ export interface TestApp extends AsyncDisposable {
     path: string,
     options?: { token?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<Response>;
-  accountToken(userId: string, tier?: Tier, extra?: { tierExpiresAt?: number }): Promise<string>;
+  /** An account token (HS256, an hour long); `extra` sets `iat`, the tier's expiry, the team. */
+  accountToken(userId: string, tier?: Tier, extra?: AccountTokenExtras): Promise<string>;
   /** Registers a device and returns its token and id. */
   device(userId: string, name?: string, tier?: Tier): Promise<{ id: string; token: string }>;
 }
@@ -38,12 +45,14 @@ export async function openTestApp(
     logger?: Logger;
     /** Rate limits as service.ts wires them; none by default. */
     rateLimiting?: RateLimiting;
+    /** The services' clock (tier expiry, timestamps); account tokens still go by real time. */
+    clock?: () => number;
   } = {},
 ): Promise<TestApp> {
   const db = await openTestDb(kind);
   const store = new SqlStore(db.driver);
   const bus = new MemoryBus();
-  const services = buildServices(store, inProcessNotifier(bus, () => {}));
+  const services = buildServices(store, inProcessNotifier(bus, () => {}), options.clock);
   const logger = options.logger ?? SILENT_LOGGER;
   const hub = new Hub({ bus, store, logger, ...options.hub });
   const servers: Deno.HttpServer[] = [];

@@ -9,6 +9,9 @@ Deno.test("[postgres] an incremental puller never skips a change while writers c
   const reader = await t.device("alice", "reader");
   const pushed = new Set<string>();
   const seen = new Set<string>();
+  // Collected while writers and the reader run, asserted once both are done: an assertion
+  // thrown inside a running loop would surface late, or leave the other side running.
+  const violations: string[] = [];
   let writing = true;
 
   const write = async (token: string) => {
@@ -18,42 +21,50 @@ Deno.test("[postgres] an incremental puller never skips a change while writers c
         () => command(`echo ${crypto.randomUUID()}`),
       );
       const res = await t.request("POST", "/api/sync/data", { token, body: { changes } });
-      assert.equal(res.status, 200);
+      if (res.status !== 200) {
+        violations.push(`push answered ${res.status}: ${await res.text()}`);
+        return;
+      }
+      await res.body?.cancel();
       for (const c of changes) pushed.add(c.id);
     }
+  };
+  const page = async (query: string) => {
+    const res = await t.request("GET", `/api/sync/data?${query}`, { token: reader.token });
+    if (res.status !== 200) throw new Error(`pull answered ${res.status}: ${await res.text()}`);
+    return await res.json();
   };
   const read = async () => {
     let cursor = "";
     let previous = -1;
     while (writing || cursor === "") {
-      const page =
-        await (await t.request("GET", `/api/sync/data?limit=7${cursor ? `&since=${cursor}` : ""}`, {
-          token: reader.token,
-        })).json();
-      for (const change of page.changes) {
+      const { changes, cursor: next } = await page(`limit=7${cursor ? `&since=${cursor}` : ""}`);
+      for (const change of changes) {
         const seq = parseInt(change.cursor.slice(3), 36);
-        assert.ok(seq > previous, "cursors only move forward");
+        if (seq <= previous) violations.push(`cursor went from ${previous} back to ${seq}`);
         previous = seq;
         seen.add(change.id);
       }
-      cursor = page.cursor;
+      cursor = next;
     }
     // One last page after the writers finished, from the same cursor.
     for (;;) {
-      const page = await (await t.request("GET", `/api/sync/data?limit=1000&since=${cursor}`, {
-        token: reader.token,
-      }))
-        .json();
-      for (const change of page.changes) seen.add(change.id);
-      cursor = page.cursor;
-      if (!page.has_more) break;
+      const last = await page(`limit=1000&since=${cursor}`);
+      for (const change of last.changes) seen.add(change.id);
+      cursor = last.cursor;
+      if (!last.has_more) break;
     }
   };
 
-  const reading = read();
-  await Promise.all(writers.map((w) => write(w.token)));
+  // Settled promises: a failure on either side is rethrown below, once both are done, never
+  // left unhandled while the other side runs; the reader stops when the writers are done.
+  const reading = Promise.allSettled([read()]);
+  const wrote = await Promise.allSettled(writers.map((w) => write(w.token)));
   writing = false;
-  await reading;
+  for (const outcome of [...(await reading), ...wrote]) {
+    if (outcome.status === "rejected") throw outcome.reason;
+  }
+  assert.deepEqual(violations, []);
   assert.equal(pushed.size, 4 * [...Array(15).keys()].reduce((n, b) => n + 1 + (b % 7), 0));
   assert.deepEqual([...pushed].filter((id) => !seen.has(id)), []);
 });

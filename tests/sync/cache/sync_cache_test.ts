@@ -24,6 +24,7 @@ const account = (userId: string) => ({
   tier: "pro" as const,
   tierExpiresAt: null,
   teamId: null,
+  teamRole: "member" as const,
 });
 
 /** Services over a store that counts its reads, with the cache wired as service.ts does. */
@@ -47,7 +48,7 @@ async function cachedServices(kind: DriverKind, redisUrl = testRedisUrl()) {
   const bus = withHeadTracking(new MemoryBus(), cache, () => {});
   const services = buildServices(counted, inProcessNotifier(bus, () => {}), Date.now, cache);
   const userId = `cache-${crypto.randomUUID()}`;
-  await store.saveAccount(account(userId));
+  await store.saveAccount({ account: account(userId), issuedAt: 1 });
   const register = async (name: string) => {
     const { device } = await services.devices.register(account(userId), { name, platform: "ios" });
     return { deviceId: device.id, account: account(userId) };
