@@ -1,3 +1,4 @@
+import type { SyncStats } from "./api_schemas.ts";
 import { encodeCursor } from "./cursor.ts";
 import type { DeviceService } from "./device_service.ts";
 import type { SyncStore } from "./sync_store.ts";
@@ -6,7 +7,7 @@ import type { SyncStore } from "./sync_store.ts";
 export class StatsService {
   constructor(private readonly store: SyncStore, private readonly devices: DeviceService) {}
 
-  async forUser(userId: string) {
+  async forUser(userId: string): Promise<SyncStats> {
     const [stats, devices] = await Promise.all([
       this.store.stats(userId),
       this.devices.list(userId),

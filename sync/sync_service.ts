@@ -4,8 +4,10 @@ import { canonicalJson } from "../conflict/canonical.ts";
 import { sha256Hex, sha256Uuid } from "./hashing.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
+import type { Metrics } from "./metrics.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
-import { type ChangeResult, planBatch, type PreparedChange } from "./push_planner.ts";
+import type { PulledChange, PullResult, PushResult } from "./api_schemas.ts";
+import { planBatch, type PreparedChange } from "./push_planner.ts";
 import { containsPrivateKey } from "./privacy_filter.ts";
 import { allowedCollections } from "./selective_sync.ts";
 import { itemKey, type ItemRow, type SyncStore } from "./sync_store.ts";
@@ -18,31 +20,20 @@ export interface DeviceIdentity {
   account: Account;
 }
 
-export interface PulledChange {
-  collection: string;
-  id: string;
-  version: number;
-  data: Record<string, unknown> | null;
-  deleted: boolean;
-  redacted?: true;
-  modified_at: number;
-  device_id: string | null;
-  cursor: string;
-}
-
 /** Push and pull of the contract (DESIGN.md §3), over any store. */
 export class SyncService {
   constructor(
     private readonly store: SyncStore,
     private readonly notifier: ChangeNotifier,
     private readonly clock: () => number = Date.now,
+    private readonly metrics?: Pick<Metrics, "pushed" | "pulled">,
   ) {}
 
   /** Stores a batch; each change gets its own result and one bad change fails alone. */
   async push(
     who: DeviceIdentity,
     rawChanges: unknown[],
-  ): Promise<{ results: ChangeResult[]; cursor: string }> {
+  ): Promise<PushResult> {
     const now = this.clock();
     if (isExpired(who.account, now)) {
       throw new AppError(
@@ -79,6 +70,7 @@ export class SyncService {
           newId: () => crypto.randomUUID(),
         }),
     );
+    this.metrics?.pushed(rawChanges, plan);
     await this.notifier.committed(who.account.userId, who.deviceId, plan);
     return { results: plan.results, cursor: plan.cursor };
   }
@@ -87,7 +79,7 @@ export class SyncService {
   async pull(
     who: DeviceIdentity,
     query: { since?: string; collections?: string; limit: number },
-  ): Promise<{ changes: PulledChange[]; cursor: string; has_more: boolean }> {
+  ): Promise<PullResult> {
     const since = query.since ? decodeCursor(query.since) : 0;
     const wanted = parseCollections(query.collections);
     const settingsItem = await this.store.getItem(who.account.userId, "settings", SYNC_SETTINGS_ID);
@@ -105,6 +97,7 @@ export class SyncService {
     const last = rows.at(-1);
     // With nothing new, the head (read before the rows) is safe: every change up to it had committed.
     const cursor = encodeCursor(last ? last.seq : Math.max(since, page.head));
+    this.metrics?.pulled(who.account.tier);
     return { changes, cursor, has_more: page.rows.length > query.limit };
   }
 }
