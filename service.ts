@@ -13,10 +13,12 @@ import { createApp } from "./routes/app.ts";
 import type { AppEnv } from "./routes/env.ts";
 import { AccountTokenVerifier } from "./sync/account_tokens.ts";
 import type { Bus } from "./sync/bus/bus.ts";
+import { MeteredBus } from "./sync/bus/metered_bus.ts";
 import { openBus } from "./sync/bus/open_bus.ts";
 import { inProcessNotifier, WAL_NOTIFIER } from "./sync/change_notifier.ts";
 import { loadOrCreateDevSecret } from "./sync/dev_secret.ts";
 import type { Logger } from "./sync/logger.ts";
+import { Metrics } from "./sync/metrics.ts";
 import { ReplicationListener } from "./sync/replication/listener.ts";
 import { buildServices } from "./sync/services.ts";
 import { Hub } from "./sync/ws/hub.ts";
@@ -73,12 +75,19 @@ export async function startService(
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   });
-  const bus = await openBus(config, { logger });
+  const metrics = new Metrics();
+  const bus = new MeteredBus(await openBus(config, { logger }), metrics);
   const notifier = embedded
     ? inProcessNotifier(bus, (error) => logger.warn("In-process publish failed", { error }))
     : WAL_NOTIFIER;
   const store = new SqlStore(driver);
-  const hub = new Hub({ bus, store, logger, allowedOrigins: config.WS_ALLOWED_ORIGINS });
+  const hub = new Hub({
+    bus,
+    store,
+    logger,
+    allowedOrigins: config.WS_ALLOWED_ORIGINS,
+    metrics,
+  });
   // Edge instances (ROLE=api) never open a replication connection; the embedded database has no WAL.
   const listener = config.DATABASE_URL && config.ROLE !== "api"
     ? options.listener?.(bus) ??
@@ -90,14 +99,17 @@ export async function startService(
       })
     : null;
   await listener?.start();
+  const apiEnabled = config.ROLE !== "listener";
+  metrics.observe({ hub: apiEnabled ? hub : null, listener });
   const app = createApp({
     logger,
     accounts,
     maxBodyBytes: config.MAX_BODY_BYTES,
     hub,
     readiness: { driver, bus, listener },
-    apiEnabled: config.ROLE !== "listener",
-    ...buildServices(store, notifier),
+    metrics,
+    apiEnabled,
+    ...buildServices(store, notifier, Date.now, metrics),
   });
   return {
     app,

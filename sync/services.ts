@@ -1,6 +1,7 @@
 import type { ChangeNotifier } from "./change_notifier.ts";
 import { ConflictService } from "./conflict_service.ts";
 import { DeviceService } from "./device_service.ts";
+import type { Metrics } from "./metrics.ts";
 import { StatsService } from "./stats_service.ts";
 import type { SyncStore } from "./sync_store.ts";
 import { SyncService } from "./sync_service.ts";
@@ -10,9 +11,10 @@ export function buildServices(
   store: SyncStore,
   notifier: ChangeNotifier,
   clock: () => number = Date.now,
+  metrics?: Metrics,
 ) {
   const devices = new DeviceService(store, (user, device) => notifier.revoked(user, device), clock);
-  const sync = new SyncService(store, notifier, clock);
+  const sync = new SyncService(store, notifier, clock, metrics);
   return {
     devices,
     sync,
