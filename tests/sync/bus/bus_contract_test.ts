@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import type { Bus } from "../../../sync/bus/bus.ts";
 import { MemoryBus } from "../../../sync/bus/memory_bus.ts";
+import { MeteredBus } from "../../../sync/bus/metered_bus.ts";
 import { RedisBus } from "../../../sync/bus/redis_bus.ts";
+import { Metrics } from "../../../sync/metrics.ts";
 import { UpstashBus } from "../../../sync/bus/upstash_bus.ts";
 import { testRedisUrl } from "../../support/services.ts";
 import { startUpstashRestDouble } from "../../support/upstash_rest_double.ts";
@@ -39,6 +41,17 @@ const ADAPTERS: Adapter[] = [
     distributed: true,
     world: () =>
       Promise.resolve(worldOf(() => RedisBus.connect(testRedisUrl(), { backoff: FAST_BACKOFF }))),
+  },
+  {
+    name: "MeteredBus over RedisBus",
+    distributed: true,
+    world: () =>
+      Promise.resolve(worldOf(async () =>
+        new MeteredBus(
+          await RedisBus.connect(testRedisUrl(), { backoff: FAST_BACKOFF }),
+          new Metrics(),
+        )
+      )),
   },
   {
     name: "UpstashBus (Upstash REST test double)",
