@@ -208,18 +208,15 @@ function components(schemas: Record<string, z.ZodType>, io: "input" | "output") 
     io,
     uri: (id) => `#/components/schemas/${id}`,
     unrepresentable: "any",
+    override: ({ zodSchema, jsonSchema }) => {
+      // Each change is validated alone (a bad one is `rejected`, not a 422 for the batch),
+      // so the push body takes any items; the document names what a client should send.
+      if (zodSchema === PushBody.shape.changes.element) Object.assign(jsonSchema, ref("Change"));
+    },
   }).schemas;
   const out: Record<string, JsonSchema> = {};
   for (const [id, { $schema: _s, $id: _i, ...schema }] of Object.entries(generated)) {
     out[id] = schema;
-  }
-  // Each change is validated alone (a bad one is `rejected`, not a 422 for the batch), so the
-  // body takes any items; the document names what a client should send.
-  if (io === "input") {
-    (out.PushRequest.properties as JsonSchema).changes = {
-      ...(out.PushRequest.properties as Record<string, JsonSchema>).changes,
-      items: ref("Change"),
-    };
   }
   return out;
 }
