@@ -15,6 +15,7 @@ import type { OnLimited } from "./routes/rate_limit.ts";
 import type { AppEnv } from "./routes/env.ts";
 import { AccountTokenVerifier } from "./sync/account_tokens.ts";
 import type { Bus } from "./sync/bus/bus.ts";
+import { MeteredBus } from "./sync/bus/metered_bus.ts";
 import { openBus } from "./sync/bus/open_bus.ts";
 import { inProcessNotifier, WAL_NOTIFIER } from "./sync/change_notifier.ts";
 import { withHeadTracking } from "./sync/cache/head_tracking_bus.ts";
@@ -27,6 +28,7 @@ import { type KvConnection, openKvConnection } from "./sync/kv_connection.ts";
 import type { Logger } from "./sync/logger.ts";
 import { openLimiter } from "./sync/rate_limit/open_limiter.ts";
 import { withOverride } from "./sync/rate_limit/tier_rate_limits.ts";
+import { Metrics } from "./sync/metrics.ts";
 import { ReplicationListener } from "./sync/replication/listener.ts";
 import { parseLsn } from "./sync/replication/lsn.ts";
 import { buildServices } from "./sync/services.ts";
@@ -102,8 +104,9 @@ export async function startService(
   });
   const kv = await openKvConnection(config, logger);
   const cache = config.SYNC_CACHE === "on" ? openSyncCache(kv, embedded) : null;
+  const metrics = new Metrics();
   const bus = withHeadTracking(
-    await openBus(config, { logger }),
+    new MeteredBus(await openBus(config, { logger }), metrics),
     cache,
     (error) => logger.warn("Head cache update failed", { error }),
   );
@@ -111,7 +114,13 @@ export async function startService(
     ? inProcessNotifier(bus, (error) => logger.warn("In-process publish failed", { error }))
     : WAL_NOTIFIER;
   const store = new SqlStore(driver);
-  const hub = new Hub({ bus, store, logger, allowedOrigins: config.WS_ALLOWED_ORIGINS });
+  const hub = new Hub({
+    bus,
+    store,
+    logger,
+    allowedOrigins: config.WS_ALLOWED_ORIGINS,
+    metrics,
+  });
   // Edge instances (ROLE=api) never open a replication connection; the embedded database has no WAL.
   const listener = config.DATABASE_URL && config.ROLE !== "api"
     ? options.listener?.(bus) ??
@@ -130,24 +139,33 @@ export async function startService(
     tombstoneRetentionDays: config.TOMBSTONE_RETENTION_DAYS,
     deviceInactiveDays: config.DEVICE_INACTIVE_DAYS,
     notify: embedded ? inProcessJobNotice(bus, logger) : () => Promise.resolve(),
-    onRun: options.onJobsRun,
+    onRun: (report) => {
+      metrics.jobsRan(report);
+      options.onJobsRun?.(report);
+    },
   });
   jobs.start();
+  const apiEnabled = config.ROLE !== "listener";
+  metrics.observe({ hub: apiEnabled ? hub : null, listener });
   const app = createApp({
     logger,
     accounts,
     maxBodyBytes: config.MAX_BODY_BYTES,
     hub,
     readiness: { driver, bus, listener },
-    apiEnabled: config.ROLE !== "listener",
+    metrics,
+    apiEnabled,
     rateLimiting: {
       limiter: openLimiter(kv, logger),
       limits: withOverride(config.RATE_LIMITS),
       authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
       clientIpHeader: config.CLIENT_IP_HEADER,
-      onLimited: options.onLimited,
+      onLimited: (route, scope) => {
+        metrics.rateLimited(route, scope);
+        options.onLimited?.(route, scope);
+      },
     },
-    ...buildServices(store, notifier, Date.now, cache),
+    ...buildServices(store, notifier, { cache, metrics }),
   });
   return {
     app,

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../sync/errors.ts";
 import type { Logger } from "../sync/logger.ts";
+import type { Metrics } from "../sync/metrics.ts";
 import type { AccountTokenVerifier } from "../sync/account_tokens.ts";
 import type { DeviceService } from "../sync/device_service.ts";
 import type { StatsService } from "../sync/stats_service.ts";
@@ -9,11 +10,13 @@ import type { ConflictService } from "../sync/conflict_service.ts";
 import type { SyncService } from "../sync/sync_service.ts";
 import type { Hub } from "../sync/ws/hub.ts";
 import { deviceRoutes } from "./devices.ts";
+import { docsRoutes } from "./docs.ts";
+import { Endpoints } from "./endpoints.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { openapiRoutes } from "./openapi.ts";
 import { authFailureLimit, type LimitDeps, rateLimit, type RateLimiting } from "./rate_limit.ts";
-import { RequestCounters, requestLog } from "./request_log.ts";
+import { requestLog } from "./request_log.ts";
 import type { AppEnv } from "./env.ts";
 import { errorBody, errorHandler } from "./errors.ts";
 import { syncRoutes } from "./sync.ts";
@@ -29,7 +32,8 @@ export interface AppDeps {
   conflicts: ConflictService;
   hub: Hub;
   readiness: Readiness;
-  /** False for ROLE=listener: only health and readiness are served. */
+  metrics: Metrics;
+  /** False for ROLE=listener: only health, readiness, metrics and the docs are served. */
   apiEnabled: boolean;
   maxBodyBytes: number;
   /** Budgets per device, user and client address; absent → nothing is limited. */
@@ -39,20 +43,15 @@ export interface AppDeps {
 /** The Hono app: routes, body limit and the one error mapper. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const counters = new RequestCounters();
-  app.use(requestLog(deps.logger, counters));
+  const endpoints = new Endpoints(app);
+  app.use(requestLog(deps.logger, deps.metrics, (c) => endpoints.pattern(c)));
+  app.use(endpoints.methodNotAllowed());
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such endpoint")), 404));
   app.route("/", healthRoutes(deps.readiness));
+  app.route("/", metricsRoutes(deps.metrics));
   app.route("/", openapiRoutes());
-  app.route(
-    "/",
-    metricsRoutes({
-      hub: deps.apiEnabled ? deps.hub : null,
-      listener: deps.readiness.listener,
-      requests: counters,
-    }),
-  );
+  app.route("/", docsRoutes());
   if (!deps.apiEnabled) return app;
   app.use(
     "/api/*",
@@ -62,9 +61,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         throw new AppError(
           "PAYLOAD_TOO_LARGE",
           `The request body is larger than ${deps.maxBodyBytes} bytes`,
-          {
-            limit: deps.maxBodyBytes,
-          },
+          { limit: deps.maxBodyBytes },
         );
       },
     }),

@@ -4,7 +4,7 @@ import type { ConflictService } from "../sync/conflict_service.ts";
 import type { AppEnv } from "./env.ts";
 import { jsonBody, pathUuid, queryParams } from "./validate.ts";
 
-const ListQuery = z.strictObject({ status: z.enum(["open", "resolved"]).default("open") });
+export const ListQuery = z.strictObject({ status: z.enum(["open", "resolved"]).default("open") });
 export const ResolveBody = z.strictObject({
   resolution: z.enum(["local", "remote", "merged"]),
   data: z.record(z.string(), z.unknown()).optional(),

@@ -1,10 +1,11 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import type { ErrorBody } from "../sync/api_schemas.ts";
 import { AppError } from "../sync/errors.ts";
 import type { Logger } from "../sync/logger.ts";
 
 /** The contract's error body (DESIGN.md §3). */
-export function errorBody(error: AppError) {
+export function errorBody(error: AppError): ErrorBody {
   return { error: { code: error.code, message: error.message, details: error.details } };
 }
 

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { Driver } from "../db/driver.ts";
+import type { Health, Readiness as ReadinessBody } from "../sync/api_schemas.ts";
 import type { Bus } from "../sync/bus/bus.ts";
 import type { ReplicationListener } from "../sync/replication/listener.ts";
 import type { AppEnv } from "./env.ts";
@@ -18,7 +19,7 @@ export interface Readiness {
  */
 export function healthRoutes(readiness: Readiness): Hono<AppEnv> {
   return new Hono<AppEnv>()
-    .get("/health", (c) => c.json({ status: "ok" }))
+    .get("/health", (c) => c.json<Health>({ status: "ok" }))
     .get("/ready", async (c) => {
       const database = await readiness.driver.query("select 1").then(() => true, () => false);
       const bus = await readiness.bus.ping().catch(() => false);
@@ -26,7 +27,7 @@ export function healthRoutes(readiness: Readiness): Hono<AppEnv> {
       const listenerOk = !listener ||
         (listener.role !== "stopped" && listener.walStatus !== "lost");
       const ready = database && bus && listenerOk;
-      return c.json({
+      return c.json<ReadinessBody>({
         status: ready ? "ready" : "not_ready",
         database: { ok: database, kind: readiness.driver.kind },
         bus: { ok: bus, kind: readiness.bus.kind },

@@ -1,175 +1,227 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { Change } from "../sync/change_schema.ts";
+import * as api from "../sync/api_schemas.ts";
+import { Change, PushBody } from "../sync/change_schema.ts";
 import { type ErrorCode, STATUS } from "../sync/errors.ts";
+import { type ApiOperation, type Auth, OPERATIONS } from "./api_operations.ts";
 import { ResolveBody } from "./conflicts.ts";
 import { RegisterBody } from "./devices.ts";
 import type { AppEnv } from "./env.ts";
 
-const schema = (type: z.ZodType) => {
-  const { $schema: _, ...rest } = z.toJSONSchema(type, { io: "input", unrepresentable: "any" });
-  return rest;
+type JsonSchema = Record<string, unknown>;
+
+const REQUESTS: Record<string, z.ZodType> = {
+  RegisterDeviceRequest: RegisterBody,
+  Change,
+  PushRequest: PushBody,
+  ResolveConflictRequest: ResolveBody,
 };
 
-const ErrorBody = {
-  type: "object",
-  required: ["error"],
-  properties: {
-    error: {
-      type: "object",
-      required: ["code", "message", "details"],
-      properties: {
-        code: { type: "string", enum: Object.keys(STATUS) },
-        message: { type: "string" },
-        details: { type: "object" },
+const RESPONSES: Record<string, z.ZodType> = {
+  Error: api.ErrorBody,
+  Device: api.DeviceView,
+  RegisteredDevice: api.RegisteredDevice,
+  DeviceList: api.DeviceList,
+  ChangeResult: api.ChangeResult,
+  PushResult: api.PushResult,
+  PulledChange: api.PulledChange,
+  PullResult: api.PullResult,
+  SyncStats: api.SyncStats,
+  Version: api.Version,
+  Conflict: api.ConflictView,
+  ConflictList: api.ConflictList,
+  Health: api.Health,
+  Readiness: api.Readiness,
+};
+
+const SECURITY: Record<Auth, Record<string, string[]>[]> = {
+  public: [],
+  account: [{ accountToken: [] }],
+  device: [{ deviceToken: [] }],
+  either: [{ accountToken: [] }, { deviceToken: [] }],
+  socket: [{ deviceTokenQuery: [] }],
+};
+
+const RATE_LIMIT_HEADERS = {
+  "Retry-After": {
+    required: true,
+    description: "Seconds to wait before retrying",
+    schema: { type: "integer", minimum: 0 },
+  },
+  "RateLimit-Policy": { description: "IETF RateLimit-Policy", schema: { type: "string" } },
+  RateLimit: { description: "IETF RateLimit", schema: { type: "string" } },
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/**
+ * The OpenAPI 3.1 document of the HTTP API (DESIGN.md §3). Request and response schemas are
+ * generated from the zod schemas the code parses with and the services' answers are typed
+ * by; the operations come from `OPERATIONS`.
+ */
+export function openApiDocument() {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "DevPocket Sync",
+      version: "1",
+      description: "Multi-device sync for a terminal app. Every error answers " +
+        "`{error: {code, message, details}}`. A known path asked with a method it does not " +
+        "serve answers 405 `METHOD_NOT_ALLOWED` with `Allow`.",
+    },
+    servers: [{ url: "/", description: "This instance" }],
+    tags: [
+      { name: "devices", description: "Device registration and management" },
+      { name: "sync", description: "Push, pull and real time" },
+      { name: "conflicts", description: "Manual conflict resolution" },
+      { name: "operations", description: "Health, metrics and this document" },
+    ],
+    paths: paths(OPERATIONS),
+    components: {
+      securitySchemes: {
+        accountToken: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "Account token (JWT with `sub` = user id and `tier`)",
+        },
+        deviceToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "Device token (`dpd_…`) from device registration",
+        },
+        deviceTokenQuery: {
+          type: "apiKey",
+          in: "query",
+          name: "token",
+          description: "Device token for the WebSocket, where no header can be set",
+        },
+      },
+      schemas: {
+        ...components(REQUESTS, "input"),
+        ...components(RESPONSES, "output"),
+        OpenApiDocument: { type: "object", description: "An OpenAPI 3.1 document" },
       },
     },
-  },
-};
+  };
+}
 
-/** The error responses an operation can give, by code, in the contract's one shape. */
-function errors(...codes: ErrorCode[]) {
+/** `GET /openapi.json`. */
+export function openapiRoutes(): Hono<AppEnv> {
+  const document = openApiDocument();
+  return new Hono<AppEnv>().get("/openapi.json", (c) => c.json(document));
+}
+
+function paths(operations: ApiOperation[]) {
+  const byPath: Record<string, Record<string, unknown>> = {};
+  for (const op of operations) (byPath[op.path] ??= {})[op.method] = operation(op);
+  return byPath;
+}
+
+function operation(op: ApiOperation) {
+  const onApi = op.path.startsWith("/api/");
+  const errors: ErrorCode[] = [
+    ...(op.auth === "public" || op.auth === "socket" ? [] : ["UNAUTHORIZED" as const]),
+    ...(op.body ? ["PAYLOAD_TOO_LARGE" as const] : []),
+    ...(op.body || op.query ? ["VALIDATION_FAILED" as const] : []),
+    ...(op.errors ?? []),
+    ...(onApi ? ["SYNC_RATE_LIMITED" as const] : []),
+  ];
+  const parameters = [
+    ...[...op.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+      name,
+      in: "path",
+      required: true,
+      schema: { type: "string", format: "uuid" },
+    })),
+    ...(op.query ? queryParameters(op.query) : []),
+  ];
+  return {
+    operationId: op.operationId,
+    summary: op.summary,
+    ...(op.description && { description: op.description }),
+    tags: [op.tag],
+    security: SECURITY[op.auth],
+    ...(parameters.length > 0 && { parameters }),
+    ...(op.body && {
+      requestBody: { required: true, content: { "application/json": { schema: ref(op.body) } } },
+    }),
+    responses: {
+      [op.ok.status]: {
+        description: op.ok.description,
+        ...(op.ok.schema && { content: { "application/json": { schema: ref(op.ok.schema) } } }),
+        ...(op.ok.media && { content: { [op.ok.media]: { schema: { type: "string" } } } }),
+      },
+      ...(op.unavailable && {
+        "503": {
+          description: "Not ready",
+          content: { "application/json": { schema: ref(op.unavailable) } },
+        },
+      }),
+      ...errorResponses(new Set(errors)),
+    },
+  };
+}
+
+/** One response per status, its body restricted to the codes this operation gives. */
+function errorResponses(codes: Set<ErrorCode>) {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
     byStatus.set(STATUS[code], [...(byStatus.get(STATUS[code]) ?? []), code]);
   }
   return Object.fromEntries(
-    [...byStatus].map(([status, list]) => [
-      String(status),
-      {
-        description: list.join(", "),
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+    [...byStatus].sort(([a], [b]) => a - b).map(([status, list]) => [String(status), {
+      description: list.join(", "),
+      ...(status === 429 && { headers: RATE_LIMIT_HEADERS }),
+      content: {
+        "application/json": {
+          schema: {
+            allOf: [ref("Error"), {
+              type: "object",
+              properties: { error: { type: "object", properties: { code: { enum: list } } } },
+            }],
+          },
+        },
       },
-    ]),
+    }]),
   );
 }
 
-const json = (s: unknown) => ({ content: { "application/json": { schema: s } } });
-const ok = (description: string) => ({ "200": { description, ...json({ type: "object" }) } });
-const device = [{ deviceToken: [] }];
-const account = [{ accountToken: [] }];
-const either = [{ accountToken: [] }, { deviceToken: [] }];
+function queryParameters(query: z.ZodObject) {
+  const schema = toJsonSchema(query, "input");
+  const properties = schema.properties as Record<string, JsonSchema>;
+  const required = new Set((schema.required as string[] | undefined) ?? []);
+  return Object.entries(properties).map(([name, { description, ...property }]) => ({
+    name,
+    in: "query",
+    required: required.has(name),
+    ...(description !== undefined && { description }),
+    schema: property,
+  }));
+}
 
-/** The OpenAPI 3.1 description of the HTTP API (DESIGN.md §3); request bodies come from the zod schemas. */
-export const OPENAPI = {
-  openapi: "3.1.0",
-  info: { title: "DevPocket Sync", version: "1" },
-  components: {
-    securitySchemes: {
-      accountToken: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
-      deviceToken: {
-        type: "http",
-        scheme: "bearer",
-        description: "dpd_… from device registration",
-      },
+/** Named zod schemas as components, referring to each other by `$ref`. */
+function components(schemas: Record<string, z.ZodType>, io: "input" | "output") {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  const generated = z.toJSONSchema(registry, {
+    io,
+    uri: (id) => `#/components/schemas/${id}`,
+    unrepresentable: "any",
+    override: ({ zodSchema, jsonSchema }) => {
+      // Each change is validated alone (a bad one is `rejected`, not a 422 for the batch),
+      // so the push body takes any items; the document names what a client should send.
+      if (zodSchema === PushBody.shape.changes.element) Object.assign(jsonSchema, ref("Change"));
     },
-    schemas: { Error: ErrorBody, Change: schema(Change) },
-  },
-  paths: {
-    "/api/devices/register": {
-      post: {
-        security: account,
-        requestBody: json(schema(RegisterBody)),
-        responses: {
-          "201": { description: "{device, token}", ...json({ type: "object" }) },
-          ...errors("UNAUTHORIZED", "VALIDATION_FAILED", "SYNC_DEVICE_LIMIT_EXCEEDED"),
-        },
-      },
-    },
-    "/api/devices": {
-      get: {
-        security: either,
-        responses: { ...ok("{devices: [...]}"), ...errors("UNAUTHORIZED") },
-      },
-    },
-    "/api/devices/{id}": {
-      delete: {
-        security: either,
-        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-        responses: { "204": { description: "Deleted" }, ...errors("UNAUTHORIZED", "NOT_FOUND") },
-      },
-    },
-    "/api/sync/data": {
-      post: {
-        security: device,
-        requestBody: json({
-          type: "object",
-          required: ["changes"],
-          additionalProperties: false,
-          properties: {
-            changes: {
-              type: "array",
-              minItems: 1,
-              maxItems: 500,
-              items: { $ref: "#/components/schemas/Change" },
-            },
-          },
-        }),
-        responses: {
-          ...ok("{results: [{change_id, status, version?, conflict_id?, error?}], cursor}"),
-          ...errors(
-            "UNAUTHORIZED",
-            "VALIDATION_FAILED",
-            "PAYLOAD_TOO_LARGE",
-            "SYNC_SUBSCRIPTION_EXPIRED",
-          ),
-        },
-      },
-      get: {
-        security: device,
-        parameters: [
-          { name: "since", in: "query", schema: { type: "string" } },
-          { name: "collections", in: "query", schema: { type: "string" } },
-          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000 } },
-        ],
-        responses: {
-          ...ok("{changes, cursor, has_more}"),
-          ...errors("UNAUTHORIZED", "VALIDATION_FAILED", "SYNC_CURSOR_EXPIRED"),
-        },
-      },
-    },
-    "/api/sync/stats": {
-      get: {
-        security: device,
-        responses: { ...ok("Counts, devices, conflicts, cursor"), ...errors("UNAUTHORIZED") },
-      },
-    },
-    "/api/sync/conflicts": {
-      get: {
-        security: device,
-        parameters: [{
-          name: "status",
-          in: "query",
-          schema: { type: "string", enum: ["open", "resolved"] },
-        }],
-        responses: { ...ok("{conflicts: [...]}"), ...errors("UNAUTHORIZED", "VALIDATION_FAILED") },
-      },
-    },
-    "/api/sync/conflicts/{id}/resolve": {
-      post: {
-        security: device,
-        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-        requestBody: json(schema(ResolveBody)),
-        responses: {
-          ...ok("The resulting item"),
-          ...errors("UNAUTHORIZED", "NOT_FOUND", "VALIDATION_FAILED", "SYNC_CONFLICT_DETECTED"),
-        },
-      },
-    },
-    "/api/sync/ws": {
-      get: {
-        description:
-          "WebSocket (DESIGN.md §6): device token as subprotocol `bearer.<token>` or `?token=`",
-        responses: { "101": { description: "Switching protocols" }, ...errors("FORBIDDEN") },
-      },
-    },
-    "/health": { get: { responses: ok("Process alive") } },
-    "/ready": { get: { responses: { ...ok("Ready"), "503": { description: "Not ready" } } } },
-    "/metrics": { get: { responses: { "200": { description: "Prometheus text" } } } },
-  },
-} as const;
+  }).schemas;
+  const out: Record<string, JsonSchema> = {};
+  for (const [id, { $schema: _s, $id: _i, ...schema }] of Object.entries(generated)) {
+    out[id] = schema;
+  }
+  return out;
+}
 
-/** `GET /openapi.json`. */
-export function openapiRoutes(): Hono<AppEnv> {
-  return new Hono<AppEnv>().get("/openapi.json", (c) => c.json(OPENAPI));
+function toJsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" });
+  return rest;
 }

@@ -1,48 +1,30 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Logger } from "../sync/logger.ts";
+import type { Metrics } from "../sync/metrics.ts";
 import type { AppEnv } from "./env.ts";
 
-/** Requests served, by method, route pattern and status, for `/metrics`. */
-export class RequestCounters {
-  readonly #counts = new Map<string, { labels: string; count: number; seconds: number }>();
-
-  observe(method: string, route: string, status: number, seconds: number): void {
-    const labels = `{method="${method}",route="${route}",status="${status}"}`;
-    const entry = this.#counts.get(labels) ?? { labels, count: 0, seconds: 0 };
-    entry.count++;
-    entry.seconds += seconds;
-    this.#counts.set(labels, entry);
-  }
-
-  /** Prometheus text lines: request count and total seconds per label set. */
-  render(): string[] {
-    const entries = [...this.#counts.values()];
-    return [
-      "# HELP devpocket_http_requests_total HTTP requests served.",
-      "# TYPE devpocket_http_requests_total counter",
-      ...entries.map((e) => `devpocket_http_requests_total${e.labels} ${e.count}`),
-      "# HELP devpocket_http_request_seconds_total Time spent serving HTTP requests.",
-      "# TYPE devpocket_http_request_seconds_total counter",
-      ...entries.map((e) =>
-        `devpocket_http_request_seconds_total${e.labels} ${e.seconds.toFixed(6)}`
-      ),
-    ];
-  }
-}
-
 /**
- * Logs and counts every request. The path is logged without its query string, which may
- * hold a WebSocket `?token=`; routes are counted by pattern, so ids do not explode the
- * label set. Client errors log at info, the rest at debug (5xx are logged by the error
- * mapper with their cause).
+ * Logs and meters every request. The path is logged without its query string, which may
+ * hold a WebSocket `?token=`; metrics label the route pattern (`route(c)`), so ids never
+ * become label values. Client errors log at info, the rest at debug (5xx are logged by the
+ * error mapper with their cause).
  */
-export function requestLog(logger: Logger, counters: RequestCounters): MiddlewareHandler<AppEnv> {
+export function requestLog(
+  logger: Logger,
+  metrics: Pick<Metrics, "request">,
+  route: (c: Context<AppEnv>) => string,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const start = performance.now();
+    // Read before the handler: an upgraded WebSocket's request can no longer be read.
+    const requestBytes = declaredLength(c.req.raw.headers) ?? 0;
     await next();
     const ms = performance.now() - start;
     const status = c.res.status;
-    counters.observe(c.req.method, c.req.routePath, status, ms / 1000);
+    metrics.request({ method: c.req.method, route: route(c), status }, ms / 1000, {
+      request: requestBytes,
+      response: await responseLength(c),
+    });
     const fields = {
       method: c.req.method,
       path: c.req.path,
@@ -53,4 +35,26 @@ export function requestLog(logger: Logger, counters: RequestCounters): Middlewar
     if (status >= 400 && status < 500) logger.info("Request refused", fields);
     else logger.debug("Request", fields);
   };
+}
+
+/**
+ * Bytes of the response body. Bodies without a `Content-Length` (JSON and text built in
+ * memory) are read once and given one, so the client gets the length too; event streams,
+ * which never end, are not counted.
+ */
+async function responseLength(c: Context<AppEnv>): Promise<number> {
+  const res = c.res;
+  const declared = declaredLength(res.headers);
+  if (declared !== null) return declared;
+  if (!res.body || res.headers.get("content-type")?.startsWith("text/event-stream")) return 0;
+  const body = new Uint8Array(await res.arrayBuffer());
+  const measured = new Response(body, res);
+  measured.headers.set("content-length", String(body.byteLength));
+  c.res = measured;
+  return body.byteLength;
+}
+
+function declaredLength(headers: Headers): number | null {
+  const value = Number(headers.get("content-length") ?? NaN);
+  return Number.isSafeInteger(value) && value >= 0 ? value : null;
 }

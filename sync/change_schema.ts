@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { COLLECTIONS } from "./collections.ts";
+import { SinceCursor } from "./cursor.ts";
 
 /** Item ids are chosen by clients: a UUID or a stable key such as a settings namespace. */
 export const ItemId = z.string().regex(
@@ -36,8 +37,10 @@ export const PushBody = z.strictObject({
 });
 
 export const PullQuery = z.strictObject({
-  since: z.string().max(64).optional(),
-  collections: z.string().max(200).optional(),
+  since: SinceCursor.optional(),
+  collections: z.string().max(200).optional().meta({
+    description: `Comma-separated, among ${COLLECTIONS.join(", ")}; absent: all`,
+  }),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 

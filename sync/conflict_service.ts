@@ -1,12 +1,8 @@
 import type { StrategyName, Version } from "../conflict/types.ts";
 import { AppError } from "./errors.ts";
 import type { ConflictRow, SyncStore } from "./sync_store.ts";
-import {
-  type DeviceIdentity,
-  type PulledChange,
-  type SyncService,
-  toPulledChange,
-} from "./sync_service.ts";
+import { type DeviceIdentity, type SyncService, toPulledChange } from "./sync_service.ts";
+import type { ConflictView, PulledChange } from "./api_schemas.ts";
 import { readSyncSettings, SYNC_SETTINGS_ID } from "./sync_settings.ts";
 
 export type Resolution = "local" | "remote" | "merged";
@@ -26,7 +22,7 @@ export class ConflictService {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async list(userId: string, status: "open" | "resolved") {
+  async list(userId: string, status: "open" | "resolved"): Promise<ConflictView[]> {
     return (await this.store.listConflicts(userId, status)).map(view);
   }
 
@@ -121,17 +117,18 @@ function chosenValue(
   }
 }
 
-function view(row: ConflictRow) {
+/** The stored sides are the strategies' `Version`s, kept as JSON. */
+function view(row: ConflictRow): ConflictView {
   return {
     id: row.id,
     collection: row.collection,
     item_id: row.item_id,
     status: row.status,
     strategy: row.strategy,
-    base: row.base,
-    local: row.local,
-    remote: row.remote,
-    resolution: row.resolution,
+    base: row.base as Version | null,
+    local: row.local as Version,
+    remote: row.remote as Version,
+    resolution: row.resolution as Resolution | null,
     resolved_version: row.resolved_version,
     created_at: row.created_at.getTime(),
     resolved_at: row.resolved_at?.getTime() ?? null,

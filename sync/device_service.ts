@@ -1,3 +1,4 @@
+import type { DeviceView } from "./api_schemas.ts";
 import { encodeBase64Url } from "./base64url.ts";
 import { sha256Hex } from "./hashing.ts";
 import { encodeCursor } from "./cursor.ts";
@@ -16,18 +17,6 @@ const TOKEN_PREFIX = "dpd_";
 const ONLINE_WINDOW_MS = 90_000;
 /** last_seen_at is written at most this often per device, to spare the database. */
 const TOUCH_EVERY_MS = 60_000;
-
-export interface DeviceView {
-  id: string;
-  name: string;
-  platform: string;
-  install_id: string | null;
-  app_version: string | null;
-  created_at: number;
-  last_seen_at: number | null;
-  online: boolean;
-  cursor: string;
-}
 
 export class DeviceService {
   constructor(

@@ -4,6 +4,7 @@ import type { ErrorCode } from "./errors.ts";
 import { type Collection, SPECS } from "./collections.ts";
 import type { Change } from "./change_schema.ts";
 import { encodeCursor } from "./cursor.ts";
+import type { ChangeResult, ChangeStatus } from "./api_schemas.ts";
 import { PrivacyFilter } from "./privacy_filter.ts";
 import {
   type AppliedRow,
@@ -20,23 +21,6 @@ import { allowedCollections } from "./selective_sync.ts";
 /** Client clocks may run ahead of ours by at most this much (DESIGN.md §2). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-export type ChangeStatus =
-  | "applied"
-  | "merged"
-  | "kept_remote"
-  | "conflict"
-  | "duplicate"
-  | "filtered"
-  | "rejected";
-
-export interface ChangeResult {
-  change_id: string | null;
-  status: ChangeStatus;
-  version?: number;
-  conflict_id?: string;
-  error?: { code: ErrorCode; message: string; details?: Record<string, unknown> };
-}
-
 /** A change after the checks that need no stored state (schema, checksum, hashing). */
 export type PreparedChange =
   | { ok: false; change_id: string | null; error: NonNullable<ChangeResult["error"]> }
@@ -48,6 +32,8 @@ export interface PlanResult {
   /** What committed, for the in-process change feed of the embedded default. */
   committed: { seq: number; collections: Collection[]; conflicts: ConflictRow["id"][] };
   newConflicts: { id: string; collection: Collection; item_id: string }[];
+  /** The stale changes of this batch, by the strategy that settled them (for metrics). */
+  settled: { strategy: StrategyName; status: ChangeStatus }[];
 }
 
 /**
@@ -78,6 +64,7 @@ class Plan {
   #items = new Map<string, ItemRow>();
   #history: ItemRow[] = [];
   #applied = new Map<string, AppliedRow>();
+  #settled: PlanResult["settled"] = [];
   #conflicts: BatchWrites["conflicts"] = [];
   #dedupe: Map<string, string>;
   #filter: PrivacyFilter;
@@ -160,6 +147,7 @@ class Plan {
     const result = this.#settle(change, current, input, dedupeKey, strategy);
     // Counted per strategy and outcome for stats and metrics.
     this.#applied.get(change.change_id)!.strategy = strategy;
+    this.#settled.push({ strategy, status: result.status });
     return result;
   }
 
@@ -288,6 +276,7 @@ class Plan {
         collection: c.collection,
         item_id: c.item_id,
       })),
+      settled: this.#settled,
     };
   }
 }

@@ -1,4 +1,5 @@
 import type { SyncCache } from "./cache/sync_cache.ts";
+import type { SyncStats } from "./api_schemas.ts";
 import { encodeCursor } from "./cursor.ts";
 import type { DeviceService } from "./device_service.ts";
 import type { SyncStore } from "./sync_store.ts";
@@ -13,10 +14,10 @@ export class StatsService {
   ) {}
 
   /** The stats, from the cache when they were computed at the head the cache knows. */
-  async forUser(userId: string): Promise<UserStats> {
+  async forUser(userId: string): Promise<SyncStats> {
     const cached = await this.cache?.stats(userId).catch(() => null);
     // A write moves the head on, so stats of an older head are never served.
-    if (cached?.stats && cached.stats.head === cached.head) return cached.stats.body as UserStats;
+    if (cached?.stats && cached.stats.head === cached.head) return cached.stats.body as SyncStats;
     const { head, body } = await computeStats(this.store, this.devices, userId);
     this.cache?.putStats(userId, { head, body }).catch(() => {});
     this.cache?.advance(userId, head).catch(() => {});
@@ -24,12 +25,16 @@ export class StatsService {
   }
 }
 
-async function computeStats(store: SyncStore, deviceService: DeviceService, userId: string) {
+async function computeStats(
+  store: SyncStore,
+  deviceService: DeviceService,
+  userId: string,
+): Promise<{ head: number; body: SyncStats }> {
   const [stats, devices] = await Promise.all([
     store.stats(userId),
     deviceService.list(userId),
   ]);
-  const body = {
+  const body: SyncStats = {
     cursor: encodeCursor(stats.head),
     collections: Object.fromEntries(
       stats.collections.map((c) => [c.collection, { items: c.items, deleted: c.deleted }]),
@@ -46,6 +51,3 @@ async function computeStats(store: SyncStore, deviceService: DeviceService, user
   };
   return { head: stats.head, body };
 }
-
-/** `GET /api/sync/stats`'s answer. */
-export type UserStats = Awaited<ReturnType<typeof computeStats>>["body"];

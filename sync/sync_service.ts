@@ -4,9 +4,11 @@ import { canonicalJson } from "../conflict/canonical.ts";
 import { sha256Hex, sha256Uuid } from "./hashing.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
+import type { Metrics } from "./metrics.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import type { SyncCache } from "./cache/sync_cache.ts";
-import { type ChangeResult, planBatch, type PreparedChange } from "./push_planner.ts";
+import type { PulledChange, PullResult, PushResult } from "./api_schemas.ts";
+import { planBatch, type PreparedChange } from "./push_planner.ts";
 import { containsPrivateKey } from "./privacy/private_key.ts";
 import { allowedCollections } from "./selective_sync.ts";
 import { itemKey, type ItemRow, type SyncStore } from "./sync_store.ts";
@@ -19,34 +21,25 @@ export interface DeviceIdentity {
   account: Account;
 }
 
-export interface PulledChange {
-  collection: string;
-  id: string;
-  version: number;
-  data: Record<string, unknown> | null;
-  deleted: boolean;
-  redacted?: true;
-  modified_at: number;
-  device_id: string | null;
-  cursor: string;
-}
-
 /** Push and pull of the contract (DESIGN.md §3), over any store. */
 export class SyncService {
   constructor(
     private readonly store: SyncStore,
     private readonly notifier: ChangeNotifier,
-    private readonly clock: () => number = Date.now,
-    /** Answers pulls at the head without a query when it knows the head (null: always query). */
-    private readonly cache: SyncCache | null = null,
+    private readonly options: {
+      clock?: () => number;
+      /** Answers pulls at the head without a query when it knows the head (null: always query). */
+      cache?: SyncCache | null;
+      metrics?: Pick<Metrics, "pushed" | "pulled">;
+    } = {},
   ) {}
 
   /** Stores a batch; each change gets its own result and one bad change fails alone. */
   async push(
     who: DeviceIdentity,
     rawChanges: unknown[],
-  ): Promise<{ results: ChangeResult[]; cursor: string }> {
-    const now = this.clock();
+  ): Promise<PushResult> {
+    const now = (this.options.clock ?? Date.now)();
     assertWritable(who.account, now);
     const prepared = rawChanges.map(prepareChange);
     const valid = prepared.flatMap((p) => (p.ok ? [p] : []));
@@ -77,6 +70,7 @@ export class SyncService {
           newId: () => crypto.randomUUID(),
         }),
     );
+    this.options.metrics?.pushed(rawChanges, plan);
     await this.notifier.committed(who.account.userId, who.deviceId, plan);
     return { results: plan.results, cursor: plan.cursor };
   }
@@ -85,9 +79,10 @@ export class SyncService {
   async pull(
     who: DeviceIdentity,
     query: { since?: string; collections?: string; limit: number },
-  ): Promise<{ changes: PulledChange[]; cursor: string; has_more: boolean }> {
+  ): Promise<PullResult> {
     const since = query.since ? decodeCursor(query.since) : 0;
     const wanted = parseCollections(query.collections);
+    this.options.metrics?.pulled(who.account.tier);
     // The common "anything new?" with nothing new. A cached head is never ahead of a
     // commit (SyncCache), so equal means nothing committed after `since` that the cache
     // knows of; a head it does not know yet is one whose event is still on its way.
@@ -98,7 +93,7 @@ export class SyncService {
     const allowed = allowedCollections(readSyncSettings(settingsItem?.data), who.deviceId);
     const collections = wanted.filter((c) => allowed.has(c));
     const page = await this.store.pull(who.account.userId, since, collections, query.limit + 1);
-    this.cache?.advance(who.account.userId, page.head).catch(() => {});
+    this.options.cache?.advance(who.account.userId, page.head).catch(() => {});
     if (since > 0 && since < page.purgedSeq) {
       throw new AppError(
         "SYNC_CURSOR_EXPIRED",
@@ -115,7 +110,7 @@ export class SyncService {
 
   async #cachedHead(userId: string): Promise<number | null> {
     // An unreachable cache is a miss: the pull queries.
-    return await this.cache?.head(userId).catch(() => null) ?? null;
+    return await this.options.cache?.head(userId).catch(() => null) ?? null;
   }
 }
 

@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from "../cursor.ts";
 import { AppError } from "../errors.ts";
 import { type SyncEvent, userChannel } from "../events.ts";
 import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
 import type { SyncStore } from "../sync_store.ts";
 import type { DeviceIdentity } from "../sync_service.ts";
 import { catchUp, catchUpProgress, PROGRESS_MIN_CHANGES } from "./catch_up.ts";
@@ -30,6 +31,8 @@ export interface HubOptions {
   touchEveryMs?: number;
   /** Client messages per socket per minute before it is closed with 4429. Default 120. */
   maxMessagesPerMinute?: number;
+  /** Counts messages in and out and closes by code. */
+  metrics?: Pick<Metrics, "socketMessage" | "socketClosed">;
 }
 
 /** One open socket of an authenticated device. */
@@ -93,6 +96,7 @@ export class Hub {
   readonly #maxBuffered: number;
   readonly #touchEveryMs: number;
   readonly #maxPerMinute: number;
+  readonly #metrics: HubOptions["metrics"];
   readonly #users = new Map<string, UserEntry>();
   readonly #channels: WsSubscriptions;
   /** Work started by sockets and events, awaited by `close()` even for sockets already gone. */
@@ -111,6 +115,7 @@ export class Hub {
     this.#maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
     this.#touchEveryMs = options.touchEveryMs ?? 60_000;
     this.#maxPerMinute = options.maxMessagesPerMinute ?? 120;
+    this.#metrics = options.metrics;
   }
 
   /**
@@ -128,6 +133,7 @@ export class Hub {
    * browser cannot read the HTTP status of a refused upgrade.
    */
   handle(socket: WebSocket, who: DeviceIdentity | null): void {
+    socket.addEventListener("close", (event) => this.#metrics?.socketClosed(event.code));
     socket.addEventListener("open", () => {
       if (!who) return socket.close(WS_CLOSE.unauthorized, "Unauthorized");
       if (this.#closing) return socket.close(WS_CLOSE.restarting, "Server restarting");
@@ -263,6 +269,7 @@ export class Hub {
 
   async #onMessage(client: Client, data: unknown): Promise<void> {
     const parsed = parseClientMessage(data);
+    this.#metrics?.socketMessage("in", parsed.ok ? parsed.message.type : "invalid");
     if (!parsed.ok) return this.#send(client, parsed.error);
     try {
       await this.#answer(client, parsed.message);
@@ -366,6 +373,7 @@ export class Hub {
       // Closed between the check and the send: nothing to deliver to.
       return;
     }
+    this.#metrics?.socketMessage("out", message.type);
     if (message.type === "sync_data_available") {
       client.cursor = Math.max(client.cursor ?? 0, decodeCursor(message.cursor));
     }

@@ -19,7 +19,7 @@ Deno.test("/health, /ready and /metrics answer without a token", async () => {
   assert.equal(metrics.status, 200);
   const text = await metrics.text();
   assert.match(text, /^devpocket_ws_sockets 0$/m);
-  assert.match(text, /^# TYPE devpocket_process_rss_bytes gauge$/m);
+  assert.match(text, /^# TYPE process_resident_memory_bytes gauge$/m);
   assert.match(
     text,
     /^devpocket_http_requests_total\{method="GET",route="\/health",status="200"\} 1$/m,
@@ -47,31 +47,4 @@ Deno.test("unknown paths answer 404 in the contract's error shape", async () => 
   assert.deepEqual(await res.json(), {
     error: { code: "NOT_FOUND", message: "No such endpoint", details: {} },
   });
-});
-
-Deno.test("/openapi.json describes every endpoint of the contract with its error codes", async () => {
-  await using t = await openTestApp("pglite");
-  const res = await t.request("GET", "/openapi.json");
-  assert.equal(res.status, 200);
-  const doc = await res.json();
-  assert.equal(doc.openapi, "3.1.0");
-  assert.deepEqual(Object.keys(doc.paths).sort(), [
-    "/api/devices",
-    "/api/devices/register",
-    "/api/devices/{id}",
-    "/api/sync/conflicts",
-    "/api/sync/conflicts/{id}/resolve",
-    "/api/sync/data",
-    "/api/sync/stats",
-    "/api/sync/ws",
-    "/health",
-    "/metrics",
-    "/ready",
-  ]);
-  assert.deepEqual(doc.components.schemas.Change.properties.op.enum, ["upsert", "delete"]);
-  assert.equal(doc.paths["/api/sync/data"].get.responses["410"].description, "SYNC_CURSOR_EXPIRED");
-  assert.equal(
-    doc.paths["/api/devices/register"].post.responses["403"].description,
-    "SYNC_DEVICE_LIMIT_EXCEEDED",
-  );
 });

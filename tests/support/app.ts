@@ -1,14 +1,19 @@
+import type { Hono } from "hono";
 import { createApp } from "../../routes/app.ts";
 import type { RateLimiting } from "../../routes/rate_limit.ts";
+import type { AppEnv } from "../../routes/env.ts";
 import { AccountTokenVerifier, mintAccountToken } from "../../sync/account_tokens.ts";
 import { MemoryBus } from "../../sync/bus/memory_bus.ts";
+import { MeteredBus } from "../../sync/bus/metered_bus.ts";
 import { inProcessNotifier } from "../../sync/change_notifier.ts";
 import { type Logger, SILENT_LOGGER } from "../../sync/logger.ts";
+import { Metrics } from "../../sync/metrics.ts";
 import { buildServices } from "../../sync/services.ts";
 import type { Tier } from "../../sync/tiers.ts";
 import { Hub, type HubOptions } from "../../sync/ws/hub.ts";
 import { SqlStore } from "../../db/sql_store.ts";
 import { type DriverKind, openTestDb, type TestDb } from "./drivers.ts";
+import { assertMatchesDocument } from "./openapi_check.ts";
 
 /** Claims of a test account token beyond the user and the tier. */
 export type AccountTokenExtras = Pick<
@@ -20,16 +25,23 @@ export const TEST_SECRET = "test-secret-that-is-at-least-32-characters-long";
 
 /** The real app over a fresh database of either kind, driven with `app.request()`. */
 export interface TestApp extends AsyncDisposable {
+  app: Hono<AppEnv>;
   db: TestDb;
   bus: MemoryBus;
   hub: Hub;
-  /** Serves the app on a real port of 127.0.0.1 (for WebSockets); the base URL, once listening. */
-  serve(): Promise<string>;
+  metrics: Metrics;
+  /**
+   * `app.request()`; every answer is checked against `/openapi.json` first (a drift from the
+   * document fails the test).
+   */
   request(
     method: string,
     path: string,
     options?: { token?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<Response>;
+  /** Serves the app on a real port of 127.0.0.1 (for WebSockets); the base URL, once listening. */
+  serve(): Promise<string>;
+
   /** An account token (HS256, an hour long); `extra` sets `iat`, the tier's expiry, the team. */
   accountToken(userId: string, tier?: Tier, extra?: AccountTokenExtras): Promise<string>;
   /** Registers a device and returns its token and id. */
@@ -52,9 +64,15 @@ export async function openTestApp(
   const db = await openTestDb(kind);
   const store = new SqlStore(db.driver);
   const bus = new MemoryBus();
-  const services = buildServices(store, inProcessNotifier(bus, () => {}), options.clock);
+  const metrics = new Metrics();
+  const metered = new MeteredBus(bus, metrics);
+  const services = buildServices(store, inProcessNotifier(metered, () => {}), {
+    clock: options.clock,
+    metrics,
+  });
   const logger = options.logger ?? SILENT_LOGGER;
-  const hub = new Hub({ bus, store, logger, ...options.hub });
+  const hub = new Hub({ bus: metered, store, logger, metrics, ...options.hub });
+  metrics.observe({ hub });
   const servers: Deno.HttpServer[] = [];
   const app = createApp({
     logger,
@@ -63,25 +81,32 @@ export async function openTestApp(
     ...services,
     hub,
     readiness: { driver: db.driver, bus, listener: null },
+    metrics,
     apiEnabled: true,
     rateLimiting: options.rateLimiting,
   });
-  const request: TestApp["request"] = (method, path, { token, body, headers } = {}) =>
-    Promise.resolve(app.request(path, {
+  const request: TestApp["request"] = async (method, path, { token, body, headers } = {}) => {
+    const res = await app.request(path, {
       method,
       headers: {
         ...headers,
         ...(token && { authorization: `Bearer ${token}` }),
         ...(body !== undefined && { "content-type": "application/json" }),
+        ...headers,
       },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    }));
+    });
+    await assertMatchesDocument(method, path, res.clone());
+    return res;
+  };
   const accountToken: TestApp["accountToken"] = (userId, tier = "pro", extra = {}) =>
     mintAccountToken(TEST_SECRET, { userId, tier, expiresInSeconds: 3600, ...extra });
   return {
+    app,
     db,
     bus,
     hub,
+    metrics,
     request,
     serve() {
       const { promise, resolve } = Promise.withResolvers<string>();

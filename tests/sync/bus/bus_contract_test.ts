@@ -5,8 +5,10 @@
 import assert from "node:assert/strict";
 import type { Bus } from "../../../sync/bus/bus.ts";
 import { MemoryBus } from "../../../sync/bus/memory_bus.ts";
+import { MeteredBus } from "../../../sync/bus/metered_bus.ts";
 import { RedisBus } from "../../../sync/bus/redis_bus.ts";
 import { RedisClusterBus } from "../../../sync/bus/redis_cluster_bus.ts";
+import { Metrics } from "../../../sync/metrics.ts";
 import { UpstashBus } from "../../../sync/bus/upstash_bus.ts";
 import { type ClusterNode, masterOf, startRedisCluster } from "../../support/redis_cluster.ts";
 import { testRedisClusterUrls, testRedisUrl } from "../../support/services.ts";
@@ -85,6 +87,17 @@ const ADAPTERS: Adapter[] = [
         restart: () => crashed!.start(),
       };
     },
+  },
+  {
+    name: "MeteredBus over RedisBus",
+    distributed: true,
+    world: () =>
+      Promise.resolve(worldOf(async () =>
+        new MeteredBus(
+          await RedisBus.connect(testRedisUrl(), { backoff: FAST_BACKOFF }),
+          new Metrics(),
+        )
+      )),
   },
   {
     name: "UpstashBus (Upstash REST test double)",

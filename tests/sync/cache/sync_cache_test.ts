@@ -46,7 +46,7 @@ async function cachedServices(kind: DriverKind, redisUrl = testRedisUrl()) {
     },
   }) as SyncStore;
   const bus = withHeadTracking(new MemoryBus(), cache, () => {});
-  const services = buildServices(counted, inProcessNotifier(bus, () => {}), Date.now, cache);
+  const services = buildServices(counted, inProcessNotifier(bus, () => {}), { cache });
   const userId = `cache-${crypto.randomUUID()}`;
   await store.saveAccount({ account: account(userId), issuedAt: 1 });
   const register = async (name: string) => {
