@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { MIGRATIONS } from "../../db/migrations.ts";
+import { compileArgs } from "../../scripts/compile.ts";
 import { mintAccountToken } from "../../sync/account_tokens.ts";
 import { pullAll, push, randomUser, watch } from "../e2e/devices.ts";
 import { requester } from "../support/instance.ts";
@@ -23,7 +24,7 @@ function grants(task: string): Record<string, string[] | true> {
   );
 }
 
-Deno.test("deno task start grants net, env, read of ./data and Deno's npm cache, write of ./data: nothing else", () => {
+Deno.test("deno task start grants net, env, read of ./data and Deno's npm cache, write of ./data: nothing else", async () => {
   assert.deepEqual(grants(tasks.start), {
     "--allow-net": true,
     "--allow-env": true,
@@ -36,7 +37,7 @@ Deno.test("deno task start grants net, env, read of ./data and Deno's npm cache,
     "--allow-write": ["./data"],
   });
   // The binary reads npm packages from itself (an implicit grant): ./data is all it touches.
-  assert.deepEqual(grants(tasks.compile), {
+  assert.deepEqual(grants((await compileArgs()).join(" ")), {
     "--allow-net": true,
     "--allow-env": true,
     "--allow-read": ["./data"],
@@ -109,8 +110,9 @@ Deno.test("deno task compile's command builds one binary carrying every migratio
     // network here): any executable stands in for it, and the program is what is checked.
     await Deno.copyFile("/bin/true", `${dir}/denort`);
     const binary = `${dir}/devpocket-sync`;
-    const args = tasks.compile.split(/\s+/).slice(1)
-      .map((arg, i, all) => all[i - 1] === "--output" ? binary : arg);
+    const args = (await compileArgs()).map((arg, i, all) =>
+      all[i - 1] === "--output" ? binary : arg
+    );
     assert.ok(args.includes(binary), "the task names its --output");
     const output = await new Deno.Command(Deno.execPath(), {
       args,

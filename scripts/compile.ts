@@ -1,0 +1,35 @@
+/**
+ * `deno task compile`: builds `dist/devpocket-sync`, one binary with the migrations compiled
+ * in, granted what `deno task start` is (the npm packages it reads come from the binary).
+ * Extra arguments go to `deno compile` (`--target x86_64-unknown-linux-gnu`, `--output …`).
+ */
+
+/** The `deno compile` arguments, for the task and for its test. */
+export async function compileArgs(extra: readonly string[] = []): Promise<string[]> {
+  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+  const { npmCache } = JSON.parse(new TextDecoder().decode(info.stdout));
+  return [
+    "compile",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read=./data",
+    "--allow-write=./data",
+    // Deno 2.9.6's compile overflows its stack embedding bintrees' 2 MB perf fixture
+    // (prom-client → tdigest → bintrees); nothing runs it.
+    `--exclude=${npmCache}/registry.npmjs.org/bintrees/1.0.2/test`,
+    "--output",
+    "dist/devpocket-sync",
+    ...extra,
+    "main.ts",
+  ];
+}
+
+if (import.meta.main) {
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: await compileArgs(Deno.args),
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  Deno.exit(code);
+}
