@@ -30,9 +30,14 @@ export interface TestApp extends AsyncDisposable {
 
 export async function openTestApp(
   kind: DriverKind,
-  options: { maxBodyBytes?: number; hub?: Partial<Omit<HubOptions, "bus" | "store">> } = {},
+  options: {
+    maxBodyBytes?: number;
+    hub?: Partial<Omit<HubOptions, "bus" | "store">>;
+    /** A database opened (and perhaps configured) by the test; the app disposes of it. */
+    db?: TestDb;
+  } = {},
 ): Promise<TestApp> {
-  const db = await openTestDb(kind);
+  const db = options.db ?? await openTestDb(kind);
   const store = new SqlStore(db.driver);
   const bus = new MemoryBus();
   const services = buildServices(store, inProcessNotifier(bus, () => {}));
