@@ -10,6 +10,12 @@ const RUNS = 40;
 
 const COLLECTIONS = ["commands", "ssh_profiles", "ssh_keys", "settings", "ai_preferences"];
 
+/** Distinct change_ids within a batch (a repeated change_id is the same change, by contract). */
+const changeId = (kind: "good" | "hostile", i: number) =>
+  fc.constant(
+    `00000000-0000-4000-${kind === "good" ? "8" : "9"}000-${String(i).padStart(12, "0")}`,
+  );
+
 /** Strings glued from pieces Postgres, JSON or JavaScript objects trip over. */
 const hostileString = fc.array(
   fc.oneof(
@@ -86,7 +92,7 @@ const hostileChange = (i: number) =>
     {
       weight: 4,
       arbitrary: fc.record({
-        change_id: fc.uuid(),
+        change_id: changeId("hostile", i),
         collection: fc.constantFrom(...COLLECTIONS),
         id: fc.constant(`h${i}`),
         op: fc.constant("upsert"),
@@ -116,7 +122,7 @@ const safeJson = fc.letrec((tie) => ({
 const goodChange = (i: number) =>
   fc.oneof(
     fc.record({
-      change_id: fc.uuid(),
+      change_id: changeId("good", i),
       collection: fc.constant("settings"),
       id: fc.constant(`g${i}`),
       op: fc.constant("upsert"),
@@ -125,7 +131,7 @@ const goodChange = (i: number) =>
       modified_at: fc.nat(),
     }),
     fc.record({
-      change_id: fc.uuid(),
+      change_id: changeId("good", i),
       collection: fc.constant("commands"),
       id: fc.constant(`g${i}`),
       op: fc.constant("upsert"),
