@@ -129,6 +129,21 @@ withDrivers("push", (_open, kind) => {
   });
 
   Deno.test({
+    name: "a base_version past the integer range is rejected alone, naming base_version",
+    fn: async () => {
+      await using t = await openTestApp(kind);
+      const d = await t.device("alice");
+      await pushOk(t, d.token, [change("settings", "ui", { theme: "dark" })]);
+      const res = await pushOk(t, d.token, [
+        change("settings", "ui", { theme: "light" }, { base_version: 2 ** 31 }),
+        change("settings", "terminal", { font: "mono" }),
+      ]);
+      assert.deepEqual(res.results.map(outcome), ["VALIDATION_FAILED", "applied"]);
+      assert.deepEqual(Object.keys(res.results[0].error!.details!.fields!), ["base_version"]);
+    },
+  });
+
+  Deno.test({
     name:
       "an error not caused by data (a test-only trigger raising XX000) still fails the batch and stores nothing",
     fn: async () => {
