@@ -4,6 +4,9 @@
 -- the wrong order failed as a whole, on every retry. A deferred unique constraint is checked
 -- at commit, on the final state. NULLs never collide (every item that is not a live command
 -- has none), so it is the same rule as the partial index it replaces.
+-- must: dedupe_key first. A constraint cannot be partial, so its index holds every item; led
+-- by (user_id, collection) it also matched the lookups by item id, and with the fresh index's
+-- statistics the planner preferred it to the primary key there, scanning all the user's rows.
 drop index items_dedupe;
-alter table items add constraint items_dedupe unique (user_id, collection, dedupe_key)
+alter table items add constraint items_dedupe unique (dedupe_key, user_id, collection)
   deferrable initially deferred;
