@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { openTestApp, type TestApp } from "../support/app.ts";
 import { withDrivers } from "../support/drivers.ts";
 import { change, command } from "../support/changes.ts";
-import { outcome, pullAll, pushOk } from "../support/sync_api.ts";
+import { outcome, pullAll, type PulledItem, pushOk } from "../support/sync_api.ts";
 
-function edit(id: string, text: string, baseVersion: number) {
+/** Command `id` of session s with `text`, written over `baseVersion` (null: a new item). */
+function edit(id: string, text: string, baseVersion: number | null) {
   return change("commands", id, { command: text, session_id: "s", started_at: 1 }, {
     base_version: baseVersion,
   });
@@ -12,23 +13,13 @@ function edit(id: string, text: string, baseVersion: number) {
 
 /** Commands X ("ls") and Y ("pwd") stored in session s. */
 async function storedLsAndPwd(t: TestApp, token: string) {
-  await pushOk(
-    t,
-    token,
-    [edit("X", "ls", 0), edit("Y", "pwd", 0)].map((c) => ({
-      ...c,
-      base_version: null,
-    })),
-  );
+  await pushOk(t, token, [edit("X", "ls", null), edit("Y", "pwd", null)]);
 }
 
 async function commandsById(t: TestApp, token: string) {
   const items = await pullAll(t, token);
-  return Object.fromEntries(
-    items.map((
-      i,
-    ) => [i.id, i.deleted ? null : [i.version, (i.data as { command: string }).command]]),
-  );
+  const text = (i: PulledItem) => (i.data as { command: string }).command;
+  return Object.fromEntries(items.map((i) => [i.id, i.deleted ? null : [i.version, text(i)]]));
 }
 
 withDrivers("push", (_open, kind) => {
