@@ -1,11 +1,13 @@
-import type { Driver, Queryable } from "./driver.ts";
+import { type Driver, type Queryable, retryOnceIfTransient, sqlState } from "./driver.ts";
 import {
   type AppliedRow,
   type BatchReads,
   type BatchSnapshot,
   type BatchWrites,
+  type ConflictRow,
   itemKey,
   type ItemRow,
+  StoreDataError,
   versionKey,
 } from "../sync/sync_store.ts";
 
@@ -21,6 +23,9 @@ const ITEM_VALUES = "r.c, r.i, r.v, r.d, r.x, r.r, r.m, r.g, r.h, r.s, r.k";
  * One push batch in one transaction: lock the user, read what the batch decides against,
  * let `decide` (pure) choose the writes, send them with the COMMIT. A handful of statements
  * for 500 changes: sets travel as one JSON parameter expanded with jsonb_to_recordset.
+ * Run at read committed whatever the server's default (the user's row lock orders batches),
+ * once more if the server cancels it as a deadlock victim; a refusal caused by the data
+ * written becomes a `StoreDataError`.
  */
 export async function runBatch<T>(
   driver: Driver,
@@ -28,28 +33,55 @@ export async function runBatch<T>(
   reads: BatchReads,
   decide: (snapshot: BatchSnapshot) => { writes: BatchWrites; result: T },
 ): Promise<T> {
-  return await driver.transaction(async (tx) => {
-    // must: take the user's lock before reading, so the batch decides against the state
-    // it will write over and its sequence numbers follow commit order.
-    // Sent together: one connection runs them in order, so the reads still follow the
-    // lock and see everything committed before it.
-    let [head, state] = await Promise.all([
-      lockExistingUser(tx, userId),
-      readBatchState(tx, userId, reads),
-    ]);
-    if (head === null) {
-      // A user seen for the first time: create the row, then read again under its lock.
-      head = await lockUser(tx, userId);
-      state = await readBatchState(tx, userId, reads);
-    }
-    const { applied, items, dedupe } = state;
-    const bases = await readBases(tx, userId, reads.bases(items));
-    const { writes, result } = decide({ head, applied, items, bases, dedupe });
-    // Not awaited: the driver sends COMMIT along with the writes and fails the
-    // transaction if one of them fails (Driver.transaction).
-    sendWrites(tx, userId, writes);
-    return result;
-  });
+  try {
+    return await retryOnceIfTransient(() =>
+      driver.transaction((tx) => batch(tx, userId, reads, decide), { isolation: "read committed" })
+    );
+  } catch (error) {
+    throw asStoreDataError(error);
+  }
+}
+
+async function batch<T>(
+  tx: Queryable,
+  userId: string,
+  reads: BatchReads,
+  decide: (snapshot: BatchSnapshot) => { writes: BatchWrites; result: T },
+): Promise<T> {
+  // must: take the user's lock before reading, so the batch decides against the state
+  // it will write over and its sequence numbers follow commit order.
+  // Sent together: one connection runs them in order, so the reads still follow the
+  // lock and see everything committed before it.
+  let [head, state, conflictStatus] = await Promise.all([
+    lockExistingUser(tx, userId),
+    readBatchState(tx, userId, reads),
+    reads.conflictId === undefined ? undefined : lockConflict(tx, userId, reads.conflictId),
+  ]);
+  if (head === null) {
+    // A user seen for the first time: create the row, then read again under its lock.
+    head = await lockUser(tx, userId);
+    state = await readBatchState(tx, userId, reads);
+  }
+  const { applied, items, dedupe } = state;
+  const bases = await readBases(tx, userId, reads.bases(items));
+  const { writes, result } = decide({ head, applied, items, bases, dedupe, conflictStatus });
+  // Not awaited: the driver sends COMMIT along with the writes and fails the
+  // transaction if one of them fails (Driver.transaction).
+  sendWrites(tx, userId, writes);
+  return result;
+}
+
+/**
+ * SQLSTATE classes of failures caused by the data a statement carried: 22 data exception
+ * (a value the type refuses), 54 program limit exceeded (a value too large or too deep),
+ * 23 integrity constraint violation.
+ */
+function asStoreDataError(error: unknown): unknown {
+  const state = sqlState(error);
+  if (state === null) return error;
+  if (state.startsWith("22") || state.startsWith("54")) return new StoreDataError("value", state);
+  if (state.startsWith("23")) return new StoreDataError("constraint", state);
+  return error;
 }
 
 /** Locks the user's row and reads its head; null when there is no row yet. */
@@ -147,6 +179,19 @@ async function readBatchState(
   return { applied, items, dedupe };
 }
 
+/** The conflict's status under its row lock (a second resolve waits, then sees it closed). */
+async function lockConflict(
+  tx: Queryable,
+  userId: string,
+  conflictId: string,
+): Promise<ConflictRow["status"] | null> {
+  const [row] = await tx.query<{ status: ConflictRow["status"] }>(
+    "select status from conflicts where user_id = $1 and id = $2 for update",
+    [userId, conflictId],
+  );
+  return row?.status ?? null;
+}
+
 async function readBases(
   tx: Queryable,
   userId: string,
@@ -164,13 +209,13 @@ async function readBases(
   return new Map(rows.map((row) => [versionKey(row.collection, row.id, row.version), row]));
 }
 
-// At most two statements, sent and not awaited (the transaction waits for them). The parts
+// At most three statements, sent and not awaited (the transaction waits for them). The parts
 // of the second touch different tables, so their order does not matter (history rows are
 // copies taken before the batch), and the transaction makes them land together or not at all.
+// Command dedupe keys may move between items within the batch: their uniqueness is checked
+// at commit (004_deferred_dedupe.sql), so the order of rows within a statement is free.
 function sendWrites(tx: Queryable, userId: string, writes: BatchWrites): void {
   if (writes.changedItems.length > 0) {
-    // must: before the inserts. An update may free a dedupe key that a new item of the
-    // same batch takes, and the unique index is checked row by row.
     void tx.query(
       `update items i set version = r.v, data = r.d, deleted = r.x, redacted = r.r,
          modified_at = r.m, device_id = r.g, change_id = r.h, seq = r.s, dedupe_key = r.k,
@@ -212,6 +257,15 @@ function sendWrites(tx: Queryable, userId: string, writes: BatchWrites): void {
       writes.head,
     ],
   );
+  if (writes.closeConflict) {
+    const { id, resolution, version } = writes.closeConflict;
+    void tx.query(
+      `update conflicts set status = 'resolved', resolution = $3, resolved_version = $4,
+         resolved_at = now()
+       where user_id = $1 and id = $2 and status = 'open'`,
+      [userId, id, resolution, version],
+    );
+  }
 }
 
 /** Item rows as the JSON parameter that ITEM_RECORD reads. */

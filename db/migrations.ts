@@ -7,6 +7,7 @@
 import init from "./migrations/001_init.sql" with { type: "text" };
 import conflictOutcomes from "./migrations/002_conflict_outcomes.sql" with { type: "text" };
 import pushBookkeeping from "./migrations/003_push_bookkeeping.sql" with { type: "text" };
+import deferredDedupe from "./migrations/004_deferred_dedupe.sql" with { type: "text" };
 import accountTokens from "./migrations/006_account_tokens.sql" with { type: "text" };
 import jobs from "./migrations/007_jobs.sql" with { type: "text" };
 
@@ -21,6 +22,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "001_init.sql", sql: init },
   { name: "002_conflict_outcomes.sql", sql: conflictOutcomes },
   { name: "003_push_bookkeeping.sql", sql: pushBookkeeping },
+  { name: "004_deferred_dedupe.sql", sql: deferredDedupe },
   { name: "006_account_tokens.sql", sql: accountTokens },
   { name: "007_jobs.sql", sql: jobs },
 ];

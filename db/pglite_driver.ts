@@ -12,8 +12,9 @@ export async function openPgliteDriver(dataDir?: string): Promise<Driver> {
   return {
     kind: "pglite",
     ...run(db),
-    transaction: (fn) =>
+    transaction: (fn, { isolation } = {}) =>
       db.transaction(async (tx) => {
+        if (isolation) await tx.query(`set transaction isolation level ${isolation}`);
         const sent: Promise<unknown>[] = [];
         const value = await fn({
           query: <T>(text: string, params: unknown[] = []) => {

@@ -1,5 +1,5 @@
 import postgres from "postgres";
-import type { Driver, Queryable } from "./driver.ts";
+import type { Driver, Queryable, TransactionOptions } from "./driver.ts";
 
 /** Opens a pooled postgres.js connection to a Postgres server. */
 export function openPostgresDriver(url: string, options: { max?: number } = {}): Driver {
@@ -17,7 +17,7 @@ export function openPostgresDriver(url: string, options: { max?: number } = {}):
   return {
     kind: "postgres",
     query: <T>(text: string, params: unknown[] = []) => send<T>(sql, text, params),
-    transaction: (fn) => transaction(sql, fn),
+    transaction: (fn, options) => transaction(sql, fn, options),
     close: () => sql.end({ timeout: 5 }),
   };
 }
@@ -27,19 +27,26 @@ export function openPostgresDriver(url: string, options: { max?: number } = {}):
  * `fn` sends and does not await are pipelined with the COMMIT (one round trip instead of
  * two) and still waited for before the transaction settles.
  */
-async function transaction<T>(sql: postgres.Sql, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+async function transaction<T>(
+  sql: postgres.Sql,
+  fn: (tx: Queryable) => Promise<T>,
+  { isolation }: TransactionOptions = {},
+): Promise<T> {
   const sent: Promise<unknown>[] = [];
   // sql.begin, not sql.reserve: it keeps the pool sound when the connection drops mid-way.
-  const value = await sql.begin((connection) =>
-    fn({
-      query: <R>(text: string, params: unknown[] = []) => {
-        const rows = send<R>(connection, text, params);
-        sent.push(rows);
-        // Marked handled here: a failure is reported once, below.
-        rows.catch(() => {});
-        return rows;
-      },
-    })
+  // The isolation level travels in the BEGIN statement itself: no extra round trip.
+  const value = await sql.begin(
+    isolation ? `isolation level ${isolation}` : "",
+    (connection) =>
+      fn({
+        query: <R>(text: string, params: unknown[] = []) => {
+          const rows = send<R>(connection, text, params);
+          sent.push(rows);
+          // Marked handled here: a failure is reported once, below.
+          rows.catch(() => {});
+          return rows;
+        },
+      }),
   );
   // must: check every statement after COMMIT. sql.begin sends COMMIT once fn returns, behind
   // the statements fn did not await, on the same connection; if one of them failed, the

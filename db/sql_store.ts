@@ -219,34 +219,6 @@ export class SqlStore implements SyncStore {
     return row ?? null;
   }
 
-  async closeConflict(userId: string, conflictId: string, resolution: string): Promise<boolean> {
-    const rows = await this.driver.query(
-      `update conflicts set status = 'resolved', resolution = $3, resolved_at = now()
-       where user_id = $1 and id = $2 and status = 'open' returning id`,
-      [userId, conflictId, resolution],
-    );
-    return rows.length > 0;
-  }
-
-  async reopenConflict(userId: string, conflictId: string): Promise<void> {
-    await this.driver.query(
-      `update conflicts set status = 'open', resolution = null, resolved_at = null
-       where user_id = $1 and id = $2`,
-      [userId, conflictId],
-    );
-  }
-
-  async setConflictVersion(
-    userId: string,
-    conflictId: string,
-    version: number | null,
-  ): Promise<void> {
-    await this.driver.query(
-      "update conflicts set resolved_version = $3 where user_id = $1 and id = $2",
-      [userId, conflictId, version],
-    );
-  }
-
   async stats(userId: string): Promise<StoreStats> {
     const [user] = await this.driver.query<{ seq: number }>(
       "select seq from users where user_id = $1",

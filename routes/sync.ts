@@ -19,7 +19,7 @@ export function syncRoutes(
 ): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .use(requireAuth(deps, "device"), deps.limit)
-    .post("/data", jsonBody(PushBody), async (c) => {
+    .post("/data", jsonBody(PushBody, { judgedPerChange: true }), async (c) => {
       return c.json(await deps.sync.push(c.get("device")!, c.req.valid("json").changes));
     })
     .get("/data", queryParams(PullQuery), async (c) => {

@@ -2,10 +2,27 @@ import { validator } from "hono/validator";
 import type { z } from "zod";
 import { AppError } from "../sync/errors.ts";
 import { fieldErrors } from "../sync/change_schema.ts";
+import { findUnstorable, MAX_DEPTH } from "../sync/find_unstorable.ts";
 
-/** Parses the JSON body with `schema`; failures are `VALIDATION_FAILED` naming the fields. */
-export function jsonBody<T extends z.ZodType>(schema: T) {
-  return validator("json", (value) => parse(schema, value, "The request body"));
+/**
+ * Parses the JSON body with `schema`; failures are `VALIDATION_FAILED` naming the fields.
+ * So is text Postgres cannot store (NUL, lone surrogates) and nesting past the data limit
+ * (one level more for the body itself), unless `judgedPerChange`: a push judges its
+ * changes one by one (DESIGN.md §5), so one bad change never fails the batch.
+ */
+export function jsonBody<T extends z.ZodType>(
+  schema: T,
+  { judgedPerChange = false }: { judgedPerChange?: boolean } = {},
+) {
+  return validator("json", (value) => {
+    const unstorable = judgedPerChange ? null : findUnstorable(value, MAX_DEPTH + 1);
+    if (unstorable) {
+      throw new AppError("VALIDATION_FAILED", "The request body cannot be stored", {
+        fields: { [unstorable.path.join(".") || "body"]: unstorable.reason },
+      });
+    }
+    return parse(schema, value, "The request body");
+  });
 }
 
 /** Parses the query string with `schema`. */

@@ -24,14 +24,20 @@ export interface AccountToken {
   issuedAt: number;
 }
 
+/** An id from a claim: stored as text, so no NUL and no lone surrogate (it would change). */
+const ClaimId = z.string().min(1).max(256).refine(
+  (id) => id.isWellFormed() && !id.includes("\u0000"),
+  "must be well-formed text without NUL",
+);
+
 const Claims = z.object({
-  sub: z.string().min(1).max(256),
+  sub: ClaimId,
   exp: z.number(),
   iat: z.number(),
   tier: z.enum(TIERS).default("free"),
   // Up to 9999-12-31: a later instant (say, milliseconds sent as seconds) fits no timestamptz.
   tier_expires_at: z.number().int().positive().max(253_402_300_799).optional(),
-  team_id: z.string().min(1).max(256).optional(),
+  team_id: ClaimId.optional(),
   team_role: z.enum(TEAM_ROLES).default("member"),
 });
 

@@ -15,7 +15,8 @@ export const Change = z.strictObject({
   id: ItemId,
   op: z.enum(["upsert", "delete"]),
   data: z.record(z.string(), z.unknown()).optional(),
-  base_version: z.number().int().min(1).nullable(),
+  // Versions are Postgres integers: a larger base_version names no version that exists.
+  base_version: z.number().int().min(1).max(2_147_483_647).nullable(),
   modified_at: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   checksum: z.string().regex(/^[0-9a-f]{64}$/, "must be lower-case sha256 hex").optional(),
 }).superRefine((change, ctx) => {

@@ -27,8 +27,9 @@ export class ConflictService {
   }
 
   /**
-   * Writes the chosen side as the item's next version and closes the conflict. The
-   * conflict is claimed first, so two devices resolving at once get one write and one 409.
+   * Writes the chosen side as the item's next version and closes the conflict, in one
+   * transaction: two devices resolving at once get one write and one 409, and a failure
+   * leaves the conflict open with nothing written.
    */
   async resolve(
     who: DeviceIdentity,
@@ -43,50 +44,40 @@ export class ConflictService {
         fields: { data: "is required" },
       });
     }
-    if (!(await this.store.closeConflict(userId, conflictId, choice.resolution))) {
-      throw new AppError("SYNC_CONFLICT_DETECTED", "The conflict is already resolved", {
-        conflict_id: conflictId,
-      });
-    }
-    try {
-      const current = await this.store.getItem(userId, conflict.collection, conflict.item_id);
-      const value = chosenValue(conflict, choice, current);
-      const change = {
-        change_id: crypto.randomUUID(),
-        collection: conflict.collection,
-        id: conflict.item_id,
-        op: value.deleted ? "delete" : "upsert",
-        ...(!value.deleted && { data: value.data }),
-        base_version: current?.version ?? null,
-        modified_at: this.clock(),
-      };
-      const [result] = (await this.sync.push(who, [change])).results;
-      if (result.status === "rejected") {
-        throw new AppError(result.error!.code, result.error!.message, result.error!.details);
-      }
-      if (result.status !== "applied" && result.status !== "merged") {
-        throw new AppError("SYNC_CONFLICT_DETECTED", "The item changed while resolving: try again");
-      }
-      await this.store.setConflictVersion(userId, conflictId, result.version ?? null);
-    } catch (error) {
-      await this.store.reopenConflict(userId, conflictId);
-      throw error;
-    }
+    const current = await this.store.getItem(userId, conflict.collection, conflict.item_id);
+    const value = chosenValue(conflict, choice, current);
+    const changes: unknown[] = [{
+      change_id: crypto.randomUUID(),
+      collection: conflict.collection,
+      id: conflict.item_id,
+      op: value.deleted ? "delete" : "upsert",
+      ...(!value.deleted && { data: value.data }),
+      base_version: current?.version ?? null,
+      modified_at: this.clock(),
+    }];
     if (choice.remember) {
-      await this.#remember(who, conflict.collection, REMEMBERED[choice.resolution]);
+      changes.push(
+        await this.#rememberChange(who, conflict.collection, REMEMBERED[choice.resolution]),
+      );
     }
+    await this.sync.resolve(who, changes, {
+      conflictId,
+      resolution: choice.resolution,
+      itemVersion: current?.version ?? null,
+    });
     const item = await this.store.getItem(userId, conflict.collection, conflict.item_id);
     return toPulledChange(item!);
   }
 
-  async #remember(who: DeviceIdentity, collection: string, strategy: StrategyName): Promise<void> {
+  /** The `sync` settings with `strategy` remembered for `collection`, as a change. */
+  async #rememberChange(who: DeviceIdentity, collection: string, strategy: StrategyName) {
     const current = await this.store.getItem(who.account.userId, "settings", SYNC_SETTINGS_ID);
     const settings = readSyncSettings(current?.data);
     const data = {
       ...(current?.data ?? {}),
       conflict_strategies: { ...settings.conflict_strategies, [collection]: strategy },
     };
-    await this.sync.push(who, [{
+    return {
       change_id: crypto.randomUUID(),
       collection: "settings",
       id: SYNC_SETTINGS_ID,
@@ -94,7 +85,7 @@ export class ConflictService {
       data,
       base_version: current?.version ?? null,
       modified_at: this.clock(),
-    }]);
+    };
   }
 }
 

@@ -281,6 +281,25 @@ class Plan {
   }
 }
 
+/**
+ * One answer for a batch that was stored in parts, in order: every part's results, and the
+ * cursor of the last change stored (or, with none stored, of the last part).
+ */
+export function mergePlans(plans: PlanResult[]): PlanResult {
+  const stored = plans.filter((p) => p.committed.seq > 0);
+  return {
+    results: plans.flatMap((p) => p.results),
+    cursor: (stored.at(-1) ?? plans.at(-1)!).cursor,
+    committed: {
+      seq: Math.max(0, ...stored.map((p) => p.committed.seq)),
+      collections: [...new Set(plans.flatMap((p) => p.committed.collections))].sort(),
+      conflicts: plans.flatMap((p) => p.committed.conflicts),
+    },
+    newConflicts: plans.flatMap((p) => p.newConflicts),
+    settled: plans.flatMap((p) => p.settled),
+  };
+}
+
 /** A change_id seen before: the same answer again, with nothing written. */
 function replay(seen: AppliedRow): ChangeResult {
   const status = seen.status === "filtered" ? "filtered" : "duplicate";

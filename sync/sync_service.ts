@@ -1,18 +1,23 @@
-import { type Collection, COLLECTIONS, isCollection, SPECS } from "./collections.ts";
-import { Change, fieldErrors } from "./change_schema.ts";
-import { canonicalJson } from "../conflict/canonical.ts";
-import { sha256Hex, sha256Uuid } from "./hashing.ts";
+import { type Collection, COLLECTIONS, isCollection } from "./collections.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import type { SyncCache } from "./cache/sync_cache.ts";
-import type { PulledChange, PullResult, PushResult } from "./api_schemas.ts";
-import { planBatch, type PreparedChange } from "./push_planner.ts";
-import { containsPrivateKey } from "./privacy/private_key.ts";
+import type { ChangeResult, PulledChange, PullResult, PushResult } from "./api_schemas.ts";
+import { mergePlans, planBatch, type PlanResult, type PreparedChange } from "./push_planner.ts";
+import { prepareChange } from "./prepare_change.ts";
 import { allowedCollections } from "./selective_sync.ts";
-import { itemKey, type ItemRow, type SyncStore } from "./sync_store.ts";
-import { readSyncSettings, SYNC_SETTINGS_ID, SyncSettings } from "./sync_settings.ts";
+import {
+  type BatchReads,
+  type BatchSnapshot,
+  type BatchWrites,
+  itemKey,
+  type ItemRow,
+  StoreDataError,
+  type SyncStore,
+} from "./sync_store.ts";
+import { readSyncSettings, SYNC_SETTINGS_ID } from "./sync_settings.ts";
 import { type Account, assertWritable } from "./tiers.ts";
 
 /** Who is calling: an authenticated device of an account. */
@@ -20,6 +25,15 @@ export interface DeviceIdentity {
   deviceId: string;
   account: Account;
 }
+
+/** A conflict that a resolution batch closes, and the item version the resolution was built on. */
+export interface Closing {
+  conflictId: string;
+  resolution: string;
+  itemVersion: number | null;
+}
+
+type Decide = (snapshot: BatchSnapshot) => { writes: BatchWrites; result: PlanResult };
 
 /** Push and pull of the contract (DESIGN.md §3), over any store. */
 export class SyncService {
@@ -39,40 +53,33 @@ export class SyncService {
     who: DeviceIdentity,
     rawChanges: unknown[],
   ): Promise<PushResult> {
-    const now = (this.options.clock ?? Date.now)();
-    assertWritable(who.account, now);
-    const prepared = rawChanges.map(prepareChange);
-    const valid = prepared.flatMap((p) => (p.ok ? [p] : []));
-    const reads = {
-      changeIds: valid.map((p) => p.change.change_id),
-      items: [
-        { collection: "settings", id: SYNC_SETTINGS_ID },
-        ...valid.map(({ change }) => ({ collection: change.collection, id: change.id })),
-      ],
-      dedupeKeys: valid.flatMap((p) =>
-        p.dedupeKey ? [{ collection: p.change.collection, dedupe_key: p.dedupeKey }] : []
-      ),
-      bases: (items: Map<string, { version: number }>) =>
-        valid.flatMap(({ change }) => {
-          const current = items.get(itemKey(change.collection, change.id));
-          return current && change.base_version !== null && current.version !== change.base_version
-            ? [{ collection: change.collection, id: change.id, version: change.base_version }]
-            : [];
-        }),
-    };
-    const plan = await this.store.writeBatch(
-      who.account.userId,
-      reads,
-      (snapshot) =>
-        planBatch(prepared, snapshot, {
-          deviceId: who.deviceId,
-          now,
-          newId: () => crypto.randomUUID(),
-        }),
-    );
+    const now = this.#writableNow(who);
+    const plan = mergePlans(await this.#storeIsolating(who, rawChanges.map(prepareChange), now));
     this.options.metrics?.pushed(rawChanges, plan);
     await this.notifier.committed(who.account.userId, who.deviceId, plan);
     return { results: plan.results, cursor: plan.cursor };
+  }
+
+  /**
+   * Stores a conflict's resolution (the first change; any others ride along) and closes
+   * the conflict in the same transaction, or does neither: 409 when the conflict is no
+   * longer open or its item moved past `closing.itemVersion`, the rejection's own code
+   * when the resolution is rejected.
+   */
+  async resolve(who: DeviceIdentity, rawChanges: unknown[], closing: Closing): Promise<void> {
+    const now = this.#writableNow(who);
+    const prepared = rawChanges.map(prepareChange);
+    const [first] = prepared;
+    if (!first.ok) throw new AppError(first.error.code, first.error.message, first.error.details);
+    const item = itemKey(first.change.collection, first.change.id);
+    const plan = await this.#store(who, prepared, now, { ...closing, item }).catch((error) => {
+      if (error instanceof StoreDataError) {
+        const { code, message, details } = refusal(error);
+        throw new AppError(code, message, details);
+      }
+      throw error;
+    });
+    await this.notifier.committed(who.account.userId, who.deviceId, plan);
   }
 
   /** A page of changes after `since`, in sequence order, limited to what this device syncs. */
@@ -94,6 +101,12 @@ export class SyncService {
     const collections = wanted.filter((c) => allowed.has(c));
     const page = await this.store.pull(who.account.userId, since, collections, query.limit + 1);
     this.options.cache?.advance(who.account.userId, page.head).catch(() => {});
+    if (since > page.head) {
+      // A cursor from the future would skip every change until the sequence caught up.
+      throw new AppError("VALIDATION_FAILED", "since is not a cursor this service issued", {
+        fields: { since: "is past the newest change" },
+      });
+    }
     if (since > 0 && since < page.purgedSeq) {
       throw new AppError(
         "SYNC_CURSOR_EXPIRED",
@@ -112,6 +125,124 @@ export class SyncService {
     // An unreachable cache is a miss: the pull queries.
     return await this.options.cache?.head(userId).catch(() => null) ?? null;
   }
+
+  /** The time of a write; an expired tier writes nothing (DESIGN.md §8). */
+  #writableNow(who: DeviceIdentity): number {
+    const now = (this.options.clock ?? Date.now)();
+    assertWritable(who.account, now);
+    return now;
+  }
+
+  /**
+   * Stores the batch in one transaction; when the database refuses it for some change's
+   * data, splits it in halves until that change stands alone, rejects it and stores the
+   * rest, in order. Deterministic: the same batch against the same state splits the same
+   * way, so a retry answers the same. At most 2n − 1 transactions for n valid changes.
+   */
+  async #storeIsolating(
+    who: DeviceIdentity,
+    prepared: PreparedChange[],
+    now: number,
+  ): Promise<PlanResult[]> {
+    try {
+      return [await this.#store(who, prepared, now)];
+    } catch (error) {
+      const valid = prepared.flatMap((p, i) => (p.ok ? [i] : []));
+      if (!(error instanceof StoreDataError) || valid.length === 0) throw error;
+      if (valid.length === 1) {
+        const culprit = prepared[valid[0]] as Extract<PreparedChange, { ok: true }>;
+        const rejected = prepared.with(valid[0], {
+          ok: false,
+          change_id: culprit.change.change_id,
+          error: refusal(error),
+        });
+        return [await this.#store(who, rejected, now)];
+      }
+      const split = valid[Math.floor(valid.length / 2)];
+      return [
+        ...await this.#storeIsolating(who, prepared.slice(0, split), now),
+        ...await this.#storeIsolating(who, prepared.slice(split), now),
+      ];
+    }
+  }
+
+  /** One transaction: read what the batch needs, plan it purely, write the plan. */
+  #store(
+    who: DeviceIdentity,
+    prepared: PreparedChange[],
+    now: number,
+    closing?: Closing & { item: string },
+  ): Promise<PlanResult> {
+    const valid = prepared.flatMap((p) => (p.ok ? [p] : []));
+    const reads: BatchReads = {
+      changeIds: valid.map((p) => p.change.change_id),
+      items: [
+        { collection: "settings", id: SYNC_SETTINGS_ID },
+        ...valid.map(({ change }) => ({ collection: change.collection, id: change.id })),
+      ],
+      dedupeKeys: valid.flatMap((p) =>
+        p.dedupeKey ? [{ collection: p.change.collection, dedupe_key: p.dedupeKey }] : []
+      ),
+      bases: (items: Map<string, { version: number }>) =>
+        valid.flatMap(({ change }) => {
+          const current = items.get(itemKey(change.collection, change.id));
+          return current && change.base_version !== null && current.version !== change.base_version
+            ? [{ collection: change.collection, id: change.id, version: change.base_version }]
+            : [];
+        }),
+      ...(closing && { conflictId: closing.conflictId }),
+    };
+    const plan: Decide = (snapshot) =>
+      planBatch(prepared, snapshot, {
+        deviceId: who.deviceId,
+        now,
+        newId: () => crypto.randomUUID(),
+      });
+    const decide: Decide = closing ? (snapshot) => closeWith(plan, snapshot, closing) : plan;
+    return this.store.writeBatch(who.account.userId, reads, decide);
+  }
+}
+
+/**
+ * Plans a resolution batch and closes its conflict with it, or throws (the transaction
+ * then writes nothing): the conflict must still be open, its item still at the version
+ * the resolution was built on, and the resolution (the first change) stored as sent.
+ */
+function closeWith(plan: Decide, snapshot: BatchSnapshot, closing: Closing & { item: string }) {
+  if (snapshot.conflictStatus !== "open") {
+    throw new AppError("SYNC_CONFLICT_DETECTED", "The conflict is already resolved", {
+      conflict_id: closing.conflictId,
+    });
+  }
+  const planned = plan(snapshot);
+  const [first] = planned.result.results;
+  if (first.status === "rejected") {
+    throw new AppError(first.error!.code, first.error!.message, first.error!.details);
+  }
+  const stored = snapshot.items.get(closing.item)?.version ?? null;
+  if (first.status !== "applied" || stored !== closing.itemVersion) {
+    throw new AppError("SYNC_CONFLICT_DETECTED", "The item changed while resolving: try again");
+  }
+  const closeConflict = {
+    id: closing.conflictId,
+    resolution: closing.resolution,
+    version: first.version ?? null,
+  };
+  return { writes: { ...planned.writes, closeConflict }, result: planned.result };
+}
+
+/** The rejection of a change the database refused; no database text reaches the client. */
+function refusal(error: StoreDataError): NonNullable<ChangeResult["error"]> {
+  return error.kind === "value"
+    ? {
+      code: "VALIDATION_FAILED",
+      message: "The change holds a value the database cannot store",
+      details: { fields: { data: "cannot be stored" } },
+    }
+    : {
+      code: "SYNC_DATA_CORRUPTION",
+      message: "The change cannot be stored: it contradicts data already stored",
+    };
 }
 
 /** A stored item as pulls and conflict resolutions show it. */
@@ -127,72 +258,6 @@ export function toPulledChange(row: ItemRow): PulledChange {
     device_id: row.device_id,
     cursor: encodeCursor(row.seq),
   };
-}
-
-/** Checks that need no stored state: envelope, collection schema, key material, checksum. */
-function prepareChange(raw: unknown): PreparedChange {
-  const changeId =
-    raw && typeof raw === "object" && typeof (raw as { change_id?: unknown }).change_id === "string"
-      ? (raw as { change_id: string }).change_id
-      : null;
-  const fail = (
-    code: "VALIDATION_FAILED" | "SYNC_DATA_CORRUPTION",
-    message: string,
-    fields?: Record<string, string>,
-  ) =>
-    ({
-      ok: false,
-      change_id: changeId,
-      error: { code, message, ...(fields && { details: { fields } }) },
-    }) as const;
-
-  const envelope = Change.safeParse(raw);
-  if (!envelope.success) {
-    return fail("VALIDATION_FAILED", "The change is malformed", fieldErrors(envelope.error));
-  }
-  const change = envelope.data;
-  if (change.op === "delete") return { ok: true, change, dedupeKey: null };
-
-  const spec = SPECS[change.collection];
-  if (spec.holdsKeys && containsPrivateKey(change.data)) {
-    // The message never echoes the value: it is a secret.
-    return fail(
-      "VALIDATION_FAILED",
-      `Private key material is never accepted in ${change.collection}`,
-      {
-        data: "contains private key material",
-      },
-    );
-  }
-  if (change.checksum && change.checksum !== sha256Hex(canonicalJson(change.data))) {
-    return fail("SYNC_DATA_CORRUPTION", "The checksum does not match the data as received", {
-      checksum: "sha256 of the canonical JSON of data does not match",
-    });
-  }
-  const data = spec.schema.safeParse(change.data);
-  if (!data.success) {
-    return fail(
-      "VALIDATION_FAILED",
-      `The data is not a valid ${change.collection} item`,
-      fieldErrors(data.error, "data"),
-    );
-  }
-  if (change.collection === "settings" && change.id === SYNC_SETTINGS_ID) {
-    const settings = SyncSettings.safeParse(data.data);
-    if (!settings.success) {
-      return fail(
-        "VALIDATION_FAILED",
-        "The sync settings are invalid",
-        fieldErrors(settings.error, "data"),
-      );
-    }
-  }
-  const validated = { ...change, data: data.data };
-  const dedupeKey = change.collection === "commands"
-    // canonicalJson([command, session_id]), spelled out: both are strings.
-    ? sha256Uuid(`[${JSON.stringify(data.data.command)},${JSON.stringify(data.data.session_id)}]`)
-    : null;
-  return { ok: true, change: validated, dedupeKey };
 }
 
 function parseCollections(list: string | undefined): Collection[] {

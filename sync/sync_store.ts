@@ -78,6 +78,8 @@ export interface BatchSnapshot {
   bases: Map<string, ItemRow>;
   /** `itemKey(collection, dedupe_key)` → item id, for the batch's dedupe keys. */
   dedupe: Map<string, string>;
+  /** The status of `BatchReads.conflictId`, read under its row lock; null when there is none. */
+  conflictStatus?: ConflictRow["status"] | null;
 }
 
 /** What the batch decided to write, all in the same transaction. */
@@ -94,6 +96,8 @@ export interface BatchWrites {
     ConflictRow,
     "created_at" | "resolved_at" | "status" | "resolution" | "resolved_version"
   >[];
+  /** An open conflict this batch resolves, closed in the same transaction. */
+  closeConflict?: { id: string; resolution: string; version: number | null };
 }
 
 /** What a batch needs read before it can decide. */
@@ -103,6 +107,8 @@ export interface BatchReads {
   dedupeKeys: { collection: string; dedupe_key: string }[];
   /** The prior versions to read, once the current items are known. */
   bases: (items: Map<string, ItemRow>) => { collection: string; id: string; version: number }[];
+  /** A conflict whose status the batch decides on (a resolution); locked until commit. */
+  conflictId?: string;
 }
 
 export interface PullPage {
@@ -134,7 +140,8 @@ export interface SyncStore {
 
   /**
    * Runs one batch under the user's lock: reads what `reads` names, lets `decide` (pure)
-   * choose the writes, stores them, commits.
+   * choose the writes, stores them, commits. `decide` may throw to write nothing. Throws
+   * `StoreDataError` when the database refuses the writes for the data they carry.
    */
   writeBatch<T>(
     userId: string,
@@ -152,10 +159,6 @@ export interface SyncStore {
   getItem(userId: string, collection: string, id: string): Promise<ItemRow | null>;
   listConflicts(userId: string, status: "open" | "resolved"): Promise<ConflictRow[]>;
   getConflict(userId: string, conflictId: string): Promise<ConflictRow | null>;
-  /** Marks an open conflict resolved; false when it was not open (resolved meanwhile). */
-  closeConflict(userId: string, conflictId: string, resolution: string): Promise<boolean>;
-  reopenConflict(userId: string, conflictId: string): Promise<void>;
-  setConflictVersion(userId: string, conflictId: string, version: number | null): Promise<void>;
   stats(userId: string): Promise<StoreStats>;
 }
 
@@ -166,6 +169,18 @@ export interface StoreStats {
   /** Stale changes per strategy and outcome (`applied`, `merged`, `kept_remote`, `conflict`). */
   outcomes: { strategy: string; status: string; count: number }[];
   filtered: number;
+}
+
+/**
+ * A batch write the database refused because of the data it carried, not because it is
+ * unreachable: `value` when a value cannot be stored, `constraint` when the write would
+ * break a rule of the stored data (a unique key, a check). Carries no database text.
+ */
+export class StoreDataError extends Error {
+  constructor(readonly kind: "value" | "constraint", readonly sqlState: string) {
+    super(`The database refused the batch's data (SQLSTATE ${sqlState})`);
+    this.name = "StoreDataError";
+  }
 }
 
 /** Map key of an item. */

@@ -12,6 +12,7 @@ withDrivers("migrate()", (open) => {
         "001_init.sql",
         "002_conflict_outcomes.sql",
         "003_push_bookkeeping.sql",
+        "004_deferred_dedupe.sql",
         "006_account_tokens.sql",
         "007_jobs.sql",
       ];

@@ -105,6 +105,31 @@ withDrivers("pull", (_open, kind) => {
   });
 
   Deno.test({
+    name: "a since past the head was never handed out: 422, at the head: 200 with nothing new",
+    fn: async () => {
+      await using t = await openTestApp(kind);
+      const d = await t.device("alice");
+      const fresh = await t.request("GET", "/api/sync/data?since=c1.1", { token: d.token });
+      assert.equal(fresh.status, 422);
+      const pushed = await (await t.request("POST", "/api/sync/data", {
+        token: d.token,
+        body: { changes: [command("ls"), command("pwd")] },
+      })).json();
+      assert.equal(pushed.cursor, "c1.2");
+      for (const since of ["c1.3", "c1.zz", "c1.zzzzzzzzzzz", "c1.", "c2.1", "c1.-1", "c1.2x!"]) {
+        const res = await t.request("GET", `/api/sync/data?since=${since}`, { token: d.token });
+        assert.equal(res.status, 422, since);
+        const json = await res.json();
+        assert.equal(json.error.code, "VALIDATION_FAILED");
+        assert.deepEqual(Object.keys(json.error.details.fields), ["since"]);
+      }
+      const atHead = await t.request("GET", "/api/sync/data?since=c1.2", { token: d.token });
+      assert.equal(atHead.status, 200);
+      assert.deepEqual(await atHead.json(), { changes: [], cursor: "c1.2", has_more: false });
+    },
+  });
+
+  Deno.test({
     name: "a user never sees another user's items",
     fn: async () => {
       await using t = await openTestApp(kind);

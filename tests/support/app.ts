@@ -59,9 +59,11 @@ export async function openTestApp(
     rateLimiting?: RateLimiting;
     /** The services' clock (tier expiry, timestamps); account tokens still go by real time. */
     clock?: () => number;
+    /** A database opened (and perhaps configured) by the test; the app disposes of it. */
+    db?: TestDb;
   } = {},
 ): Promise<TestApp> {
-  const db = await openTestDb(kind);
+  const db = options.db ?? await openTestDb(kind);
   const store = new SqlStore(db.driver);
   const bus = new MemoryBus();
   const metrics = new Metrics();

@@ -89,6 +89,23 @@ Deno.test("AccountTokenVerifier refuses a tier_expires_at past year 9999 (millis
   assert.equal((await verifier.verify(lastDay)).account.tierExpiresAt, 253_402_300_799_000);
 });
 
+Deno.test("AccountTokenVerifier refuses a sub or team_id holding NUL or a lone surrogate (text storage would change it)", async () => {
+  const verifier = await AccountTokenVerifier.create({ secret: SECRET, algorithm: "RS256" });
+  const claims = { iat: now(), exp: now() + 600, tier: "pro" };
+  for (const bad of ["a\u0000b", "a\ud800", "\udc00b"]) {
+    await rejects(verifier, await sign({ ...claims, sub: bad }), /claims are malformed/);
+    await rejects(
+      verifier,
+      await sign({ ...claims, sub: "ok", team_id: bad }),
+      /claims are malformed/,
+    );
+  }
+  assert.equal(
+    (await verifier.verify(await sign({ ...claims, sub: "ü😀" }))).account.userId,
+    "ü😀",
+  );
+});
+
 Deno.test("AccountTokenVerifier bounds exp − iat at 400 days, not the time left until exp", async () => {
   const verifier = await AccountTokenVerifier.create({ secret: SECRET, algorithm: "RS256" });
   const max = MAX_TOKEN_LIFETIME_SECONDS;
