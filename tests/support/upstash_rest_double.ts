@@ -10,6 +10,7 @@
  *   then `data: message,<channel>,<message>` per published message.
  * - `Authorization: Bearer <token>` (or `?_token=`) on every request, else 401.
  * - `Upstash-Encoding: base64`: every string in a result is base64, except `OK`.
+ * - Like the service, an idle event stream carries nothing (no comments, no pings).
  *
  * Not covered: GET and path-style commands (`/set/foo/bar`), `/multi-exec`, psubscribe.
  */
@@ -23,6 +24,11 @@ export interface UpstashRestDouble extends AsyncDisposable {
   token: string;
   /** Ends every open event stream from the server's side, as a service restart would. */
   dropStreams(): void;
+  /**
+   * Stops writing to every open event stream without ending it, as a half-open connection
+   * (a dead proxy, a cut network) looks to the client. Streams opened later work.
+   */
+  silenceStreams(): void;
   close(): Promise<void>;
 }
 
@@ -39,6 +45,7 @@ export async function startUpstashRestDouble(
   for (const client of [commands, subscriber]) client.on("error", () => {});
   await Promise.all([commands.connect(), subscriber.connect()]);
   const streams = new Set<() => void>();
+  const silencers = new Set<() => void>();
 
   const execute = async (command: unknown): Promise<{ result: Reply } | { error: string }> => {
     if (!Array.isArray(command) || command.length === 0) {
@@ -57,8 +64,11 @@ export async function startUpstashRestDouble(
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
         let ended = false;
+        let silenced = false;
+        const silence = () => silenced = true;
+        silencers.add(silence);
         const send = (line: string) => {
-          if (ended) return;
+          if (ended || silenced) return;
           // A throw would unwind into node-redis's reply parser, so a failed write ends
           // this stream only.
           try {
@@ -73,6 +83,7 @@ export async function startUpstashRestDouble(
           if (ended) return;
           ended = true;
           streams.delete(end);
+          silencers.delete(silence);
           subscriber.unsubscribe(channel, listener).catch(() => {});
           try {
             controller.close();
@@ -141,6 +152,9 @@ export async function startUpstashRestDouble(
     token,
     dropStreams: () => {
       for (const end of [...streams]) end();
+    },
+    silenceStreams: () => {
+      for (const silence of [...silencers]) silence();
     },
     close,
     [Symbol.asyncDispose]: close,
