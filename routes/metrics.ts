@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { ReplicationListener } from "../sync/replication/listener.ts";
+import { FAULT_KINDS } from "../sync/replication/replication_error.ts";
 import type { Hub } from "../sync/ws/hub.ts";
 import type { AppEnv } from "./env.ts";
 import type { RequestCounters } from "./request_log.ts";
@@ -51,6 +52,11 @@ export function metricsRoutes(sources: MetricSources): Hono<AppEnv> {
         "",
         state.walStatus === "lost" ? 1 : 0,
       ]]);
+      gauge(
+        "devpocket_replication_fault",
+        "1 for the fault that stops every hint (see /ready), by kind.",
+        FAULT_KINDS.map((kind) => [`{kind="${kind}"}`, state.fault?.kind === kind ? 1 : 0]),
+      );
     }
     lines.push(...sources.requests.render());
     const memory = Deno.memoryUsage();

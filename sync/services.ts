@@ -11,7 +11,7 @@ export function buildServices(
   notifier: ChangeNotifier,
   clock: () => number = Date.now,
 ) {
-  const devices = new DeviceService(store, (user, device) => notifier.revoked(user, device), clock);
+  const devices = new DeviceService(store, notifier, clock);
   const sync = new SyncService(store, notifier, clock);
   return {
     devices,

@@ -8,7 +8,12 @@ withDrivers("migrate()", (open) => {
     fn: async () => {
       await using h = await open({ migrated: false });
       const [a, b] = await Promise.all([migrate(h.driver), migrate(h.driver)]);
-      const files = ["001_init.sql", "002_conflict_outcomes.sql", "003_push_bookkeeping.sql"];
+      const files = [
+        "001_init.sql",
+        "002_conflict_outcomes.sql",
+        "003_push_bookkeeping.sql",
+        "005_device_events.sql",
+      ];
       assert.deepEqual([...a, ...b].sort(), files);
       assert.deepEqual(await migrate(h.driver), []);
       const rows = await h.driver.query<{ name: string }>("select name from schema_migrations");
