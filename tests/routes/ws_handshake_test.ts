@@ -32,7 +32,7 @@ async function handshake(base: string, path: string, protocol?: string): Promise
   let end = -1;
   while (end < 0) {
     const chunk = new Uint8Array(4096);
-    const n = await conn.read(chunk);
+    const n = await readWithin(conn, chunk, 5_000);
     if (n === null) throw new Error("The server closed before answering the handshake");
     received = concat(received, chunk.subarray(0, n));
     end = new TextDecoder().decode(received).indexOf("\r\n\r\n");
@@ -48,7 +48,13 @@ async function handshake(base: string, path: string, protocol?: string): Promise
     headers,
     rest: received.subarray(end + 4),
     conn,
-    [Symbol.dispose]: () => conn.close(),
+    [Symbol.dispose]: () => {
+      try {
+        conn.close();
+      } catch {
+        // Closed already, by a read that timed out.
+      }
+    },
   };
 }
 
@@ -61,13 +67,28 @@ async function pingPong(socket: Handshake): Promise<string> {
   let received: Uint8Array = socket.rest;
   const deadline = Date.now() + 5_000;
   while (!new TextDecoder().decode(received).includes("pong")) {
-    if (Date.now() > deadline) throw new Error("No pong within 5 s");
     const chunk = new Uint8Array(4096);
-    const n = await socket.conn.read(chunk);
+    const n = await readWithin(socket.conn, chunk, deadline - Date.now());
     if (n === null) throw new Error("The socket closed before its pong");
     received = concat(received, chunk.subarray(0, n));
   }
   return new TextDecoder().decode(received);
+}
+
+/** One read, or an error once `ms` passed without a byte (the connection is closed then). */
+async function readWithin(conn: Deno.Conn, into: Uint8Array, ms: number): Promise<number | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      conn.close();
+      reject(new Error(`Nothing from the server within ${ms} ms`));
+    }, Math.max(ms, 0));
+  });
+  try {
+    return await Promise.race([conn.read(into), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -7,6 +7,7 @@ import { userChannel } from "../../../sync/events.ts";
 import { openTestApp, type TestApp } from "../../support/app.ts";
 import { withDrivers } from "../../support/drivers.ts";
 import { assertPong, connectWs } from "../../support/ws_client.ts";
+import { closedWithin } from "../../e2e/devices.ts";
 
 async function register(
   t: TestApp,
@@ -39,7 +40,7 @@ withDrivers("Hub", (_open, kind) => {
 
       const again = await register(t, "alice", "phone", "phone-1");
       assert.equal(again.id, first.id, "the same device");
-      assert.equal((await old.closed).code, 4401);
+      assert.equal((await closedWithin(old, 5_000)).code, 4401);
       await using fresh = await connectWs(base, again.token);
       await assertPong(fresh);
       const pull = await t.request("GET", "/api/sync/data", { token: first.token });
@@ -72,7 +73,7 @@ withDrivers("Hub", (_open, kind) => {
       // Deleted without its revoke reaching this hub (as when it is lost in a bus gap).
       await t.db.driver.query("delete from devices where id = $1", [phone.id]);
       gone.send({ type: "ack", cursor: "c1.0" });
-      assert.equal((await gone.closed).code, 4401);
+      assert.equal((await closedWithin(gone, 5_000)).code, 4401);
       // No sync_completed, and no offline for a device that is gone.
       await assertPong(watcher);
     },
