@@ -13,13 +13,14 @@ import {
 import { HolderLock } from "./holder_lock.ts";
 import { sessionConfig, withSession } from "./session.ts";
 import {
-  emitHeartbeat,
   endWalSender,
   ensurePublicationAndSlot,
   readSlotStatus,
   type SqlSession,
   type WalStatus,
 } from "./slot.ts";
+import { SlotMonitor } from "./slot_monitor.ts";
+import { StreamProgress } from "./stream_progress.ts";
 import { streamSlot } from "./stream_slot.ts";
 
 /** Where the listener logs; the default writes one JSON line per entry to the console. */
@@ -90,16 +91,11 @@ export class ReplicationListener implements AsyncDisposable {
   readonly #lock: HolderLock;
   #heldSince = 0;
   #session: AbortController | null = null;
-  /** The current stream confirmed past where it started: the backoff starts over. */
-  #progressed = false;
   #streaming = false;
   /** The slot was recreated: every hub must catch its sockets up before streaming. */
   #catchUpOwed = false;
-  #confirmed: bigint | null = null;
-  #lastConfirmAt: number | null = null;
-  #inflightCommitAt: number | null = null;
-  #lagBytes: number | null = null;
-  #walStatus: WalStatus | null = null;
+  readonly #progress = new StreamProgress();
+  readonly #monitor: SlotMonitor;
   #lastError: string | null = null;
   #fault: ReplicationError | null = null;
 
@@ -131,6 +127,13 @@ export class ReplicationListener implements AsyncDisposable {
         this.#session?.abort();
       },
     });
+    this.#monitor = new SlotMonitor({
+      slot: options.slot,
+      heartbeatMs: this.#options.heartbeatMs,
+      logger: this.#log,
+      session: () => this.#lock.session,
+      streaming: () => this.#role === "holder" && this.#streaming,
+    });
   }
 
   /** Resolves once this instance is the holder or a standby; it keeps retrying after. */
@@ -138,7 +141,10 @@ export class ReplicationListener implements AsyncDisposable {
     if (this.#loops) return;
     this.#stopping = new AbortController();
     const decided = Promise.withResolvers<void>();
-    this.#loops = Promise.all([this.#run(decided.resolve), this.#monitor()]);
+    this.#loops = Promise.all([
+      this.#run(decided.resolve),
+      this.#monitor.run(this.#stopping.signal),
+    ]);
     await decided.promise;
   }
 
@@ -160,19 +166,15 @@ export class ReplicationListener implements AsyncDisposable {
 
   /** Where this instance stands now; cheap (no I/O), for /ready and /metrics. */
   state(): ReplicationListenerState {
-    const now = Date.now();
-    let lagSeconds: number | null = null;
-    if (this.#inflightCommitAt !== null) lagSeconds = (now - this.#inflightCommitAt) / 1000;
-    else if (this.#lagBytes !== null && this.#lagBytes > 0 && this.#lastConfirmAt !== null) {
-      lagSeconds = (now - this.#lastConfirmAt) / 1000;
-    } else if (this.#lagBytes === 0) lagSeconds = 0;
+    const { lagBytes, walStatus } = this.#monitor;
+    const { confirmed } = this.#progress;
     return {
       role: this.#role,
       slot: this.#options.slot,
-      lagBytes: this.#lagBytes,
-      lagSeconds: lagSeconds === null ? null : Math.max(0, lagSeconds),
-      lastAckedLsn: this.#confirmed === null ? null : formatLsn(this.#confirmed),
-      walStatus: this.#walStatus,
+      lagBytes,
+      lagSeconds: this.#progress.lagSeconds(lagBytes),
+      lastAckedLsn: confirmed === null ? null : formatLsn(confirmed),
+      walStatus,
       streaming: this.#streaming,
       lastError: this.#lastError,
       fault: this.#fault && { kind: this.#fault.kind, message: this.#fault.message },
@@ -234,7 +236,7 @@ export class ReplicationListener implements AsyncDisposable {
         );
         await this.#ensureSlot();
         continue;
-      } else if ((this.#walStatus = status.walStatus) === "lost") {
+      } else if ((this.#monitor.walStatus = status.walStatus) === "lost") {
         failure = new ReplicationError(
           "slot_lost",
           `Replication slot "${this.#options.slot}" lost the WAL it needs (wal_status lost): ` +
@@ -249,7 +251,8 @@ export class ReplicationListener implements AsyncDisposable {
       } else {
         failure = await this.#streamOnce(status.confirmedFlushLsn);
         if (failure === null) return;
-        if (this.#progressed) failures = 0;
+        // The backoff starts over only after progress, not whenever a stream starts.
+        if (this.#progress.progressed) failures = 0;
       }
       this.#fail(failure);
       let wait: number;
@@ -295,9 +298,8 @@ export class ReplicationListener implements AsyncDisposable {
 
   async #streamOnce(confirmedFlushLsn: string | null): Promise<ReplicationError | null> {
     const confirmedLsn = confirmedFlushLsn ? parseLsn(confirmedFlushLsn) : 0n;
-    this.#confirmed = confirmedLsn;
+    this.#progress.opened(confirmedLsn);
     this.#session = new AbortController();
-    this.#progressed = false;
     try {
       return await streamSlot({
         session: sessionConfig(
@@ -315,63 +317,19 @@ export class ReplicationListener implements AsyncDisposable {
         onStarted: () => {
           this.#streaming = true;
           this.#fault = null;
-          this.#lastConfirmAt ??= Date.now();
+          this.#progress.started();
           this.#log.info("replication: streaming", {
             ...this.#fields,
             from: confirmedFlushLsn,
           });
         },
-        onBegin: (commitTimeMs) => {
-          this.#inflightCommitAt = Math.min(commitTimeMs, Date.now());
-        },
-        onConfirmed: (lsn) => {
-          if (lsn > confirmedLsn) this.#progressed = true;
-          this.#confirmed = lsn;
-          this.#lastConfirmAt = Date.now();
-          this.#inflightCommitAt = null;
-        },
+        onBegin: (commitTimeMs) => this.#progress.publishing(commitTimeMs),
+        onConfirmed: (lsn) => this.#progress.confirmedUpTo(lsn),
       });
     } finally {
       this.#streaming = false;
-      this.#inflightCommitAt = null;
+      this.#progress.closed();
       this.#session = null;
-    }
-  }
-
-  /** Heartbeat and slot health, every `heartbeatMs`, on whichever role holds a session. */
-  async #monitor(): Promise<void> {
-    while (!this.#stopped) {
-      await this.#sleep(this.#options.heartbeatMs);
-      const lock = this.#lock.session;
-      if (this.#stopped || !lock) continue;
-      try {
-        if (this.#role === "holder" && this.#streaming) await emitHeartbeat(lock);
-        const status = await readSlotStatus(lock, this.#options.slot);
-        if (!status) continue;
-        this.#lagBytes = status.lagBytes;
-        if (status.walStatus !== this.#walStatus) {
-          const fields = {
-            ...this.#fields,
-            walStatus: status.walStatus,
-            lagBytes: status.lagBytes,
-          };
-          if (status.walStatus === "unreserved") {
-            this.#log.warn("replication: slot WAL is unreserved and may be removed", fields);
-          } else if (status.walStatus === "lost") {
-            this.#log.error(
-              "replication: slot lost its WAL; events stop until it is recreated",
-              fields,
-            );
-          }
-        }
-        this.#walStatus = status.walStatus;
-      } catch (error) {
-        // The lock session reports its own loss; a failed check only costs freshness.
-        this.#log.warn("replication: slot health check failed", {
-          ...this.#fields,
-          error: toReplicationError(error).message,
-        });
-      }
     }
   }
 
