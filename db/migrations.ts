@@ -8,6 +8,7 @@ import init from "./migrations/001_init.sql" with { type: "text" };
 import conflictOutcomes from "./migrations/002_conflict_outcomes.sql" with { type: "text" };
 import pushBookkeeping from "./migrations/003_push_bookkeeping.sql" with { type: "text" };
 import deferredDedupe from "./migrations/004_deferred_dedupe.sql" with { type: "text" };
+import deviceEvents from "./migrations/005_device_events.sql" with { type: "text" };
 import accountTokens from "./migrations/006_account_tokens.sql" with { type: "text" };
 import jobs from "./migrations/007_jobs.sql" with { type: "text" };
 
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "002_conflict_outcomes.sql", sql: conflictOutcomes },
   { name: "003_push_bookkeeping.sql", sql: pushBookkeeping },
   { name: "004_deferred_dedupe.sql", sql: deferredDedupe },
+  { name: "005_device_events.sql", sql: deviceEvents },
   { name: "006_account_tokens.sql", sql: accountTokens },
   { name: "007_jobs.sql", sql: jobs },
 ];

@@ -15,7 +15,8 @@ export interface Readiness {
 /**
  * `/health`: the process serves requests (no I/O, for liveness probes).
  * `/ready`: Postgres answers, the bus answers, and the replication listener (where this
- * instance runs one) holds or stands by for a slot that is not lost.
+ * instance runs one) holds or stands by for a slot that is not lost, and reports no fault
+ * (a slot dropped, misconfigured or not permitted: no hint reaches anyone), which it names.
  */
 export function healthRoutes(readiness: Readiness): Hono<AppEnv> {
   return new Hono<AppEnv>()
@@ -25,7 +26,7 @@ export function healthRoutes(readiness: Readiness): Hono<AppEnv> {
       const bus = await readiness.bus.ping().catch(() => false);
       const listener = readiness.listener?.state() ?? null;
       const listenerOk = !listener ||
-        (listener.role !== "stopped" && listener.walStatus !== "lost");
+        (listener.role !== "stopped" && listener.walStatus !== "lost" && listener.fault === null);
       const ready = database && bus && listenerOk;
       return c.json<ReadinessBody>({
         status: ready ? "ready" : "not_ready",
@@ -39,6 +40,7 @@ export function healthRoutes(readiness: Readiness): Hono<AppEnv> {
             wal_status: listener.walStatus,
             lag_bytes: listener.lagBytes,
             lag_seconds: listener.lagSeconds,
+            fault: listener.fault,
           },
       }, ready ? 200 : 503);
     });

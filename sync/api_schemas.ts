@@ -155,6 +155,9 @@ export const Readiness = z.object({
     wal_status: z.enum(["reserved", "extended", "unreserved", "lost"]).nullable(),
     lag_bytes: z.number().nullable(),
     lag_seconds: z.number().nullable(),
+    fault: z.object({ kind: z.string(), message: z.string() }).nullable().meta({
+      description: "The fault that stops every notification (why /ready answers 503), if any",
+    }),
   }).nullable().meta({ description: "null where this instance runs no replication listener" }),
 });
 export type Readiness = z.infer<typeof Readiness>;

@@ -7,15 +7,19 @@ import type { PlanResult } from "./push_planner.ts";
 export interface ChangeNotifier {
   committed(userId: string, deviceId: string, plan: PlanResult): Promise<void>;
   revoked(userId: string, deviceId: string): Promise<void>;
+  /** The device registered again with its install_id: its earlier token stopped working. */
+  tokenReplaced(userId: string, deviceId: string): Promise<void>;
 }
 
 /**
- * On a Postgres server the replication listener publishes from the WAL, so the API does
- * nothing after commit: publishing twice would only double the hints.
+ * On a Postgres server the replication listener publishes from the WAL (device deletions
+ * and replaced tokens through the `devices` triggers' messages), so the API does nothing
+ * after commit: publishing twice would only double the hints.
  */
 export const WAL_NOTIFIER: ChangeNotifier = {
   committed: () => Promise.resolve(),
   revoked: () => Promise.resolve(),
+  tokenReplaced: () => Promise.resolve(),
 };
 
 /**
@@ -51,5 +55,7 @@ export function inProcessNotifier(bus: Bus, onError: (error: unknown) => void): 
     },
     revoked: (userId, deviceId) =>
       publish(userId, [{ type: "device", device_id: deviceId, status: "revoked" }]),
+    tokenReplaced: (userId, deviceId) =>
+      publish(userId, [{ type: "token_replaced", device_id: deviceId }]),
   };
 }

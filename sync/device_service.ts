@@ -1,5 +1,6 @@
 import type { DeviceView } from "./api_schemas.ts";
 import { encodeBase64Url } from "./base64url.ts";
+import type { ChangeNotifier } from "./change_notifier.ts";
 import { sha256Hex } from "./hashing.ts";
 import { encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
@@ -21,7 +22,7 @@ const TOUCH_EVERY_MS = 60_000;
 export class DeviceService {
   constructor(
     private readonly store: SyncStore,
-    private readonly onRevoked: (userId: string, deviceId: string) => Promise<void>,
+    private readonly notifier: Pick<ChangeNotifier, "revoked" | "tokenReplaced">,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -59,6 +60,8 @@ export class DeviceService {
         { limit, tier: account.tier, upgrade },
       );
     }
+    // The old token's sockets close on every instance (DESIGN.md §3).
+    if (!outcome.created) await this.notifier.tokenReplaced(account.userId, outcome.device.id);
     return { device: this.#view(outcome.device), token };
   }
 
@@ -83,7 +86,7 @@ export class DeviceService {
     if (!(await this.store.deleteDevice(userId, deviceId))) {
       throw new AppError("NOT_FOUND", "No such device");
     }
-    await this.onRevoked(userId, deviceId);
+    await this.notifier.revoked(userId, deviceId);
   }
 
   #view(row: DeviceRow): DeviceView {

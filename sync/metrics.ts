@@ -3,6 +3,7 @@ import { type Collection, isCollection } from "./collections.ts";
 import type { JobsReport } from "./jobs/job_runner.ts";
 import type { PlanResult } from "./push_planner.ts";
 import type { ReplicationListenerState } from "./replication/listener.ts";
+import { FAULT_KINDS } from "./replication/replication_error.ts";
 import type { Tier } from "./tiers.ts";
 import { WS_CLOSE } from "./ws/messages.ts";
 
@@ -178,6 +179,15 @@ export class Metrics {
       const { walStatus } = listener.state();
       for (const s of WAL_STATUSES) g.set({ wal_status: s }, walStatus === s ? 1 : 0);
     }, ["wal_status"]);
+    this.#gauge(
+      "devpocket_replication_fault",
+      "1 for the fault that stops every hint (see /ready), by kind.",
+      (g) => {
+        const { fault } = listener.state();
+        for (const kind of FAULT_KINDS) g.set({ kind }, fault?.kind === kind ? 1 : 0);
+      },
+      ["kind"],
+    );
   }
 
   /** One HTTP request; `route` is the matched pattern, never the raw path. */

@@ -21,7 +21,7 @@ export function buildServices(
   notifier: ChangeNotifier,
   { clock = Date.now, cache = null, metrics }: ServiceOptions = {},
 ) {
-  const devices = new DeviceService(store, (user, device) => notifier.revoked(user, device), clock);
+  const devices = new DeviceService(store, notifier, clock);
   const sync = new SyncService(store, notifier, { clock, cache, metrics });
   return {
     devices,

@@ -4,8 +4,10 @@ import type { Bus } from "./bus.ts";
 export class MemoryBus implements Bus {
   readonly kind = "memory";
   #handlers = new Map<string, (message: string) => void>();
+  #closed = false;
 
   publish(channel: string, message: string): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("MemoryBus is closed"));
     const handler = this.#handlers.get(channel);
     // Delivered on a later tick, as a broker would: a publisher never runs subscriber code.
     if (handler) {
@@ -24,6 +26,7 @@ export class MemoryBus implements Bus {
   }
 
   subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("MemoryBus is closed"));
     this.#handlers.set(channel, onMessage);
     return Promise.resolve();
   }
@@ -33,11 +36,13 @@ export class MemoryBus implements Bus {
     return Promise.resolve();
   }
 
+  /** False once closed, as a broker that went away would answer. */
   ping(): Promise<boolean> {
-    return Promise.resolve(true);
+    return Promise.resolve(!this.#closed);
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     this.#handlers.clear();
     return Promise.resolve();
   }

@@ -2,7 +2,7 @@ import { Redis } from "@upstash/redis";
 import type { Bus } from "./bus.ts";
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { type BusLogger, silentLogger } from "./bus_logger.ts";
-import { UpstashSubscription } from "./upstash_subscription.ts";
+import { KEEPALIVE_MESSAGE, UpstashSubscription } from "./upstash_subscription.ts";
 
 /** Options of {@linkcode UpstashBus}. */
 export interface UpstashBusOptions {
@@ -12,6 +12,11 @@ export interface UpstashBusOptions {
   backoff?: Partial<BackoffOptions>;
   /** How long `subscribe` waits for the service to confirm (default 10 s). */
   confirmTimeoutMs?: number;
+  /**
+   * An event stream silent for this long is opened again (default 60 s); an idle one is
+   * kept alive by one PUBLISH of a keepalive per half of it.
+   */
+  readTimeoutMs?: number;
   /** Retries of a REST request that failed on the network before it rejects (default 2). */
   retries?: number;
 }
@@ -38,6 +43,7 @@ export class UpstashBus implements Bus {
   #logger: BusLogger;
   #backoff: BackoffOptions;
   #confirmTimeoutMs: number;
+  #readTimeoutMs: number;
   #subscriptions = new Map<string, UpstashSubscription>();
   #closed = false;
 
@@ -50,6 +56,7 @@ export class UpstashBus implements Bus {
     this.#logger = options.logger ?? silentLogger;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#confirmTimeoutMs = options.confirmTimeoutMs ?? 10_000;
+    this.#readTimeoutMs = options.readTimeoutMs ?? 60_000;
     const retries = options.retries ?? 2;
     this.#redis = new Redis({
       url: this.#url,
@@ -97,6 +104,8 @@ export class UpstashBus implements Bus {
         onResumed,
         backoff: this.#backoff,
         confirmTimeoutMs: this.#confirmTimeoutMs,
+        readTimeoutMs: this.#readTimeoutMs,
+        probe: () => this.#redis.publish(channel, KEEPALIVE_MESSAGE),
         logger: this.#logger,
       });
       this.#subscriptions.set(channel, subscription);

@@ -14,8 +14,23 @@ export interface UpstashSubscriptionOptions {
   backoff: BackoffOptions;
   /** How long the service may take to confirm a SUBSCRIBE before the attempt fails. */
   confirmTimeoutMs: number;
+  /**
+   * A confirmed stream that delivers nothing for this long is taken as dead (half-open)
+   * and opened again. Past half of it, {@link probe} is asked for a message.
+   */
+  readTimeoutMs: number;
+  /** Publishes {@link KEEPALIVE_MESSAGE} on the channel, so a healthy stream carries something. */
+  probe: () => Promise<unknown>;
   logger: BusLogger;
 }
+
+/**
+ * What a quiet stream is probed with. Upstash sends nothing on an idle stream, so silence
+ * alone cannot tell idle from half-open; the probe's echo can. Never delivered to a
+ * handler (hub messages are JSON objects, so none is ever this text), and every instance
+ * subscribed to the channel takes it as a sign of life.
+ */
+export const KEEPALIVE_MESSAGE = "devpocket:bus:keepalive";
 
 /**
  * One channel subscribed over the Upstash REST API: `POST <url>/subscribe/<channel>`
@@ -93,7 +108,7 @@ export class UpstashSubscription {
 
   /** One stream, from request to end; `onConfirmed` runs at each confirmation. */
   async #stream(onConfirmed: () => void): Promise<void> {
-    const { url, token, channel, confirmTimeoutMs } = this.#options;
+    const { url, token, channel, confirmTimeoutMs, readTimeoutMs } = this.#options;
     const attempt = new AbortController();
     const timer = setTimeout(
       () =>
@@ -102,6 +117,10 @@ export class UpstashSubscription {
         ),
       confirmTimeoutMs,
     );
+    const quiet = new QuietWatch(readTimeoutMs, this.#options.probe, () =>
+      attempt.abort(
+        new Error(`Upstash sent nothing on "${channel}" for ${readTimeoutMs} ms: reconnecting`),
+      ));
     const signal = AbortSignal.any([this.#abort.signal, attempt.signal]);
     try {
       const response = await fetch(`${url}/subscribe/${pathSegment(channel)}`, {
@@ -124,6 +143,7 @@ export class UpstashSubscription {
         while (true) {
           const { value, done } = await lines.read();
           if (done) return;
+          quiet.heard();
           buffer += value;
           const complete = buffer.split("\n");
           buffer = complete.pop() ?? "";
@@ -131,6 +151,7 @@ export class UpstashSubscription {
             const event = parseEvent(line.replace(/\r$/, ""), channel);
             if (event?.type === "subscribe") {
               clearTimeout(timer);
+              quiet.start();
               onConfirmed();
             } else if (event?.type === "message") {
               this.#deliver(event.message);
@@ -145,10 +166,12 @@ export class UpstashSubscription {
       throw attempt.signal.aborted ? attempt.signal.reason : error;
     } finally {
       clearTimeout(timer);
+      await quiet.stop();
     }
   }
 
   #deliver(message: string): void {
+    if (message === KEEPALIVE_MESSAGE) return;
     try {
       this.onMessage(message);
     } catch (error) {
@@ -156,6 +179,48 @@ export class UpstashSubscription {
         channel: this.#options.channel,
         error: describe(error),
       });
+    }
+  }
+}
+
+/**
+ * Notices a confirmed stream that went quiet: probes it past half of `timeoutMs` without
+ * a byte, and calls `onDead` once a whole `timeoutMs` passed without one.
+ */
+class QuietWatch {
+  #heardAt = Date.now();
+  #probedAt = -Infinity;
+  #probing: Promise<unknown> = Promise.resolve();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly probe: () => Promise<unknown>,
+    private readonly onDead: () => void,
+  ) {}
+
+  start(): void {
+    this.heard();
+    this.#timer ??= setInterval(() => this.#check(), this.timeoutMs / 4);
+  }
+
+  heard(): void {
+    this.#heardAt = Date.now();
+  }
+
+  /** Stops watching; resolves once a probe in flight settled. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#probing;
+  }
+
+  #check(): void {
+    const silent = Date.now() - this.#heardAt;
+    if (silent > this.timeoutMs) return this.onDead();
+    if (silent > this.timeoutMs / 2 && this.#probedAt < this.#heardAt) {
+      this.#probedAt = Date.now();
+      // A failed probe changes nothing: the silence it leaves ends the stream.
+      this.#probing = this.probe().catch(() => {});
     }
   }
 }

@@ -10,6 +10,9 @@ export interface UserEvent {
 
 type Row = Record<string, unknown>;
 
+/** Prefix of the logical messages the `devices` triggers emit (migration 005). */
+export const DEVICE_EVENT_PREFIX = "devpocket.device";
+
 interface PendingChanges {
   maxSeq: number;
   collections: Set<string>;
@@ -25,7 +28,11 @@ interface PendingChanges {
  * - `items` insert/update → one `changes` event per user: highest cursor, sorted
  *   collections, the origin device (null when the rows came from several devices).
  * - `items` delete (tombstone compaction) → nothing: devices already applied it.
- * - `conflicts` insert → `conflict`; `devices` delete → `device` revoked.
+ * - `conflicts` insert → `conflict`.
+ * - a `devpocket.device` message (emitted by the `devices` triggers) → `device` revoked for a
+ *   deletion, `token_replaced` when the device registered again with a new token.
+ * - `devices` delete → `device` revoked: what a publication made by an older version
+ *   carries, for WAL written before the upgrade.
  *
  * Only `user_id`, `collection`, `seq`, `device_id` and ids are read: an unchanged TOAST
  * `data` column (decoded as `undefined`) never matters.
@@ -52,6 +59,9 @@ export class TransactionDecoder {
         return;
       case "delete":
         if (message.relation.name === "devices") this.#deviceDeleted(message.old ?? message.key);
+        return;
+      case "message":
+        if (message.prefix === DEVICE_EVENT_PREFIX) this.#deviceEvent(message.content);
         return;
       default:
         return;
@@ -104,10 +114,27 @@ export class TransactionDecoder {
     });
   }
 
+  #deviceEvent(content: Uint8Array): void {
+    let row: Row;
+    try {
+      row = JSON.parse(new TextDecoder().decode(content));
+    } catch {
+      return;
+    }
+    if (row?.event === "revoked") this.#deviceDeleted(row);
+    else if (row?.event === "token_replaced") {
+      const userId = text(row.user_id);
+      const deviceId = text(row.device_id);
+      if (userId === null || deviceId === null) return;
+      this.#order.push({ userId, event: { type: "token_replaced", device_id: deviceId } });
+    }
+  }
+
   #deviceDeleted(row: Row | null): void {
-    // devices has replica identity full, so the old row carries user_id.
+    // A trigger's message names the device `device_id`; an old row (devices has replica
+    // identity full) carries it as `id`, with user_id.
     const userId = text(row?.user_id);
-    const deviceId = text(row?.id);
+    const deviceId = text(row?.device_id ?? row?.id);
     if (userId === null || deviceId === null) return;
     this.#order.push({ userId, event: { type: "device", device_id: deviceId, status: "revoked" } });
   }

@@ -2,15 +2,25 @@ import type { Bus } from "../bus/bus.ts";
 import { abortableSleep } from "../abortable_sleep.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import { formatLsn, parseLsn } from "./lsn.ts";
-import { ReplicationError, shouldRetry, toReplicationError } from "./replication_error.ts";
-import { HolderLock } from "./holder_lock.ts";
+import { publishCatchUp } from "./publisher.ts";
 import {
-  emitHeartbeat,
+  isFault,
+  ReplicationError,
+  type ReplicationErrorKind,
+  shouldRetry,
+  toReplicationError,
+} from "./replication_error.ts";
+import { HolderLock } from "./holder_lock.ts";
+import { sessionConfig, withSession } from "./session.ts";
+import {
+  endWalSender,
   ensurePublicationAndSlot,
   readSlotStatus,
   type SqlSession,
   type WalStatus,
 } from "./slot.ts";
+import { SlotMonitor } from "./slot_monitor.ts";
+import { StreamProgress } from "./stream_progress.ts";
 import { streamSlot } from "./stream_slot.ts";
 
 /** Where the listener logs; the default writes one JSON line per entry to the console. */
@@ -30,6 +40,12 @@ export interface ReplicationListenerOptions {
   retryMs?: number;
   /** Cap of the exponential backoff after a failed stream. 10 s. */
   maxBackoffMs?: number;
+  /**
+   * A holder that stops answering (frozen, paused, cut off) loses the lock this long after
+   * its last round trip, and a new holder ends a walsender still streaming the slot for an
+   * earlier one once it has held the lock this long. 10 s.
+   */
+  lockTimeoutMs?: number;
 }
 
 /** A snapshot for /ready and /metrics. */
@@ -46,13 +62,19 @@ export interface ReplicationListenerState {
   /** True while a replication stream is open. */
   streaming: boolean;
   lastError: string | null;
+  /**
+   * What stops every hint until it is fixed (slot lost, misconfigured, dropped, no
+   * permission), as this instance sees it while it holds the slot; null once a stream runs.
+   */
+  fault: { kind: ReplicationErrorKind; message: string } | null;
 }
 
 /**
  * Tails the WAL through a logical slot and publishes every committed change as per-user
  * events on the bus, at least once. Many instances may run it: the one holding a Postgres
  * session advisory lock streams, the others stand by and retry every `retryMs`, taking
- * over within seconds of the holder's session ending.
+ * over within seconds of the holder's session ending (within `lockTimeoutMs` when the
+ * holder stopped without ending it).
  *
  * @example
  * const listener = new ReplicationListener({ databaseUrl, slot: "devpocket_sync", bus });
@@ -67,15 +89,15 @@ export class ReplicationListener implements AsyncDisposable {
   #stopping = new AbortController();
   #loops: Promise<unknown> | null = null;
   readonly #lock: HolderLock;
+  #heldSince = 0;
   #session: AbortController | null = null;
-  #streamedOnce = false;
   #streaming = false;
-  #confirmed: bigint | null = null;
-  #lastConfirmAt: number | null = null;
-  #inflightCommitAt: number | null = null;
-  #lagBytes: number | null = null;
-  #walStatus: WalStatus | null = null;
+  /** The slot was recreated: every hub must catch its sockets up before streaming. */
+  #catchUpOwed = false;
+  readonly #progress = new StreamProgress();
+  readonly #monitor: SlotMonitor;
   #lastError: string | null = null;
+  #fault: ReplicationError | null = null;
 
   constructor(options: ReplicationListenerOptions) {
     if (!/^[a-z0-9_]{1,63}$/.test(options.slot)) {
@@ -90,13 +112,27 @@ export class ReplicationListener implements AsyncDisposable {
       heartbeatMs: options.heartbeatMs ?? 10_000,
       retryMs: options.retryMs ?? 1_000,
       maxBackoffMs: options.maxBackoffMs ?? 10_000,
+      lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
     };
     this.#log = options.logger ?? consoleLogger;
-    this.#lock = new HolderLock(options.databaseUrl, options.slot, (error) => {
-      if (this.#stopped) return;
-      this.#fail(error);
-      this.#role = "standby";
-      this.#session?.abort();
+    this.#lock = new HolderLock({
+      databaseUrl: options.databaseUrl,
+      slot: options.slot,
+      timeoutMs: this.#options.lockTimeoutMs,
+      logger: this.#log,
+      onLost: (error) => {
+        if (this.#stopped) return;
+        this.#fail(error);
+        this.#role = "standby";
+        this.#session?.abort();
+      },
+    });
+    this.#monitor = new SlotMonitor({
+      slot: options.slot,
+      heartbeatMs: this.#options.heartbeatMs,
+      logger: this.#log,
+      session: () => this.#lock.session,
+      streaming: () => this.#role === "holder" && this.#streaming,
     });
   }
 
@@ -105,7 +141,10 @@ export class ReplicationListener implements AsyncDisposable {
     if (this.#loops) return;
     this.#stopping = new AbortController();
     const decided = Promise.withResolvers<void>();
-    this.#loops = Promise.all([this.#run(decided.resolve), this.#monitor()]);
+    this.#loops = Promise.all([
+      this.#run(decided.resolve),
+      this.#monitor.run(this.#stopping.signal),
+    ]);
     await decided.promise;
   }
 
@@ -127,21 +166,18 @@ export class ReplicationListener implements AsyncDisposable {
 
   /** Where this instance stands now; cheap (no I/O), for /ready and /metrics. */
   state(): ReplicationListenerState {
-    const now = Date.now();
-    let lagSeconds: number | null = null;
-    if (this.#inflightCommitAt !== null) lagSeconds = (now - this.#inflightCommitAt) / 1000;
-    else if (this.#lagBytes !== null && this.#lagBytes > 0 && this.#lastConfirmAt !== null) {
-      lagSeconds = (now - this.#lastConfirmAt) / 1000;
-    } else if (this.#lagBytes === 0) lagSeconds = 0;
+    const { lagBytes, walStatus } = this.#monitor;
+    const { confirmed } = this.#progress;
     return {
       role: this.#role,
       slot: this.#options.slot,
-      lagBytes: this.#lagBytes,
-      lagSeconds: lagSeconds === null ? null : Math.max(0, lagSeconds),
-      lastAckedLsn: this.#confirmed === null ? null : formatLsn(this.#confirmed),
-      walStatus: this.#walStatus,
+      lagBytes,
+      lagSeconds: this.#progress.lagSeconds(lagBytes),
+      lastAckedLsn: confirmed === null ? null : formatLsn(confirmed),
+      walStatus,
       streaming: this.#streaming,
       lastError: this.#lastError,
+      fault: this.#fault && { kind: this.#fault.kind, message: this.#fault.message },
     };
   }
 
@@ -152,25 +188,31 @@ export class ReplicationListener implements AsyncDisposable {
       try {
         if (!(await this.#lock.tryAcquire())) {
           this.#role = "standby";
+          // Faults are the holder's to report: it is the one that sees the slot.
+          this.#fault = null;
           decided();
           await this.#sleep(this.#options.retryMs);
           continue;
         }
-        // Only the lock holder creates, so two instances starting together never race.
-        const session = this.#lock.session!;
-        await ensurePublicationAndSlot(session, this.#options.slot);
-        if (this.#role !== "holder") this.#log.info("replication: holding the slot", this.#fields);
+        if (this.#role !== "holder") {
+          this.#log.info("replication: holding the slot", this.#fields);
+          this.#heldSince = Date.now();
+        }
         this.#role = "holder";
+        // Only the lock holder creates, so two instances starting together never race.
+        await this.#ensureSlot();
         decided();
         failures = 0;
-        await this.#hold(session);
+        await this.#hold(this.#lock.session!);
       } catch (error) {
         const failure = toReplicationError(error);
         this.#fail(failure);
         decided();
         if (this.#stopped) break;
         if (this.#role === "stopped") this.#role = "standby";
-        await this.#sleep(this.#backoff(failures++));
+        await this.#sleep(
+          shouldRetry(failure) ? this.#backoff(failures++) : this.#options.maxBackoffMs * 3,
+        );
       }
     }
   }
@@ -179,21 +221,29 @@ export class ReplicationListener implements AsyncDisposable {
   async #hold(lock: SqlSession): Promise<void> {
     let failures = 0;
     while (!this.#stopped && this.#lock.held && this.#lock.session === lock) {
+      if (this.#catchUpOwed) {
+        await publishCatchUp(this.#options.bus);
+        this.#catchUpOwed = false;
+      }
       const status = await readSlotStatus(lock, this.#options.slot);
       let failure: ReplicationError | null;
       if (!status) {
-        failure = new ReplicationError(
-          "slot_missing",
-          `Replication slot "${this.#options.slot}" was dropped; restart the service to recreate it`,
+        this.#fail(
+          new ReplicationError(
+            "slot_missing",
+            `Replication slot "${this.#options.slot}" was dropped: recreating it`,
+          ),
         );
-      } else if ((this.#walStatus = status.walStatus) === "lost") {
+        await this.#ensureSlot();
+        continue;
+      } else if ((this.#monitor.walStatus = status.walStatus) === "lost") {
         failure = new ReplicationError(
           "slot_lost",
           `Replication slot "${this.#options.slot}" lost the WAL it needs (wal_status lost): ` +
             "drop it and restart the service; devices catch up by pulling",
         );
       } else if (status.activePid !== null) {
-        // The previous holder's walsender has not exited yet.
+        await this.#endStaleWalSender(lock, status.activePid);
         failure = new ReplicationError(
           "slot_in_use",
           `Replication slot "${this.#options.slot}" is still active for PID ${status.activePid}`,
@@ -201,7 +251,8 @@ export class ReplicationListener implements AsyncDisposable {
       } else {
         failure = await this.#streamOnce(status.confirmedFlushLsn);
         if (failure === null) return;
-        failures = this.#streamedOnce ? 0 : failures;
+        // The backoff starts over only after progress, not whenever a stream starts.
+        if (this.#progress.progressed) failures = 0;
       }
       this.#fail(failure);
       let wait: number;
@@ -212,84 +263,82 @@ export class ReplicationListener implements AsyncDisposable {
     }
   }
 
+  /** Creates what is missing; a slot that had been dropped owes every socket a catch-up. */
+  async #ensureSlot(): Promise<void> {
+    const setup = await withSession(
+      sessionConfig(
+        this.#options.databaseUrl,
+        "devpocket-sync-replication-setup",
+        this.#options.lockTimeoutMs,
+      ),
+      (db) => ensurePublicationAndSlot(db, this.#options.slot),
+    );
+    if (setup !== "recreated") return;
+    this.#catchUpOwed = true;
+    this.#log.error(
+      "replication: the slot had been dropped and was recreated; hints of the changes " +
+        "committed meanwhile are lost, so every socket is caught up from its cursor",
+      this.#fields,
+    );
+  }
+
+  /**
+   * The walsender of a holder that lost its lock but cannot end its stream (frozen, or cut
+   * off while the server waits out wal_sender_timeout) would keep the slot from everyone.
+   */
+  async #endStaleWalSender(lock: SqlSession, pid: number): Promise<void> {
+    if (Date.now() - this.#heldSince < this.#options.lockTimeoutMs) return;
+    if (await endWalSender(lock, pid)) {
+      this.#log.warn("replication: ended the walsender of a holder that lost its lock", {
+        ...this.#fields,
+        pid,
+      });
+    }
+  }
+
   async #streamOnce(confirmedFlushLsn: string | null): Promise<ReplicationError | null> {
     const confirmedLsn = confirmedFlushLsn ? parseLsn(confirmedFlushLsn) : 0n;
-    this.#confirmed = confirmedLsn;
+    this.#progress.opened(confirmedLsn);
     this.#session = new AbortController();
-    this.#streamedOnce = false;
     try {
       return await streamSlot({
-        databaseUrl: this.#options.databaseUrl,
+        session: sessionConfig(
+          this.#options.databaseUrl,
+          "devpocket-sync-replication",
+          this.#options.lockTimeoutMs,
+        ),
         slot: this.#options.slot,
         bus: this.#options.bus,
         confirmedLsn,
         signal: AbortSignal.any([this.#stopping.signal, this.#session.signal]),
+        stillHolder: () => this.#lock.verify(),
+        // At least 3 s, so a busy event loop is not taken for a dead stream.
+        silenceMs: Math.max(3 * this.#options.heartbeatMs, 3_000),
         onStarted: () => {
-          this.#streaming = this.#streamedOnce = true;
-          this.#lastConfirmAt ??= Date.now();
+          this.#streaming = true;
+          this.#fault = null;
+          this.#progress.started();
           this.#log.info("replication: streaming", {
             ...this.#fields,
             from: confirmedFlushLsn,
           });
         },
-        onBegin: (commitTimeMs) => {
-          this.#inflightCommitAt = Math.min(commitTimeMs, Date.now());
-        },
-        onConfirmed: (lsn) => {
-          this.#confirmed = lsn;
-          this.#lastConfirmAt = Date.now();
-          this.#inflightCommitAt = null;
-        },
+        onBegin: (commitTimeMs) => this.#progress.publishing(commitTimeMs),
+        onConfirmed: (lsn) => this.#progress.confirmedUpTo(lsn),
       });
     } finally {
       this.#streaming = false;
-      this.#inflightCommitAt = null;
+      this.#progress.closed();
       this.#session = null;
-    }
-  }
-
-  /** Heartbeat and slot health, every `heartbeatMs`, on whichever role holds a session. */
-  async #monitor(): Promise<void> {
-    while (!this.#stopped) {
-      await this.#sleep(this.#options.heartbeatMs);
-      const lock = this.#lock.session;
-      if (this.#stopped || !lock) continue;
-      try {
-        if (this.#role === "holder" && this.#streaming) await emitHeartbeat(lock);
-        const status = await readSlotStatus(lock, this.#options.slot);
-        if (!status) continue;
-        this.#lagBytes = status.lagBytes;
-        if (status.walStatus !== this.#walStatus) {
-          const fields = {
-            ...this.#fields,
-            walStatus: status.walStatus,
-            lagBytes: status.lagBytes,
-          };
-          if (status.walStatus === "unreserved") {
-            this.#log.warn("replication: slot WAL is unreserved and may be removed", fields);
-          } else if (status.walStatus === "lost") {
-            this.#log.error(
-              "replication: slot lost its WAL; events stop until it is recreated",
-              fields,
-            );
-          }
-        }
-        this.#walStatus = status.walStatus;
-      } catch (error) {
-        // The lock session reports its own loss; a failed check only costs freshness.
-        this.#log.warn("replication: slot health check failed", {
-          ...this.#fields,
-          error: toReplicationError(error).message,
-        });
-      }
     }
   }
 
   #fail(error: ReplicationError): void {
     if (this.#stopped) return;
     this.#lastError = `${error.kind}: ${error.message}`;
+    if (isFault(error)) this.#fault = error;
     const fields = { ...this.#fields, kind: error.kind, error: error.message };
-    if (!shouldRetry(error)) this.#log.error("replication: slot needs an operator", fields);
+    if (isFault(error)) this.#log.error("replication: no hint reaches anyone", fields);
     else if (error.kind === "slot_in_use") {
       this.#log.info("replication: slot busy, retrying", fields);
     } else this.#log.warn("replication: stream failed, retrying", fields);

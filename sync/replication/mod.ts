@@ -5,8 +5,10 @@ export {
   type ReplicationLogger,
 } from "./listener.ts";
 export { decodeTransaction, TransactionDecoder, type UserEvent } from "./decode.ts";
-export { publishEvents } from "./publisher.ts";
+export { publishCatchUp, publishEvents } from "./publisher.ts";
 export {
+  FAULT_KINDS,
+  isFault,
   ReplicationError,
   type ReplicationErrorKind,
   shouldRetry,

@@ -1,5 +1,5 @@
 import type { Bus } from "../bus/bus.ts";
-import { userChannel } from "../events.ts";
+import { BROADCAST_CHANNEL, type BroadcastEvent, userChannel } from "../events.ts";
 import type { UserEvent } from "./decode.ts";
 import { ReplicationError } from "./replication_error.ts";
 
@@ -14,14 +14,28 @@ export async function publishEvents(bus: Bus, events: readonly UserEvent[]): Pro
     events.map(({ userId, event }) => bus.publish(userChannel(userId), JSON.stringify(event))),
   );
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed.length > 0) {
-    const reason = failed[0].reason;
-    throw new ReplicationError(
-      "publish_failed",
-      `Publishing ${failed.length} of ${events.length} events to the ${bus.kind} bus failed: ${
-        reason instanceof Error ? reason.message : String(reason)
-      }`,
-      { cause: reason },
-    );
+  if (failed.length > 0) throw publishFailed(bus, failed[0].reason, failed.length, events.length);
+}
+
+/**
+ * Tells every instance that hints were lost for everyone: each hub then catches each of
+ * its sockets up from the socket's cursor.
+ */
+export async function publishCatchUp(bus: Bus): Promise<void> {
+  const event: BroadcastEvent = { type: "catch_up" };
+  try {
+    await bus.publish(BROADCAST_CHANNEL, JSON.stringify(event));
+  } catch (error) {
+    throw publishFailed(bus, error, 1, 1);
   }
+}
+
+function publishFailed(bus: Bus, reason: unknown, failed: number, of: number): ReplicationError {
+  return new ReplicationError(
+    "publish_failed",
+    `Publishing ${failed} of ${of} events to the ${bus.kind} bus failed: ${
+      reason instanceof Error ? reason.message : String(reason)
+    }`,
+    { cause: reason },
+  );
 }

@@ -19,21 +19,32 @@ export type ReplicationErrorKind =
   | "permission_denied"
   | "unknown";
 
-/** Whether a kind heals by itself; a new kind without an answer fails `deno check`. */
-const RETRY: Record<ReplicationErrorKind, boolean> = {
-  connection_lost: true,
-  slot_in_use: true,
-  publish_failed: true,
-  decode_failed: true,
-  lock_lost: true,
+/**
+ * What each kind means for the listener; a new kind without an answer fails `deno check`.
+ * - `retry`: it may heal by itself, so the stream is tried again after a backoff.
+ * - `fault`: no hint reaches anyone until it is fixed (for `slot_missing`: until the slot
+ *   is recreated and streams); /ready answers 503 naming it.
+ */
+const KINDS: Record<ReplicationErrorKind, { retry: boolean; fault: boolean }> = {
+  connection_lost: { retry: true, fault: false },
+  slot_in_use: { retry: true, fault: false },
+  publish_failed: { retry: true, fault: false },
+  decode_failed: { retry: true, fault: false },
+  lock_lost: { retry: true, fault: false },
+  // The listener recreates a dropped slot at once (events are hints; devices catch up).
+  slot_missing: { retry: true, fault: true },
   // Retrying these only repeats the failure until someone changes the database.
-  slot_lost: false,
-  slot_missing: false,
-  slot_misconfigured: false,
-  permission_denied: false,
+  slot_lost: { retry: false, fault: true },
+  slot_misconfigured: { retry: false, fault: true },
+  permission_denied: { retry: false, fault: true },
   // At-least-once prefers another try over a silent stop.
-  unknown: true,
+  unknown: { retry: true, fault: false },
 };
+
+/** The kinds that stop every hint until they are fixed, for /ready and /metrics. */
+export const FAULT_KINDS: readonly ReplicationErrorKind[] = (
+  Object.keys(KINDS) as ReplicationErrorKind[]
+).filter((kind) => KINDS[kind].fault);
 
 /** A typed slot or stream failure. */
 export class ReplicationError extends Error {
@@ -52,7 +63,16 @@ export class ReplicationError extends Error {
  * @example shouldRetry(new ReplicationError("slot_lost", "…")) === false
  */
 export function shouldRetry(error: unknown): boolean {
-  return RETRY[toReplicationError(error).kind];
+  return KINDS[toReplicationError(error).kind].retry;
+}
+
+/**
+ * True when the failure stops every hint until someone (or, for a dropped slot, the
+ * listener itself) fixes it; pure.
+ * @example isFault(new ReplicationError("permission_denied", "…")) === true
+ */
+export function isFault(error: unknown): boolean {
+  return KINDS[toReplicationError(error).kind].fault;
 }
 
 /** Classifies anything thrown by pg, the library or the bus by SQLSTATE and message. */

@@ -19,31 +19,41 @@ export interface SlotStatus {
   lagBytes: number | null;
 }
 
-/** Tables whose changes become events (DESIGN.md §1). */
-export const PUBLISHED_TABLES = ["items", "conflicts", "devices"] as const;
+/**
+ * Tables whose changes become events (DESIGN.md §1), and what of them: inserts and updates
+ * only. Devices are not published: their rows change on every `last_seen_at` refresh,
+ * which nobody is told of. A deletion or a replaced token reaches the stream instead as a
+ * logical message the `devices` triggers emit (db/migrations/005_device_events.sql).
+ */
+export const PUBLISHED_TABLES = ["conflicts", "items"] as const;
+const PUBLISHED_OPERATIONS = "insert, update";
 
 /**
- * Creates the publication (named like the slot) and the pgoutput slot when missing.
+ * What {@link ensurePublicationAndSlot} found: `recreated` means the publication was there
+ * but the slot was not (someone dropped it): the changes committed since its loss were
+ * never published.
+ */
+export type SlotSetup = "existed" | "created" | "recreated";
+
+/**
+ * Creates the publication (named like the slot) and the pgoutput slot when missing, and
+ * brings a publication made by an older version to what {@link PUBLISHED_TABLES} says.
  * The listener calls it while holding the advisory lock; it also tolerates a concurrent
  * creator (duplicate errors are taken as "exists").
  */
-export async function ensurePublicationAndSlot(db: SqlSession, name: string): Promise<void> {
-  const publication = await db.query("select 1 from pg_publication where pubname = $1", [name]);
-  if (publication.rows.length === 0) {
-    await ignoreDuplicate(
-      db.query(`create publication "${name}" for table ${PUBLISHED_TABLES.join(", ")}`),
-    );
-  }
+export async function ensurePublicationAndSlot(db: SqlSession, name: string): Promise<SlotSetup> {
+  const publicationExisted = await ensurePublication(db, name);
   const slot = await db.query(
     `select plugin, slot_type, database = current_database() as here
        from pg_replication_slots where slot_name = $1`,
     [name],
   );
   if (slot.rows.length === 0) {
-    await ignoreDuplicate(
+    const created = await ignoreDuplicate(
       db.query("select pg_create_logical_replication_slot($1, 'pgoutput')", [name]),
     );
-    return;
+    if (!created) return "existed";
+    return publicationExisted ? "recreated" : "created";
   }
   const { plugin, slot_type, here } = slot.rows[0];
   if (slot_type !== "logical" || plugin !== "pgoutput" || here !== true) {
@@ -53,6 +63,38 @@ export async function ensurePublicationAndSlot(db: SqlSession, name: string): Pr
         `got ${slot_type} ${plugin}`,
     );
   }
+  return "existed";
+}
+
+/**
+ * True when the publication existed. Only ALTERs an existing one, never drops it: a stream
+ * decodes older WAL with the publication as it was then, and one that did not exist then
+ * fails the stream.
+ */
+async function ensurePublication(db: SqlSession, name: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `select pubinsert and pubupdate and not pubdelete and not pubtruncate as operations_ok,
+            array(select tablename::text from pg_publication_tables t
+                   where t.pubname = p.pubname order by 1) as tables
+       from pg_publication p where pubname = $1`,
+    [name],
+  );
+  const tables = PUBLISHED_TABLES.join(", ");
+  if (rows.length === 0) {
+    await ignoreDuplicate(
+      db.query(
+        `create publication "${name}" for table ${tables} with (publish = '${PUBLISHED_OPERATIONS}')`,
+      ),
+    );
+    return false;
+  }
+  if (String(rows[0].tables) !== String(PUBLISHED_TABLES)) {
+    await db.query(`alter publication "${name}" set table ${tables}`);
+  }
+  if (rows[0].operations_ok !== true) {
+    await db.query(`alter publication "${name}" set (publish = '${PUBLISHED_OPERATIONS}')`);
+  }
+  return true;
 }
 
 /** The slot's state, or null when it does not exist. */
@@ -93,12 +135,25 @@ export async function emitHeartbeat(db: SqlSession): Promise<void> {
   await db.query("select pg_logical_emit_message(false, 'devpocket', 'heartbeat')");
 }
 
-async function ignoreDuplicate(query: Promise<unknown>): Promise<void> {
+/**
+ * Ends the walsender streaming the slot for a holder that lost its lock but cannot stop
+ * by itself (frozen, or cut off while the server waits out `wal_sender_timeout`). True
+ * when it was signalled.
+ */
+export async function endWalSender(db: SqlSession, pid: number): Promise<boolean> {
+  const { rows } = await db.query("select pg_terminate_backend($1) as done", [pid]);
+  return rows[0]?.done === true;
+}
+
+/** True when `query` created the object, false when another instance had just done so. */
+async function ignoreDuplicate(query: Promise<unknown>): Promise<boolean> {
   try {
     await query;
+    return true;
   } catch (error) {
     const code = (error as { code?: string }).code;
     // 42710 duplicate_object, 23505 unique_violation: another instance created it first.
     if (code !== "42710" && code !== "23505") throw error;
+    return false;
   }
 }

@@ -4,6 +4,7 @@ import { TransactionDecoder } from "./decode.ts";
 import { formatLsn, parseLsn } from "./lsn.ts";
 import { publishEvents } from "./publisher.ts";
 import { ReplicationError, toReplicationError } from "./replication_error.ts";
+import type { SessionConfig } from "./session.ts";
 
 /** Transactions published but not yet confirmed before the stream pauses for the bus. */
 const MAX_UNCONFIRMED = 256;
@@ -12,7 +13,8 @@ const ACK_EVERY_MS = 5;
 
 /** One streaming session on the slot: options and progress hooks. */
 export interface StreamSlotOptions {
-  databaseUrl: string;
+  /** The replication connection (sessionConfig). */
+  session: SessionConfig;
   /** Slot and publication name. */
   slot: string;
   bus: Bus;
@@ -21,6 +23,16 @@ export interface StreamSlotOptions {
   confirmedLsn: bigint;
   /** Aborting ends the session cleanly (returns null). */
   signal: AbortSignal;
+  /**
+   * Asked before each transaction is published or confirmed: false ends the session with
+   * `lock_lost` and nothing more is published (another instance may hold the slot now).
+   */
+  stillHolder: () => Promise<boolean>;
+  /**
+   * A started stream from which nothing (data or keepalive) arrived for this long, while
+   * no message was being handled, is taken as dead and ends with `connection_lost`.
+   */
+  silenceMs: number;
   /** START_REPLICATION was accepted. */
   onStarted?: () => void;
   /** A transaction committed at `commitTimeMs` is being published. */
@@ -43,11 +55,7 @@ interface ParseFailure {
 export async function streamSlot(options: StreamSlotOptions): Promise<ReplicationError | null> {
   if (options.signal.aborted) return null;
   const service = new LogicalReplicationService(
-    {
-      connectionString: options.databaseUrl,
-      application_name: "devpocket-sync-replication",
-      connectionTimeoutMillis: 10_000,
-    },
+    options.session,
     {
       // auto would ack each message on receipt, before it is published; the timer
       // (timeoutSeconds) acks the last *received* LSN even with auto off. Both stay off:
@@ -102,6 +110,16 @@ export async function streamSlot(options: StreamSlotOptions): Promise<Replicatio
     published.catch(fail);
   };
 
+  // must: publish and confirm only while this instance holds the slot. A holder that was
+  // frozen or cut off may have been replaced; what it received meanwhile (still buffered
+  // in its socket) is the new holder's to publish, and publishing it late would repeat
+  // old hints after newer ones.
+  const admitted = async (): Promise<boolean> => {
+    if (await options.stillHolder()) return true;
+    fail(new ReplicationError("lock_lost", "This instance no longer holds the slot's lock"));
+    return false;
+  };
+
   const handle = async (message: Pgoutput.Message | ParseFailure): Promise<void> => {
     switch (message.tag) {
       case "parse_failure":
@@ -117,6 +135,7 @@ export async function streamSlot(options: StreamSlotOptions): Promise<Replicatio
       case "commit": {
         const events = tx?.events() ?? [];
         tx = null;
+        if (!(await admitted())) return;
         // A publish failure is not rethrown: with flowControl the library would log it
         // and go on. It rejects the chain instead, which ends the session unconfirmed.
         confirmInOrder(publishEvents(options.bus, events), parseLsn(message.commitEndLsn!));
@@ -129,24 +148,49 @@ export async function streamSlot(options: StreamSlotOptions): Promise<Replicatio
         // message (the heartbeat) arrives between transactions: everything before it
         // was handled above, and confirming it releases WAL on an idle schema.
         if (!message.transactional && message.messageLsn && tx === null) {
+          if (!(await admitted())) return;
           confirmInOrder(Promise.resolve(), parseLsn(message.messageLsn));
-        }
+        } else tx?.add(message);
         return;
       default:
         tx?.add(message);
     }
   };
 
+  // The server sends a keepalive at least every wal_sender_timeout / 2 and the holder a
+  // heartbeat message every heartbeat: silence means the connection is gone without a word.
+  let heardAt: number | null = null;
+  let busy = 0;
+  const watchdog = setInterval(() => {
+    if (heardAt !== null && busy === 0 && Date.now() - heardAt > options.silenceMs) {
+      fail(
+        new ReplicationError(
+          "connection_lost",
+          `The replication stream was silent for ${options.silenceMs} ms`,
+        ),
+      );
+    }
+  }, options.silenceMs / 3);
+
   service.on("error", fail);
-  service.on("start", () => options.onStarted?.());
+  service.on("start", () => {
+    heardAt = Date.now();
+    options.onStarted?.();
+  });
   service.on("heartbeat", (_lsn: string, _time: number, shouldRespond: boolean) => {
+    heardAt = Date.now();
     // The server's keepalive LSN is how far it has *sent*; answer with what was published.
     if (shouldRespond && failure === null) void sendConfirmed();
   });
   service.on("data", (_lsn: string, message: Pgoutput.Message | ParseFailure) => {
+    heardAt = Date.now();
     // Never handle (and so never confirm) anything after a failure in this session.
     if (failure !== null || options.signal.aborted) return;
-    handling = handle(message);
+    busy++;
+    handling = handle(message).finally(() => {
+      busy--;
+      heardAt = Date.now();
+    });
     return handling;
   });
   const onAbort = () => ended.resolve();
@@ -160,6 +204,7 @@ export async function streamSlot(options: StreamSlotOptions): Promise<Replicatio
   try {
     await ended.promise;
   } finally {
+    clearInterval(watchdog);
     options.signal.removeEventListener("abort", onAbort);
     await Promise.all([handling.catch(() => {}), published.catch(() => {})]);
     clearTimeout(ackTimer);

@@ -2,8 +2,16 @@ import type { SyncEvent } from "../events.ts";
 import type { ServerMessage } from "./messages.ts";
 import type { CollectionPolicy } from "./policy.ts";
 
-/** What one bus event means for one connected device. */
-export type Delivery = { kind: "send"; message: ServerMessage } | { kind: "revoke" } | null;
+/**
+ * What one bus event means for one connected device: a message, closing its sockets (it
+ * was deleted), re-checking its sockets' token (it registered again: only the sockets of
+ * its old token close), or nothing.
+ */
+export type Delivery =
+  | { kind: "send"; message: ServerMessage }
+  | { kind: "revoke" }
+  | { kind: "recheck" }
+  | null;
 
 /** Whether `eventMessage` needs the user's collection policy for this event. */
 export function needsPolicy(event: SyncEvent): boolean {
@@ -11,8 +19,7 @@ export function needsPolicy(event: SyncEvent): boolean {
 }
 
 /**
- * Maps a bus event to what the hub does for one device: a server message, closing its
- * sockets (its own revocation), or nothing. A device is never told about itself, and never
+ * Maps a bus event to what the hub does for one device ({@link Delivery}). A device is never told about itself, and never
  * about collections its policy leaves out. Unknown event types (from a newer instance)
  * are nothing: events are hints.
  * @example eventMessage({ type: "ack", device_id: "a", cursor: "c1.2" }, "b", null)
@@ -59,6 +66,8 @@ export function eventMessage(
         };
       }
       return event.status === "revoked" ? { kind: "revoke" } : null;
+    case "token_replaced":
+      return event.device_id === deviceId ? { kind: "recheck" } : null;
     case "ack":
       if (event.device_id === deviceId) return null;
       return {

@@ -1,21 +1,23 @@
 import type { Bus } from "../bus/bus.ts";
-import { decodeCursor, encodeCursor } from "../cursor.ts";
-import { AppError } from "../errors.ts";
-import { type SyncEvent, userChannel } from "../events.ts";
+import { BROADCAST_CHANNEL, type BroadcastEvent, type SyncEvent, userChannel } from "../events.ts";
 import type { Logger } from "../logger.ts";
-import type { Metrics } from "../metrics.ts";
 import type { SyncStore } from "../sync_store.ts";
-import type { DeviceIdentity } from "../sync_service.ts";
-import { catchUp, catchUpProgress, PROGRESS_MIN_CHANGES } from "./catch_up.ts";
-import { eventMessage, needsPolicy } from "./event_message.ts";
 import {
-  type ClientMessage,
-  parseClientMessage,
-  type ServerMessage,
-  WS_CLOSE,
-} from "./messages.ts";
-import { CachedPolicy, loadCollectionPolicy } from "./policy.ts";
+  Connection,
+  type ConnectionLimits,
+  type SocketIdentity,
+  type SocketMeter,
+} from "./connection.ts";
+import { dispatchEvent } from "./dispatch.ts";
+import { recoverAfterGap } from "./gap_recovery.ts";
+import type { HubContext } from "./hub_context.ts";
+import { WS_CLOSE } from "./messages.ts";
+import { Presence } from "./presence.ts";
+import { answerClientMessage } from "./protocol.ts";
 import { WsSubscriptions } from "./subscriptions.ts";
+import { dropRevoked } from "./token_check.ts";
+import { UserSockets } from "./user_sockets.ts";
+import { WorkTracker } from "./work_tracker.ts";
 
 export interface HubOptions {
   bus: Bus;
@@ -31,46 +33,14 @@ export interface HubOptions {
   touchEveryMs?: number;
   /** Client messages per socket per minute before it is closed with 4429. Default 120. */
   maxMessagesPerMinute?: number;
-  /** Counts messages in and out and closes by code. */
-  metrics?: Pick<Metrics, "socketMessage" | "socketClosed">;
-}
-
-/** One open socket of an authenticated device. */
-interface Client {
-  socket: WebSocket;
-  userId: string;
-  deviceId: string;
-  /** True once live events flow and the device is known to still exist. */
-  ready: Promise<boolean>;
-  /** Set when the device was deleted: no `offline` follows its `revoked`. */
-  revoked: boolean;
-  /**
-   * The newest sequence the device is known to have or to have been told of (its `hello`,
-   * its acks, the hints sent to it); null before any. Catch-up after a bus gap starts here.
-   */
-  cursor: number | null;
-  /** Messages of a socket are answered one after another, so replies keep request order. */
-  inbox: Promise<void>;
-  window: { start: number; count: number };
-  /** A long catch-up in progress: reported as `sync_progress` on each ack until done. */
-  catchingUp: { since: number; target: number } | null;
-}
-
-/** The sockets of one user on this instance and their shared bus subscription. */
-interface UserEntry {
-  clients: Set<Client>;
-  subscribed: Promise<boolean>;
-  /** Events of a user are handled one after another, so sockets see them in bus order. */
-  events: Promise<void>;
-  /** The devices with a socket here; their `last_seen_at` is refreshed while connected. */
-  devices: Set<string>;
-  policy: CachedPolicy;
+  /** Counts messages in and out, closes by code and sockets over their message budget. */
+  metrics?: SocketMeter;
 }
 
 /**
  * The WebSocket hub (DESIGN.md §6): multiplexes a user's sockets on this instance onto one
  * bus subscription of the user's channel, turns bus events into server messages, and
- * answers `hello`, `ack` and `ping`.
+ * answers `hello`, `ack` and `ping` (protocol.ts).
  *
  * Choices the contract leaves open:
  * - A device is never told about itself: no `sync_data_available` for its own pushes (the
@@ -78,8 +48,11 @@ interface UserEntry {
  *   `device_status` for itself. The `hello` catch-up is the exception: it goes by the
  *   cursor the device sent, whoever made the changes.
  * - `online` is published when a device's first socket on this instance opens, `offline`
- *   when its last one here closes, none after `revoked`, none on shutdown (the devices
- *   reconnect to another instance at once; `last_seen_at` ages out of `online` anyway).
+ *   when its last one here closes, none after its token stopped working, none on shutdown
+ *   (the devices reconnect to another instance at once; `last_seen_at` ages out of
+ *   `online` anyway).
+ * - Whenever events may have been lost (a bus gap, a recreated slot), every socket's token
+ *   is checked again before it is caught up from its cursor (gap_recovery.ts).
  *
  * @example
  * const hub = new Hub({ bus, store, logger });
@@ -90,32 +63,41 @@ interface UserEntry {
 export class Hub {
   readonly idleTimeoutSeconds: number;
   readonly #bus: Bus;
-  readonly #store: SyncStore;
   readonly #logger: Logger;
   readonly #origins: ReadonlySet<string>;
-  readonly #maxBuffered: number;
-  readonly #touchEveryMs: number;
-  readonly #maxPerMinute: number;
-  readonly #metrics: HubOptions["metrics"];
-  readonly #users = new Map<string, UserEntry>();
+  readonly #limits: ConnectionLimits;
+  readonly #users = new Map<string, UserSockets>();
   readonly #channels: WsSubscriptions;
-  /** Work started by sockets and events, awaited by `close()` even for sockets already gone. */
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #work = new WorkTracker();
+  readonly #context: HubContext;
+  readonly #presence: Presence;
+  /** The deployment-wide channel, subscribed with the first socket (again if that failed). */
+  #broadcast: Promise<boolean> | null = null;
   #closing = false;
-  /** One timer for the whole hub, not one per device: 10,000 sockets, one query a minute. */
-  #touchTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: HubOptions) {
     this.#bus = options.bus;
     this.#channels = new WsSubscriptions(options.bus);
-    this.#store = options.store;
     this.#logger = options.logger;
     this.#origins = new Set((options.allowedOrigins ?? []).map(normaliseOrigin));
     this.idleTimeoutSeconds = options.idleTimeoutSeconds ?? 30;
-    this.#maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
-    this.#touchEveryMs = options.touchEveryMs ?? 60_000;
-    this.#maxPerMinute = options.maxMessagesPerMinute ?? 120;
-    this.#metrics = options.metrics;
+    this.#limits = {
+      maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
+      maxMessagesPerMinute: options.maxMessagesPerMinute ?? 120,
+      meter: options.metrics,
+    };
+    this.#context = {
+      store: options.store,
+      logger: options.logger,
+      metrics: options.metrics,
+      publish: (userId, event) => this.#publish(userId, event),
+      track: (work) => this.#work.track(work),
+    };
+    this.#presence = new Presence(
+      this.#context,
+      options.touchEveryMs ?? 60_000,
+      () => [...this.#users.values()].flatMap((user) => user.devices()),
+    );
   }
 
   /**
@@ -132,26 +114,29 @@ export class Hub {
    * missing, invalid or revoked: the socket is then closed with 4401 once open, because a
    * browser cannot read the HTTP status of a refused upgrade.
    */
-  handle(socket: WebSocket, who: DeviceIdentity | null): void {
-    socket.addEventListener("close", (event) => this.#metrics?.socketClosed(event.code));
+  handle(socket: WebSocket, who: SocketIdentity | null): void {
+    socket.addEventListener("close", (event) => this.#context.metrics?.socketClosed(event.code));
     socket.addEventListener("open", () => {
       if (!who) return socket.close(WS_CLOSE.unauthorized, "Unauthorized");
       if (this.#closing) return socket.close(WS_CLOSE.restarting, "Server restarting");
-      const client = this.#join(socket, who);
+      const connection = this.#join(socket, who);
       socket.addEventListener("message", (event) => {
-        if (!this.#withinRate(client)) {
-          return this.#closeClient(client, WS_CLOSE.rateLimited, "Too many messages");
+        if (!connection.withinRate()) {
+          this.#context.metrics?.rateLimited("/api/sync/ws", "socket");
+          return connection.close(WS_CLOSE.rateLimited, "Too many messages");
         }
-        client.inbox = this.#track(client.inbox.then(() => this.#onMessage(client, event.data)));
+        void this.#work.track(
+          connection.enqueue(() => answerClientMessage(this.#context, connection, event.data)),
+        );
       });
-      socket.addEventListener("close", () => this.#leave(client));
+      socket.addEventListener("close", () => this.#leave(connection));
     }, { once: true });
   }
 
   /** Open sockets and users with at least one, on this instance (for metrics). */
   stats(): { sockets: number; users: number } {
     let sockets = 0;
-    for (const user of this.#users.values()) sockets += user.clients.size;
+    for (const user of this.#users.values()) sockets += user.connections.size;
     return { sockets, users: this.#users.size };
   }
 
@@ -161,239 +146,93 @@ export class Hub {
    */
   async close(): Promise<void> {
     this.#closing = true;
-    clearInterval(this.#touchTimer);
-    this.#touchTimer = undefined;
-    const users = [...this.#users];
+    this.#presence.stop();
+    const users = [...this.#users.values()];
     this.#users.clear();
-    for (const [userId, user] of users) {
-      for (const client of user.clients) {
-        this.#closeClient(client, WS_CLOSE.restarting, "Server restarting");
+    for (const user of users) {
+      for (const connection of user.connections) {
+        connection.close(WS_CLOSE.restarting, "Server restarting");
       }
-      void this.#unsubscribe(userId);
+      void this.#unsubscribe(userChannel(user.userId));
     }
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    if (this.#broadcast) void this.#unsubscribe(BROADCAST_CHANNEL);
+    await this.#work.drain();
   }
 
-  #join(socket: WebSocket, who: DeviceIdentity): Client {
+  #join(socket: WebSocket, who: SocketIdentity): Connection {
     const { userId } = who.account;
     let user = this.#users.get(userId);
     if (!user) {
-      user = {
-        clients: new Set(),
-        subscribed: this.#subscribe(userId),
-        events: Promise.resolve(),
-        devices: new Set(),
-        policy: new CachedPolicy(this.#store, userId),
-      };
+      user = new UserSockets(userId, this.#context, this.#subscribe(userId));
       this.#users.set(userId, user);
     }
-    const client: Client = {
-      socket,
-      userId,
-      deviceId: who.deviceId,
-      ready: Promise.resolve(false),
-      revoked: false,
-      cursor: null,
-      inbox: Promise.resolve(),
-      window: { start: Date.now(), count: 0 },
-      catchingUp: null,
-    };
-    const firstOfDevice = !user.devices.has(who.deviceId);
-    user.clients.add(client);
-    this.#touchTimer ??= setInterval(() => this.#touchConnected(), this.#touchEveryMs);
-    if (firstOfDevice) {
-      user.devices.add(who.deviceId);
-      void this.#publish(userId, { type: "device", device_id: who.deviceId, status: "online" });
-    }
-    client.ready = this.#track(
-      this.#confirm(user, client).catch((error) => {
+    this.#broadcast ??= this.#subscribeBroadcast();
+    const connection = new Connection(socket, who, this.#limits);
+    const firstOfDevice = !user.has(who.deviceId);
+    user.connections.add(connection);
+    if (firstOfDevice) this.#presence.arrived(userId, who.deviceId);
+    connection.ready = this.#work.track(
+      this.#confirm(user, connection).catch((error) => {
         this.#logger.error("Confirming a WebSocket device failed", {
           device_id: who.deviceId,
           error,
         });
-        this.#closeClient(client, WS_CLOSE.internal, "Internal server error");
+        connection.close(WS_CLOSE.internal, "Internal server error");
         return false;
       }),
     );
-    return client;
+    return connection;
   }
 
-  #touchConnected(): void {
-    const ids = [...this.#users.values()].flatMap((user) => [...user.devices]);
-    if (ids.length === 0) {
-      clearInterval(this.#touchTimer);
-      this.#touchTimer = undefined;
-      return;
-    }
-    void this.#track(
-      this.#store.touchDevices(ids).catch((error) =>
-        this.#logger.warn("Refreshing last_seen_at failed", { devices: ids.length, error })
-      ),
-    );
-  }
-
-  async #confirm(user: UserEntry, client: Client): Promise<boolean> {
+  async #confirm(user: UserSockets, connection: Connection): Promise<boolean> {
     if (!(await user.subscribed)) {
-      this.#closeClient(client, WS_CLOSE.internal, "Live events are unavailable: reconnect");
+      connection.close(WS_CLOSE.internal, "Live events are unavailable: reconnect");
       return false;
     }
-    // must: look the device up only after subscribing. A deletion before this read is seen
-    // here; one after it arrives as a `revoked` event. Either way the socket closes.
-    const devices = await this.#store.listDevices(client.userId);
-    if (!devices.some((d) => d.id === client.deviceId)) {
-      client.revoked = true;
-      this.#closeClient(client, WS_CLOSE.unauthorized, "Device removed");
-      return false;
-    }
-    return client.socket.readyState === WebSocket.OPEN;
+    // must: check the token only after subscribing. A deletion or a new token before this
+    // read is seen here; one after it arrives as an event. Either way the socket closes.
+    if ((await dropRevoked(this.#context.store, [connection])).length === 0) return false;
+    return connection.socket.readyState === WebSocket.OPEN;
   }
 
-  #leave(client: Client): void {
-    const user = this.#users.get(client.userId);
-    if (!user || !user.clients.delete(client)) return;
-    if (![...user.clients].some((c) => c.deviceId === client.deviceId)) {
-      user.devices.delete(client.deviceId);
-      if (!client.revoked && !this.#closing) {
-        void this.#publish(client.userId, {
-          type: "device",
-          device_id: client.deviceId,
-          status: "offline",
-        });
-      }
+  #leave(connection: Connection): void {
+    const user = this.#users.get(connection.userId);
+    if (!user || !user.connections.delete(connection)) return;
+    if (!user.has(connection.deviceId) && !connection.revoked && !this.#closing) {
+      this.#presence.departed(connection.userId, connection.deviceId);
     }
-    if (user.clients.size === 0) {
-      this.#users.delete(client.userId);
-      void this.#unsubscribe(client.userId);
-    }
-  }
-
-  async #onMessage(client: Client, data: unknown): Promise<void> {
-    const parsed = parseClientMessage(data);
-    this.#metrics?.socketMessage("in", parsed.ok ? parsed.message.type : "invalid");
-    if (!parsed.ok) return this.#send(client, parsed.error);
-    try {
-      await this.#answer(client, parsed.message);
-    } catch (error) {
-      if (error instanceof AppError) {
-        return this.#send(client, { type: "error", code: error.code, message: error.message });
-      }
-      this.#logger.error("WebSocket message failed", {
-        device_id: client.deviceId,
-        type: parsed.message.type,
-        error,
-      });
-      this.#send(client, { type: "error", code: "INTERNAL", message: "Internal server error" });
-    }
-  }
-
-  async #answer(client: Client, message: ClientMessage): Promise<void> {
-    const who = { userId: client.userId, deviceId: client.deviceId };
-    switch (message.type) {
-      case "ping":
-        return this.#send(client, { type: "pong" });
-      case "hello": {
-        const since = message.cursor ? decodeCursor(message.cursor, "cursor") : 0;
-        client.cursor = Math.max(client.cursor ?? 0, since);
-        // must: compare with the head only once subscribed, so a change committed between
-        // the read and the subscription still arrives as a live event.
-        if (!(await client.ready)) return;
-        const policy = await loadCollectionPolicy(this.#store, client.userId);
-        const hint = await catchUp(this.#store, policy, who, since);
-        if (!hint) return;
-        this.#send(client, hint);
-        const target = decodeCursor(hint.cursor, "cursor");
-        if (target - since >= PROGRESS_MIN_CHANGES) {
-          client.catchingUp = { since, target };
-          this.#send(client, catchUpProgress(client.catchingUp, since));
-        }
-        return;
-      }
-      case "ack": {
-        const seq = decodeCursor(message.cursor, "cursor");
-        client.cursor = Math.max(client.cursor ?? 0, seq);
-        if (!(await client.ready)) return;
-        // must: publish only after the cursor is stored, so receipts never run ahead of it.
-        await this.#store.setDeviceCursor(client.userId, client.deviceId, seq);
-        if (client.catchingUp) {
-          this.#send(client, catchUpProgress(client.catchingUp, seq));
-          if (seq >= client.catchingUp.target) client.catchingUp = null;
-        }
-        await this.#publish(client.userId, {
-          type: "ack",
-          device_id: client.deviceId,
-          cursor: encodeCursor(seq),
-        });
-        return;
-      }
+    if (user.connections.size === 0) {
+      this.#users.delete(connection.userId);
+      void this.#unsubscribe(userChannel(connection.userId));
     }
   }
 
   #onEvent(userId: string, raw: string): void {
     const user = this.#users.get(userId);
     if (!user) return;
-    let event: SyncEvent;
-    try {
-      event = JSON.parse(raw);
-    } catch {
-      return this.#logger.warn("Dropped a malformed bus event", { user_id: userId });
-    }
-    user.events = this.#track(
-      user.events
-        .then(() => this.#dispatch(user, event))
-        .catch((error) =>
-          this.#logger.error("Delivering a bus event failed", { user_id: userId, error })
-        ),
+    const event = parseEvent<SyncEvent>(raw);
+    if (!event) return this.#logger.warn("Dropped a malformed bus event", { user_id: userId });
+    void this.#work.track(
+      user.enqueue(
+        event,
+        (e) =>
+          dispatchEvent(this.#context, user, e).catch((error) =>
+            this.#logger.error("Delivering a bus event failed", { user_id: userId, error })
+          ),
+      ),
     );
   }
 
-  async #dispatch(user: UserEntry, event: SyncEvent): Promise<void> {
-    if (user.clients.size === 0) return;
-    const policy = needsPolicy(event) ? await user.policy.get(event) : null;
-    for (const client of user.clients) {
-      const delivery = eventMessage(event, client.deviceId, policy);
-      if (delivery?.kind === "send") this.#send(client, delivery.message);
-      if (delivery?.kind === "revoke") {
-        client.revoked = true;
-        this.#closeClient(client, WS_CLOSE.unauthorized, "Device removed");
-      }
-    }
-  }
-
-  #send(client: Client, message: ServerMessage): void {
-    const { socket } = client;
-    if (socket.readyState !== WebSocket.OPEN) return;
-    // must: never queue without bound for a socket that reads slower than events arrive;
-    // it reconnects and resumes from its cursor, losing nothing.
-    if (socket.bufferedAmount > this.#maxBuffered) {
-      return this.#closeClient(client, WS_CLOSE.slowConsumer, "Too far behind: reconnect");
-    }
-    try {
-      socket.send(JSON.stringify(message));
-    } catch {
-      // Closed between the check and the send: nothing to deliver to.
-      return;
-    }
-    this.#metrics?.socketMessage("out", message.type);
-    if (message.type === "sync_data_available") {
-      client.cursor = Math.max(client.cursor ?? 0, decodeCursor(message.cursor));
-    }
-  }
-
-  #closeClient(client: Client, code: number, reason: string): void {
-    const { readyState } = client.socket;
-    if (readyState === WebSocket.OPEN || readyState === WebSocket.CONNECTING) {
-      client.socket.close(code, reason);
-    }
-  }
-
-  #withinRate(client: Client): boolean {
-    const now = Date.now();
-    if (now - client.window.start >= 60_000) client.window = { start: now, count: 0 };
-    return ++client.window.count <= this.#maxPerMinute;
+  #onBroadcast(raw: string): void {
+    if (parseEvent<BroadcastEvent>(raw)?.type !== "catch_up") return;
+    this.#logger.warn("Hints were lost for everyone: catching every socket up", {
+      users: this.#users.size,
+    });
+    for (const user of this.#users.values()) recoverAfterGap(this.#context, user);
   }
 
   #publish(userId: string, event: SyncEvent): Promise<void> {
-    return this.#track(
+    return this.#work.track(
       this.#bus.publish(userChannel(userId), JSON.stringify(event)).catch((error) => {
         // A lost hint costs latency, never data: devices catch up by cursor.
         this.#logger.warn("Publishing a hub event failed", {
@@ -408,61 +247,43 @@ export class Hub {
   #subscribe(userId: string): Promise<boolean> {
     return this.#channels.subscribe(
       userChannel(userId),
-      (m) => this.#onEvent(userId, m),
-      () => this.#onResumed(userId),
-    )
+      (message) => this.#onEvent(userId, message),
+      // Events published while the channel was away never arrived (the listener may have
+      // published what it held before this instance was back).
+      () => {
+        const user = this.#users.get(userId);
+        if (user) recoverAfterGap(this.#context, user);
+      },
+    ).then(() => true, (error) => {
+      this.#logger.error("Subscribing to a user channel failed", { user_id: userId, error });
+      return false;
+    });
+  }
+
+  #subscribeBroadcast(): Promise<boolean> {
+    return this.#channels.subscribe(BROADCAST_CHANNEL, (message) => this.#onBroadcast(message))
       .then(() => true, (error) => {
-        this.#logger.error("Subscribing to a user channel failed", { user_id: userId, error });
+        this.#logger.warn("Subscribing to the broadcast channel failed", { error });
+        // The next socket tries again.
+        this.#broadcast = null;
         return false;
       });
   }
 
-  /**
-   * The user's channel is subscribed again after the bus connection was lost: events
-   * published meanwhile never arrived (the listener may have published what it held before
-   * this instance was back). Each socket is caught up from its cursor as on `hello`, in
-   * its reply order.
-   */
-  #onResumed(userId: string): void {
-    const user = this.#users.get(userId);
-    if (!user) return;
-    for (const client of user.clients) {
-      client.inbox = this.#track(client.inbox.then(() => this.#catchUpAfterGap(client)));
-    }
-  }
-
-  async #catchUpAfterGap(client: Client): Promise<void> {
-    // Before its hello the device has said nothing to catch up from; its hello will.
-    if (client.cursor === null || !(await client.ready)) return;
-    try {
-      // must: read the head only now, once subscribed again, as on hello.
-      const policy = await loadCollectionPolicy(this.#store, client.userId);
-      const who = { userId: client.userId, deviceId: client.deviceId };
-      const hint = await catchUp(this.#store, policy, who, client.cursor);
-      if (hint) this.#send(client, hint);
-    } catch (error) {
-      // A lost hint costs latency, never data: the device pulls by cursor when it reconnects.
-      this.#logger.warn("Catching up a socket after a bus gap failed", {
-        device_id: client.deviceId,
-        error,
-      });
-    }
-  }
-
-  #unsubscribe(userId: string): Promise<void> {
-    return this.#track(
-      this.#channels.unsubscribe(userChannel(userId)).catch((error) =>
-        this.#logger.warn("Unsubscribing from a user channel failed", { user_id: userId, error })
+  #unsubscribe(channel: string): Promise<void> {
+    return this.#work.track(
+      this.#channels.unsubscribe(channel).catch((error) =>
+        this.#logger.warn("Unsubscribing from a bus channel failed", { channel, error })
       ),
     );
   }
+}
 
-  /** Registers a promise that never rejects with the work `close()` waits for. */
-  #track<T>(work: Promise<T>): Promise<T> {
-    this.#inFlight.add(work);
-    const done = () => this.#inFlight.delete(work);
-    work.then(done, done);
-    return work;
+function parseEvent<T>(raw: string): T | null {
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return null;
   }
 }
 

@@ -13,6 +13,7 @@ withDrivers("migrate()", (open) => {
         "002_conflict_outcomes.sql",
         "003_push_bookkeeping.sql",
         "004_deferred_dedupe.sql",
+        "005_device_events.sql",
         "006_account_tokens.sql",
         "007_jobs.sql",
       ];

@@ -27,11 +27,20 @@ export function randomUser(): string {
   return `e2e-${crypto.randomUUID()}`;
 }
 
-export async function register(at: Endpoint, userId: string, name: string): Promise<Device> {
+/** Where a call goes: an instance of this process, or one in a process of its own (by URL). */
+type Requests = Pick<Instance, "request">;
+
+/** Registers a device; with `installId`, the same device again (with a new token) if it exists. */
+export async function register(
+  at: Requests,
+  userId: string,
+  name: string,
+  installId?: string,
+): Promise<Device> {
   const token = await mintAccountToken(TEST_SECRET, { userId, tier: "pro", expiresInSeconds: 600 });
   const res = await at.request("POST", "/api/devices/register", {
     token,
-    body: { name, platform: "ios" },
+    body: { name, platform: "ios", ...(installId && { install_id: installId }) },
   });
   assert.equal(res.status, 201, await res.clone().text());
   const body = await res.json();
@@ -43,7 +52,7 @@ let unique = 0;
 
 /** Pushes `count` new commands (and an `ssh_profiles` item when asked) in one batch. */
 export async function push(
-  at: Endpoint,
+  at: Requests,
   device: Device,
   { commands = 1, profile = false }: { commands?: number; profile?: boolean } = {},
 ): Promise<Pushed> {
@@ -84,7 +93,7 @@ function change(collection: string, data: Record<string, unknown>) {
 
 /** Every change after `since` (all when absent), page by page; and the final cursor. */
 export async function pullAll(
-  at: Endpoint,
+  at: Requests,
   device: Device,
   since?: string,
 ): Promise<{ keys: string[]; cursors: string[]; cursor: string | undefined }> {
@@ -138,7 +147,11 @@ export interface Watcher extends AsyncDisposable {
  * Opens a socket, says `hello` at `cursor` and waits for the reply order (a pong after
  * the hello) so the instance is subscribed to the user's channel before the test goes on.
  */
-export async function watch(at: Endpoint, device: Device, cursor?: string): Promise<Watcher> {
+export async function watch(
+  at: Pick<Instance, "url">,
+  device: Device,
+  cursor?: string,
+): Promise<Watcher> {
   const ws = await connectWs(at.url, device.token);
   const hints: Hint[] = [];
   const messages: ServerMessage[] = [];
@@ -168,4 +181,37 @@ export async function watch(at: Endpoint, device: Device, cursor?: string): Prom
     },
     [Symbol.asyncDispose]: () => ws[Symbol.asyncDispose](),
   };
+}
+
+/**
+ * What every test of an interrupted stream asserts on a socket's hints: repeats are
+ * allowed, skips are not, and nothing is invented.
+ */
+export function assertNoSkip(hints: Hint[], pushed: Pushed[], who: string): void {
+  const cursors = new Set(pushed.map((p) => p.cursor));
+  for (const hint of hints) {
+    assert.ok(cursors.has(hint.cursor), `${who}: hint ${hint.cursor} is no push's cursor`);
+  }
+  // §6 (contract): for every push, a hint at or past its cursor arrives.
+  for (const p of pushed) {
+    assert.ok(
+      hints.some((h) => seq(h.cursor) >= seq(p.cursor)),
+      `${who}: nothing at or past ${p.cursor}`,
+    );
+  }
+  // The listener promises more: each committed transaction is published at least once.
+  const heard = new Set(hints.map((h) => h.cursor));
+  const missing = [...cursors].filter((c) => !heard.has(c));
+  assert.deepEqual(missing, [], `${who}: transactions never published`);
+}
+
+/** The close code of a socket that must close within `ms`; fails if it stays open. */
+export function closedWithin(ws: { closed: Promise<{ code: number }> }, ms: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    ws.closed.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Socket still open after ${ms} ms`)), ms);
+    }),
+  ]);
 }

@@ -9,8 +9,9 @@ import type { Instance } from "../support/instance.ts";
 import { connectWs } from "../support/ws_client.ts";
 import { openCluster } from "./cluster.ts";
 import {
+  assertNoSkip,
+  closedWithin,
   type Device,
-  type Hint,
   pullAll,
   push,
   type Pushed,
@@ -47,38 +48,6 @@ function pushLoop(instances: Instance[], device: Device, gapMs = 15) {
 
 function maxCursor(pushed: Pushed[]): string {
   return pushed.reduce((best, p) => seq(p.cursor) > seq(best.cursor) ? p : best).cursor;
-}
-
-/**
- * What every test of an interrupted stream asserts on a socket's hints: repeats are
- * allowed, skips are not, and nothing is invented.
- */
-function assertNoSkip(hints: Hint[], pushed: Pushed[], who: string): void {
-  const cursors = new Set(pushed.map((p) => p.cursor));
-  for (const hint of hints) {
-    assert.ok(cursors.has(hint.cursor), `${who}: hint ${hint.cursor} is no push's cursor`);
-  }
-  // §6 (contract): for every push, a hint at or past its cursor arrives.
-  for (const p of pushed) {
-    assert.ok(
-      hints.some((h) => seq(h.cursor) >= seq(p.cursor)),
-      `${who}: nothing at or past ${p.cursor}`,
-    );
-  }
-  // The listener promises more: each committed transaction is published at least once.
-  const heard = new Set(hints.map((h) => h.cursor));
-  const missing = [...cursors].filter((c) => !heard.has(c));
-  assert.deepEqual(missing, [], `${who}: transactions never published`);
-}
-
-function closedWithin(ws: { closed: Promise<{ code: number }> }, ms: number) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    ws.closed.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Socket still open after ${ms} ms`)), ms);
-    }),
-  ]);
 }
 
 Deno.test("e2e: a push through one instance reaches the user's sockets on the other, with the push's cursor", async () => {
@@ -289,4 +258,27 @@ Deno.test("e2e: deleting a device through one instance closes its socket on the 
   await pull.body?.cancel();
   await using again = await connectWs(c.b.url, phone.token);
   assert.equal((await closedWithin(again, 5_000)).code, 4401);
+});
+
+Deno.test("e2e: registering a device's install_id again through one instance closes its old token's socket on the other with 4401", async () => {
+  await using c = await openCluster();
+  const user = randomUser();
+  const phone = await register(c.a, user, "phone", "phone-install");
+  const laptop = await register(c.b, user, "laptop");
+  await using oldOnB = await watch(c.b, phone);
+  await using laptopOnB = await watch(c.b, laptop);
+
+  const again = await register(c.a, user, "phone", "phone-install");
+  assert.equal(again.id, phone.id, "the same device, with a new token");
+  assert.equal((await closedWithin(oldOnB.ws, 10_000)).code, 4401);
+  // The new token opens a socket on either instance, and hears the laptop's pushes.
+  await using newOnB = await watch(c.b, again);
+  await using newOnA = await watch(c.a, again);
+  const pushed = await push(c.a, laptop);
+  await newOnB.waitFor(pushed.cursor);
+  await newOnA.waitFor(pushed.cursor);
+  assert.equal(laptopOnB.ws.socket.readyState, WebSocket.OPEN);
+  const pull = await c.b.request("GET", "/api/sync/data", { token: phone.token });
+  assert.equal(pull.status, 401);
+  await pull.body?.cancel();
 });

@@ -9,34 +9,22 @@ import assert from "node:assert/strict";
 import { parseLsn } from "../../sync/replication/lsn.ts";
 import { eventually, sleep } from "../support/eventually.ts";
 import type { Instance } from "../support/instance.ts";
-import { startThrowawayRedis, type ThrowawayRedis } from "../sync/bus/throwaway_redis.ts";
 import type { ReplicationDb } from "../sync/replication/support.ts";
-import { type Cluster, openCluster } from "./cluster.ts";
-import { pullAll, push, type Pushed, randomUser, register, seq, watch } from "./devices.ts";
+import { openCluster } from "./cluster.ts";
+import {
+  closedWithin,
+  pullAll,
+  push,
+  type Pushed,
+  randomUser,
+  register,
+  seq,
+  watch,
+} from "./devices.ts";
+import { startTcpProxy, type TcpProxy } from "../support/tcp_proxy.ts";
 
 /** How long the devices may wait for their hint once Redis answers again. */
 const RECOVERY_DEADLINE_MS = 15_000;
-
-/** A private Redis, one database and its slot, and instances A (the holder) and B on them. */
-interface OutageCluster extends Cluster {
-  redis: ThrowawayRedis;
-}
-
-async function openOutageCluster(): Promise<OutageCluster> {
-  const redis = await startThrowawayRedis();
-  const cluster = await openCluster({ redisUrl: redis.url }).catch(async (error) => {
-    await redis.stop();
-    throw error;
-  });
-  return {
-    ...cluster,
-    redis,
-    async [Symbol.asyncDispose]() {
-      await cluster[Symbol.asyncDispose]();
-      await redis.stop();
-    },
-  };
-}
 
 /** The slot's confirmed_flush_lsn, as a number that compares like the byte position. */
 async function confirmedFlush(db: ReplicationDb): Promise<bigint> {
@@ -67,7 +55,8 @@ async function ready(at: Instance): Promise<{ status: number; bus: boolean }> {
 }
 
 Deno.test("e2e: while Redis is down pushes commit and the slot holds; once it is back the open sockets hear of every change", async () => {
-  await using c = await openOutageCluster();
+  await using c = await openCluster({ redis: "private" });
+  const redis = c.redis!;
   assert.equal(c.a.listener?.state().role, "holder", "A started first and holds the slot");
   assert.equal(c.b.listener?.state().role, "standby");
 
@@ -83,7 +72,7 @@ Deno.test("e2e: while Redis is down pushes commit and the slot holds; once it is
   await onB.waitFor(before.cursor);
   const heardBefore = { a: onA.hints.length, b: onB.hints.length };
 
-  await c.redis.stop();
+  await redis.stop();
   const stoppedAt = Date.now();
   for (const at of [c.a, c.b]) {
     await eventually(async () => (await ready(at)).bus === false, 5_000, "/ready without the bus");
@@ -123,7 +112,7 @@ Deno.test("e2e: while Redis is down pushes commit and the slot holds; once it is
   // The hub keeps the sockets open: the devices are not told to reconnect.
   for (const w of [onA, onB]) assert.equal(w.ws.socket.readyState, WebSocket.OPEN);
 
-  await c.redis.start();
+  await redis.start();
   const restartedAt = Date.now();
   console.log(`Redis down for ${restartedAt - stoppedAt} ms`);
   const head = outage.at(-1)!.cursor;
@@ -163,4 +152,56 @@ Deno.test("e2e: while Redis is down pushes commit and the slot holds; once it is
   const after = await push(c.b, phone);
   await onA.waitFor(after.cursor);
   await onB.waitFor(after.cursor);
+});
+
+Deno.test("e2e: an instance cut off from Redis closes, once back, the sockets whose device was deleted or registered again meanwhile", async () => {
+  let proxy: TcpProxy | undefined;
+  await using c = await openCluster({
+    // B reaches Redis through a proxy the test can cut; A (the holder) does not.
+    redisUrlOfB: (url) => {
+      const { hostname, port } = new URL(url);
+      proxy = startTcpProxy({ hostname, port: Number(port) });
+      return `redis://127.0.0.1:${proxy.port}`;
+    },
+  });
+  await using cutter = proxy!;
+  assert.equal(c.a.listener?.state().role, "holder");
+  const user = randomUser();
+  const phone = await register(c.a, user, "phone", "phone-install");
+  const tablet = await register(c.a, user, "tablet");
+  const laptop = await register(c.a, user, "laptop");
+  const desktop = await register(c.a, user, "desktop");
+  await using phoneOnB = await watch(c.b, phone);
+  await using tabletOnB = await watch(c.b, tablet);
+  await using laptopOnB = await watch(c.b, laptop);
+  const before = await push(c.a, desktop);
+  await laptopOnB.waitFor(before.cursor);
+
+  cutter.cut();
+  await eventually(async () => (await ready(c.b)).bus === false, 5_000, "B without Redis");
+  // While B is away: the phone registers again (a new token), the tablet is deleted, and a
+  // change commits. The holder publishes all of it; none of it reaches B.
+  const again = await register(c.a, user, "phone", "phone-install");
+  assert.equal(again.id, phone.id, "the same device, with a new token");
+  const deleted = await c.a.request("DELETE", `/api/devices/${tablet.id}`, {
+    token: desktop.token,
+  });
+  assert.equal(deleted.status, 204);
+  const during = await push(c.a, desktop);
+  const published = await walEnd(c.db);
+  await eventually(
+    async () => await confirmedFlush(c.db) >= published,
+    10_000,
+    "the holder published the outage's events",
+  );
+  for (const w of [phoneOnB, tabletOnB]) assert.equal(w.ws.socket.readyState, WebSocket.OPEN);
+
+  cutter.restore();
+  assert.equal((await closedWithin(phoneOnB.ws, 15_000)).code, 4401, "the replaced token");
+  assert.equal((await closedWithin(tabletOnB.ws, 15_000)).code, 4401, "the deleted device");
+  // The socket whose token still works stays open and is told what it missed.
+  await laptopOnB.waitFor(during.cursor, 15_000);
+  assert.equal(laptopOnB.ws.socket.readyState, WebSocket.OPEN);
+  await using phoneAgain = await watch(c.b, again);
+  assert.equal(phoneAgain.ws.socket.readyState, WebSocket.OPEN);
 });

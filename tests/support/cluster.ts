@@ -16,7 +16,11 @@ export function cleanUpOnInterrupt(cleanup: () => Promise<void>): void {
   }
 }
 
-/** Starts a Postgres cluster with wal_level=logical in a temp dir on a free port. */
+/**
+ * Starts a Postgres cluster with wal_level=logical in a temp dir on a free port.
+ * wal_sender_timeout is 10 s (60 s by default), so the frozen-holder drill
+ * (tests/e2e/frozen_holder_test.ts) sees the server end a silent walsender in test time.
+ */
 export async function startPostgres(): Promise<Service> {
   const bin = await postgresBinDir();
   const dir = await Deno.makeTempDir({ prefix: "devpocket-pg-" });
@@ -45,6 +49,7 @@ export async function startPostgres(): Promise<Service> {
     "-c wal_level=logical",
     "-c max_replication_slots=32",
     "-c max_wal_senders=32",
+    "-c wal_sender_timeout=10s",
     "-c max_connections=300",
     "-c fsync=off",
     "-c synchronous_commit=off",

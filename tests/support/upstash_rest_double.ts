@@ -14,6 +14,7 @@
  *   Redis refuses (@upstash/ratelimit's scripts carry it). Their `EVALSHA` then answers
  *   NOSCRIPT (the real Redis knows the script by another digest), and clients fall back to
  *   `EVAL`, as they do on Upstash after a script flush.
+ * - Like the service, an idle event stream carries nothing (no comments, no pings).
  *
  * Not covered: GET and path-style commands (`/set/foo/bar`), `/multi-exec`, psubscribe.
  */
@@ -27,6 +28,11 @@ export interface UpstashRestDouble extends AsyncDisposable {
   token: string;
   /** Ends every open event stream from the server's side, as a service restart would. */
   dropStreams(): void;
+  /**
+   * Stops writing to every open event stream without ending it, as a half-open connection
+   * (a dead proxy, a cut network) looks to the client. Streams opened later work.
+   */
+  silenceStreams(): void;
   close(): Promise<void>;
 }
 
@@ -43,6 +49,7 @@ export async function startUpstashRestDouble(
   for (const client of [commands, subscriber]) client.on("error", () => {});
   await Promise.all([commands.connect(), subscriber.connect()]);
   const streams = new Set<() => void>();
+  const silencers = new Set<() => void>();
 
   const execute = async (command: unknown): Promise<{ result: Reply } | { error: string }> => {
     if (!Array.isArray(command) || command.length === 0) {
@@ -63,8 +70,11 @@ export async function startUpstashRestDouble(
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
         let ended = false;
+        let silenced = false;
+        const silence = () => silenced = true;
+        silencers.add(silence);
         const send = (line: string) => {
-          if (ended) return;
+          if (ended || silenced) return;
           // A throw would unwind into node-redis's reply parser, so a failed write ends
           // this stream only.
           try {
@@ -79,6 +89,7 @@ export async function startUpstashRestDouble(
           if (ended) return;
           ended = true;
           streams.delete(end);
+          silencers.delete(silence);
           subscriber.unsubscribe(channel, listener).catch(() => {});
           try {
             controller.close();
@@ -147,6 +158,9 @@ export async function startUpstashRestDouble(
     token,
     dropStreams: () => {
       for (const end of [...streams]) end();
+    },
+    silenceStreams: () => {
+      for (const silence of [...silencers]) silence();
     },
     close,
     [Symbol.asyncDispose]: close,

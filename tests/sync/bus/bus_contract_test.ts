@@ -196,14 +196,22 @@ for (const adapter of ADAPTERS) {
     assert.deepEqual(box.messages, ["for me"]);
   });
 
-  test("publishing to a channel nobody subscribes resolves", async (world) => {
+  test("a message published while nobody subscribes is dropped, not kept for a later subscriber", async (world) => {
     const bus = await world.open();
-    await bus.publish(channelName(), "into the void");
+    const channel = channelName();
+    assert.equal(await bus.publish(channel, "into the void"), undefined);
+    const box = await subscribed(bus, channel);
+    await bus.publish(channel, "heard");
+    assert.deepEqual(await box.until(1), ["heard"]);
+    await sleep(SETTLE_MS);
+    assert.deepEqual(box.messages, ["heard"]);
   });
 
-  test("ping answers true while the broker is up", async (world) => {
+  test("ping answers true while open and false once closed", async (world) => {
     const bus = await world.open();
     assert.equal(await bus.ping(), true);
+    await bus.close();
+    assert.equal(await bus.ping(), false);
   });
 
   const restartable = adapter.restartable;
@@ -239,14 +247,24 @@ for (const adapter of ADAPTERS) {
     );
   }
 
-  test("close releases every subscription, socket and timer, and is idempotent", async (world) => {
+  test("close stops delivery to its handlers, refuses publishes, releases everything and is idempotent", async (world) => {
     // The test sanitizers (ops, resources) fail this test if anything is left running.
     const bus = await world.open();
-    const boxes = await Promise.all([channelName(), channelName()].map((c) => subscribed(bus, c)));
-    await bus.publish(channelName(), "x");
+    // Where the subscribed channels are published to once `bus` is closed: another instance
+    // of a distributed adapter, else nothing can reach them.
+    const elsewhere = adapter.distributed ? await world.open() : null;
+    const channels = [channelName(), channelName()];
+    const boxes = await Promise.all(channels.map((c) => subscribed(bus, c)));
+    for (const channel of channels) await (elsewhere ?? bus).publish(channel, "before");
+    await Promise.all(boxes.map((box) => box.until(1)));
     await bus.close();
     await bus.close();
-    assert.deepEqual(boxes.map((box) => box.messages), [[], []]);
+    await assert.rejects(bus.publish(channels[0], "after"), /closed/);
+    if (elsewhere) {
+      for (const channel of channels) await elsewhere.publish(channel, "after");
+      await sleep(SETTLE_MS);
+    }
+    assert.deepEqual(boxes.map((box) => box.messages), [["before"], ["before"]]);
   });
 }
 

@@ -7,8 +7,8 @@ import {
   startUpstashRestDouble,
   type UpstashRestDouble,
 } from "../../support/upstash_rest_double.ts";
-import { eventually } from "../../support/eventually.ts";
-import { assertHandlerFailureIsolated, channelName, subscribed } from "./inbox.ts";
+import { eventually, sleep } from "../../support/eventually.ts";
+import { assertHandlerFailureIsolated, channelName, inbox, subscribed } from "./inbox.ts";
 import { sanitizedTestCase } from "./sanitized_test_case.ts";
 
 const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };
@@ -51,6 +51,52 @@ sanitizedTestCase(
     assert.equal(resumed, 0);
     double.dropStreams();
     await eventually(() => Promise.resolve(resumed === 1), 5_000, "onResumed after the drop");
+  },
+);
+
+sanitizedTestCase(
+  "UpstashBus (Upstash REST test double): a stream that stops delivering without ending is noticed and opened again",
+  async () => {
+    await using double = await startDouble();
+    const warnings: string[] = [];
+    await using bus = open(double, {
+      backoff: FAST_BACKOFF,
+      readTimeoutMs: 400,
+      logger: { warn: (message) => warnings.push(message) },
+    });
+    const channel = channelName();
+    let resumed = 0;
+    const box = inbox();
+    await bus.subscribe(channel, box.handler, () => resumed++);
+    await bus.publish(channel, "before");
+    await box.until(1);
+
+    // Half-open: the connection stays up, nothing more comes through it.
+    double.silenceStreams();
+    await bus.publish(channel, "lost");
+    await eventually(() => resumed === 1, 5_000, "the silent stream replaced");
+    await bus.publish(channel, "after");
+    await box.until(2);
+    assert.deepEqual(box.messages, ["before", "after"]);
+    assert.ok(warnings.includes("Upstash event stream failed"), "the silence reached the logger");
+  },
+);
+
+sanitizedTestCase(
+  "UpstashBus (Upstash REST test double): an idle healthy stream is kept, and its keepalive probes never reach the handler",
+  async () => {
+    await using double = await startDouble();
+    await using bus = open(double, { backoff: FAST_BACKOFF, readTimeoutMs: 200 });
+    const channel = channelName();
+    let resumed = 0;
+    const box = inbox();
+    await bus.subscribe(channel, box.handler, () => resumed++);
+    // Five read timeouts without a message of its own.
+    await sleep(1_000);
+    assert.equal(resumed, 0, "never reopened");
+    assert.deepEqual(box.messages, []);
+    await bus.publish(channel, "still here");
+    assert.deepEqual(await box.until(1), ["still here"]);
   },
 );
 

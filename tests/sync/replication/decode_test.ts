@@ -49,6 +49,15 @@ const del = (rel: Pgoutput.MessageRelation, old: Record<string, unknown>): Pgout
   key: null,
   old,
 });
+/** A message the `devices` triggers emit (migration 005), as the library parses it. */
+const deviceMessage = (body: unknown, prefix = "devpocket.device"): Pgoutput.Message => ({
+  tag: "message",
+  flags: 1,
+  transactional: true,
+  messageLsn: "0/16B3748",
+  prefix,
+  content: new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body)),
+});
 const changes = (
   user: string,
   seq: number,
@@ -131,6 +140,27 @@ const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: UserEve
     name: "reports a deleted device as revoked, from the full old row",
     messages: [del(devices, { id: DEV_B, user_id: "u1", name: "laptop" })],
     events: [{ userId: "u1", event: { type: "device", device_id: DEV_B, status: "revoked" } }],
+  },
+  {
+    name: "reports a device the devices trigger says was deleted as revoked",
+    messages: [deviceMessage({ user_id: "u1", device_id: DEV_B, event: "revoked" })],
+    events: [{ userId: "u1", event: { type: "device", device_id: DEV_B, status: "revoked" } }],
+  },
+  {
+    name: "reports a device the devices trigger says got a new token",
+    messages: [deviceMessage({ user_id: "u1", device_id: DEV_B, event: "token_replaced" })],
+    events: [{ userId: "u1", event: { type: "token_replaced", device_id: DEV_B } }],
+  },
+  {
+    name: "ignores device messages it cannot read, and other prefixes",
+    messages: [
+      deviceMessage("not json"),
+      deviceMessage(null),
+      deviceMessage({ user_id: "u1", device_id: DEV_B, event: "renamed" }),
+      deviceMessage({ device_id: DEV_B, event: "revoked" }),
+      deviceMessage({ user_id: "u1", device_id: DEV_B, event: "revoked" }, "other"),
+    ],
+    events: [],
   },
   {
     name: "ignores device inserts and updates (presence comes from the hub)",

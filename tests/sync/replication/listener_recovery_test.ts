@@ -86,6 +86,36 @@ Deno.test("ReplicationListener resumes by itself once the bus accepts again", as
   assert.equal(cursors.at(-1), encodeCursor(2));
 });
 
+Deno.test("ReplicationListener backs off to its cap while the bus refuses, and starts over once a publish is confirmed", async () => {
+  await using db = await openReplicationDb();
+  const memory = new MemoryBus();
+  const inbox = await Inbox.open(memory, "alice");
+  let down = true;
+  const refusedAt: number[] = [];
+  const refusing = new RefusingBus(memory, () => {
+    if (down) refusedAt.push(Date.now());
+    return down;
+  });
+  await using l = testListener(db, refusing, { heartbeatMs: 300, maxBackoffMs: 1_600 });
+  await l.start();
+  await writeCommand(db, "a", 1);
+  // Each attempt replays seq 1 and fails on it: 250, 500, 1000, 1600 ms apart (plus
+  // reconnecting), not 250 ms forever.
+  await eventually(() => refusedAt.length >= 5, 15_000, "five refused attempts");
+  const gaps = refusedAt.slice(1, 5).map((at, i) => at - refusedAt[i]);
+  assert.ok(gaps[2] >= 950 && gaps[3] >= 1_550, `backoff grows to its cap: gaps ${gaps}`);
+
+  down = false;
+  await inbox.waitForSeq(1);
+  // Progress (a confirmed publish) starts the backoff over: the next failure retries soon.
+  down = true;
+  refusedAt.length = 0;
+  await writeCommand(db, "b", 2);
+  await eventually(() => refusedAt.length >= 2, 10_000, "two refused attempts");
+  const gap = refusedAt[1] - refusedAt[0];
+  assert.ok(gap < 900, `the first retry after progress waits 250 ms, not the cap: ${gap} ms`);
+});
+
 Deno.test("ReplicationListener reconnects after its walsender is terminated", async () => {
   await using db = await openReplicationDb();
   const bus = new MemoryBus();

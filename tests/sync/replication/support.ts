@@ -48,6 +48,30 @@ export async function openReplicationDb(): Promise<ReplicationDb> {
   };
 }
 
+/**
+ * Drops the slot while a listener streams it, as an operator would: its walsender is
+ * terminated until the slot is inactive long enough to be dropped.
+ */
+export async function dropSlotUnderListener(db: ReplicationDb): Promise<void> {
+  await eventually(
+    async () => {
+      await db.driver.query(
+        `select pg_terminate_backend(active_pid) from pg_replication_slots
+        where slot_name = $1 and active_pid is not null`,
+        [db.slot],
+      );
+      try {
+        await db.driver.query("select pg_drop_replication_slot($1)", [db.slot]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    10_000,
+    "the slot dropped",
+  );
+}
+
 /** A listener on the database's slot, logging to memory, with short timings that `options` may override. */
 export function testListener(
   db: ReplicationDb,

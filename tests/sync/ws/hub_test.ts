@@ -26,23 +26,38 @@ class FakeSocket extends EventTarget {
   }
 }
 
-const who = {
-  deviceId: "device-a",
-  account: { userId: "alice", tier: "pro" as const },
-} as unknown as Parameters<Hub["handle"]>[1];
+type Who = NonNullable<Parameters<Hub["handle"]>[1]>;
+
+/** Alice's device as a socket presents it, with the hash of the token it used. */
+function device(deviceId: string, tokenHash = `hash-of-${deviceId}`): Who {
+  return { deviceId, tokenHash, account: { userId: "alice", tier: "pro" } } as Who;
+}
+
+const who = device("device-a");
+
+/** Which device each token hash belongs to now; a token missing here no longer works. */
+function tokens(...devices: Who[]): Map<string, string> {
+  return new Map(devices.map((d) => [d.tokenHash, d.deviceId]));
+}
+
+/** A store double answering token lookups from `valid` (a test changes it to revoke). */
+function tokenLookup(valid: Map<string, string>) {
+  return (hash: string) =>
+    Promise.resolve(valid.has(hash) ? { device: { id: valid.get(hash) } } : null);
+}
 
 // Only what the hub calls on these paths; anything else would fail the test loudly.
 const store = {
-  listDevices: () => Promise.resolve([{ id: "device-a" }]),
+  findDeviceByTokenHash: tokenLookup(tokens(who)),
   getItem: () => Promise.resolve(null),
   touchDevices: () => Promise.resolve(),
 } as unknown as SyncStore;
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
 
-async function opened(hub: Hub): Promise<FakeSocket> {
+async function opened(hub: Hub, as: Who = who): Promise<FakeSocket> {
   const socket = new FakeSocket();
-  hub.handle(socket as unknown as WebSocket, who);
+  hub.handle(socket as unknown as WebSocket, as);
   socket.dispatchEvent(new Event("open"));
   await tick();
   return socket;
@@ -157,7 +172,7 @@ Deno.test("Hub catches every socket up from its cursor when the bus resumes afte
   const reads: number[] = [];
   const changesStore = {
     ...store,
-    listDevices: () => Promise.resolve([{ id: "device-a" }, { id: "device-c" }]),
+    findDeviceByTokenHash: tokenLookup(tokens(who, device("device-c"))),
     setDeviceCursor: () => Promise.resolve(),
     pull: (_userId: string, since: number) => {
       reads.push(since);
@@ -170,10 +185,7 @@ Deno.test("Hub catches every socket up from its cursor when the bus resumes afte
   } as unknown as SyncStore;
   const hub = new Hub({ bus, store: changesStore, logger: SILENT_LOGGER });
   const behind = await opened(hub);
-  const atHead = new FakeSocket();
-  const deviceC = { ...who, deviceId: "device-c" } as Parameters<Hub["handle"]>[1];
-  hub.handle(atHead as unknown as WebSocket, deviceC);
-  atHead.dispatchEvent(new Event("open"));
+  const atHead = await opened(hub, device("device-c"));
   const silent = await opened(hub);
   behind.receive(JSON.stringify({ type: "hello", cursor: "c1.2" }));
   await tick();
@@ -201,5 +213,69 @@ Deno.test("Hub catches every socket up from its cursor when the bus resumes afte
   bus.resume(userChannel("alice"));
   await tick();
   assert.deepEqual(hints(behind), [hint]);
+  await hub.close();
+});
+
+Deno.test("Hub (store, socket and bus doubles) closes, after a bus gap, the sockets whose token stopped working meanwhile, and catches up only the others", async () => {
+  const bus = new ResumableBus();
+  const deviceC = device("device-c");
+  const valid = tokens(who, deviceC);
+  const reads: number[] = [];
+  const gapStore = {
+    ...store,
+    findDeviceByTokenHash: tokenLookup(valid),
+    pull: (_userId: string, since: number) => {
+      reads.push(since);
+      const rows = [{ collection: "commands", device_id: "device-b", seq: 3 }];
+      return Promise.resolve({ rows, head: 3, purgedSeq: 0 });
+    },
+  } as unknown as SyncStore;
+  const hub = new Hub({ bus, store: gapStore, logger: SILENT_LOGGER });
+  const kept = await opened(hub);
+  const revoked = await opened(hub, deviceC);
+  for (const socket of [kept, revoked]) {
+    socket.receive(JSON.stringify({ type: "hello", cursor: "c1.3" }));
+  }
+  await tick();
+  reads.length = 0;
+
+  // While the bus was away, device-c was deleted (or registered again): its revoke was lost.
+  valid.delete(deviceC.tokenHash);
+  bus.resume(userChannel("alice"));
+  await tick();
+  assert.equal(revoked.closedWith, 4401);
+  assert.equal(kept.closedWith, null);
+  assert.deepEqual(reads, [3], "only the socket still valid is caught up");
+  assert.deepEqual(hub.stats(), { sockets: 1, users: 1 });
+  await hub.close();
+});
+
+Deno.test("Hub (store and socket doubles) closes only the sockets of a replaced token when the device's token_replaced event arrives", async () => {
+  const bus = new MemoryBus();
+  const oldToken = device("device-a", "old-hash");
+  const newToken = device("device-a", "new-hash");
+  const other = device("device-b");
+  const valid = tokens(oldToken, newToken, other);
+  const hub = new Hub({
+    bus,
+    store: { ...store, findDeviceByTokenHash: tokenLookup(valid) } as unknown as SyncStore,
+    logger: SILENT_LOGGER,
+  });
+  const [before, after, bystander] = [
+    await opened(hub, oldToken),
+    await opened(hub, newToken),
+    await opened(hub, other),
+  ];
+  valid.delete(oldToken.tokenHash);
+  await bus.publish(
+    userChannel("alice"),
+    JSON.stringify({ type: "token_replaced", device_id: "device-a" }),
+  );
+  await tick();
+  assert.deepEqual([before, after, bystander].map((s) => s.closedWith), [4401, null, null]);
+  assert.deepEqual(
+    bystander.sent.filter((m) => (m as { type: string }).type !== "device_status"),
+    [],
+  );
   await hub.close();
 });

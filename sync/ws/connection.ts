@@ -1,0 +1,107 @@
+import { decodeCursor } from "../cursor.ts";
+import type { Metrics } from "../metrics.ts";
+import type { DeviceIdentity } from "../sync_service.ts";
+import { type ServerMessage, WS_CLOSE } from "./messages.ts";
+
+/** An authenticated device as its socket presented itself. */
+export interface SocketIdentity extends DeviceIdentity {
+  /**
+   * The store's key of the token the socket used (DeviceService): a device registered
+   * again gets a new token, and only the sockets of the old one must close.
+   */
+  tokenHash: string;
+}
+
+/** Limits of one socket. */
+export interface ConnectionLimits {
+  /** Bytes queued unsent before the socket is closed as a slow consumer. */
+  maxBufferedBytes: number;
+  /** Client messages per minute before the socket is closed with 4429. */
+  maxMessagesPerMinute: number;
+  /** Counts what is sent. */
+  meter?: SocketMeter;
+}
+
+/** The socket metrics the hub records. */
+export type SocketMeter = Pick<Metrics, "socketMessage" | "socketClosed" | "rateLimited">;
+
+/**
+ * One open socket of an authenticated device: what the hub knows of it, and the only way
+ * it writes to it (bounded buffer, cursor bookkeeping).
+ */
+export class Connection {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly tokenHash: string;
+  /** True once live events flow and the device is known to still hold its token. */
+  ready: Promise<boolean> = Promise.resolve(false);
+  /** Its token stopped working: no `offline` is announced when it closes. */
+  revoked = false;
+  /**
+   * The newest sequence the device is known to have or to have been told of (its `hello`,
+   * its acks, the hints sent to it); null before any. Catch-up after a gap starts here.
+   */
+  cursor: number | null = null;
+  /** A long catch-up in progress: reported as `sync_progress` on each ack until done. */
+  catchingUp: { since: number; target: number } | null = null;
+  #inbox: Promise<void> = Promise.resolve();
+  #window = { start: Date.now(), count: 0 };
+
+  constructor(
+    readonly socket: WebSocket,
+    who: SocketIdentity,
+    private readonly limits: ConnectionLimits,
+  ) {
+    this.userId = who.account.userId;
+    this.deviceId = who.deviceId;
+    this.tokenHash = who.tokenHash;
+  }
+
+  /** Runs `work` after everything queued before it, so replies keep request order. */
+  enqueue(work: () => Promise<void>): Promise<void> {
+    // A failed step must not keep the ones after it from running.
+    this.#inbox = this.#inbox.then(work).catch(() => {});
+    return this.#inbox;
+  }
+
+  /** Counts one client message; false once the socket is over its budget for the minute. */
+  withinRate(now = Date.now()): boolean {
+    if (now - this.#window.start >= 60_000) this.#window = { start: now, count: 0 };
+    return ++this.#window.count <= this.limits.maxMessagesPerMinute;
+  }
+
+  /** Moves the cursor forward (never back) to `seq`. */
+  noteCursor(seq: number): void {
+    this.cursor = Math.max(this.cursor ?? 0, seq);
+  }
+
+  send(message: ServerMessage): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    // must: never queue without bound for a socket that reads slower than events arrive;
+    // it reconnects and resumes from its cursor, losing nothing.
+    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+      return this.close(WS_CLOSE.slowConsumer, "Too far behind: reconnect");
+    }
+    try {
+      this.socket.send(JSON.stringify(message));
+      this.limits.meter?.socketMessage("out", message.type);
+    } catch {
+      // Closed between the check and the send: nothing to deliver to.
+      return;
+    }
+    if (message.type === "sync_data_available") this.noteCursor(decodeCursor(message.cursor));
+  }
+
+  close(code: number, reason: string): void {
+    const { readyState } = this.socket;
+    if (readyState === WebSocket.OPEN || readyState === WebSocket.CONNECTING) {
+      this.socket.close(code, reason);
+    }
+  }
+
+  /** Its token no longer works (device deleted, or registered again): 4401. */
+  revoke(): void {
+    this.revoked = true;
+    this.close(WS_CLOSE.unauthorized, "Device removed or token replaced");
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * What the slot carries to the listener, read with pg_logical_slot_get_binary_changes on
+ * real Postgres through the publication `ensurePublicationAndSlot` sets up.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
+import { decodeTransaction } from "../../../sync/replication/decode.ts";
+import { ensurePublicationAndSlot, type SqlSession } from "../../../sync/replication/slot.ts";
+import { eventually } from "../../support/eventually.ts";
+import { openReplicationDb, type ReplicationDb } from "./support.ts";
+
+const DEVICE = "00000000-0000-4000-8000-0000000000d1";
+
+function session(db: ReplicationDb): SqlSession {
+  return { query: async (text, params) => ({ rows: await db.driver.query(text, params) }) };
+}
+
+/**
+ * Consumes what the slot holds for everything written so far, parsed as the listener's
+ * stream delivers it. Decoding stops at the flushed WAL, and the test cluster commits
+ * asynchronously: it waits for the flush first, or "nothing" could mean "not yet".
+ */
+async function takeStream(db: ReplicationDb): Promise<Pgoutput.Message[]> {
+  const [{ written }] = await db.driver.query<{ written: string }>(
+    "select pg_current_wal_insert_lsn()::text as written",
+  );
+  await eventually(
+    async () => {
+      const [{ flushed }] = await db.driver.query<{ flushed: boolean }>(
+        "select pg_current_wal_flush_lsn() >= $1::pg_lsn as flushed",
+        [written],
+      );
+      return flushed;
+    },
+    5_000,
+    "the WAL flushed",
+  );
+  const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [db.slot] });
+  const rows = await db.driver.query<{ data: Uint8Array }>(
+    `select data from pg_logical_slot_get_binary_changes($1, null, null,
+       'proto_version', '1', 'publication_names', $2, 'messages', 'true')`,
+    [db.slot, db.slot],
+  );
+  return rows.map((row) => plugin.parse(Buffer.from(row.data)));
+}
+
+async function publication(db: ReplicationDb) {
+  const [row] = await db.driver.query<{ tables: string[]; ops: string }>(
+    `select array(select tablename::text from pg_publication_tables t
+                   where t.pubname = p.pubname order by 1) as tables,
+            concat_ws(',', case when pubinsert then 'insert' end, case when pubupdate then 'update' end,
+                      case when pubdelete then 'delete' end, case when pubtruncate then 'truncate' end) as ops
+       from pg_publication p where pubname = $1`,
+    [db.slot],
+  );
+  return row;
+}
+
+/** What was there before, and what ensurePublicationAndSlot() says it found. */
+const SETUPS = {
+  "a new database": { before: async (_db: ReplicationDb) => {}, found: "created" },
+  "a publication and slot made by an older version (devices included, every operation)": {
+    before: async (db: ReplicationDb) => {
+      await db.driver.query(`create publication "${db.slot}" for table items, conflicts, devices`);
+      await db.driver.query("select pg_create_logical_replication_slot($1, 'pgoutput')", [
+        db.slot,
+      ]);
+    },
+    found: "existed",
+  },
+} as const;
+
+for (const [setup, { before, found }] of Object.entries(SETUPS)) {
+  Deno.test(`ensurePublicationAndSlot() on ${setup}: a last_seen_at refresh reaches the listener as nothing, a device deletion or new token as one event`, async () => {
+    await using db = await openReplicationDb();
+    await before(db);
+    assert.equal(await ensurePublicationAndSlot(session(db), db.slot), found);
+    assert.deepEqual(await publication(db), {
+      tables: ["conflicts", "items"],
+      ops: "insert,update",
+    });
+
+    await db.driver.query("insert into users (user_id) values ('alice')");
+    await db.driver.query(
+      `insert into devices (id, user_id, name, platform, token_hash)
+       values ($1, 'alice', 'laptop', 'macos', 'h1')`,
+      [DEVICE],
+    );
+    assert.deepEqual(await takeStream(db), [], "a registration is no event");
+
+    // What every authenticated request, socket refresh and ack writes.
+    await db.driver.query("update devices set last_seen_at = now() where id = $1", [DEVICE]);
+    await db.driver.query(
+      "update devices set cursor = 0, last_seen_at = now() where id = $1",
+      [DEVICE],
+    );
+    assert.deepEqual(await takeStream(db), [], "no WAL message for last_seen_at or cursor");
+
+    await db.driver.query(
+      "update devices set token_hash = 'h2', last_seen_at = now() where id = $1",
+      [DEVICE],
+    );
+    assert.deepEqual(decodeTransaction(await takeStream(db)), [
+      { userId: "alice", event: { type: "token_replaced", device_id: DEVICE } },
+    ]);
+
+    await db.driver.query("delete from devices where id = $1", [DEVICE]);
+    const deletion = await takeStream(db);
+    assert.deepEqual(deletion.map((m) => m.tag), ["begin", "message", "commit"]);
+    assert.deepEqual(decodeTransaction(deletion), [
+      { userId: "alice", event: { type: "device", device_id: DEVICE, status: "revoked" } },
+    ]);
+  });
+}
+
+Deno.test("ensurePublicationAndSlot() tells a slot created anew from one recreated after it was dropped", async () => {
+  await using db = await openReplicationDb();
+  assert.equal(await ensurePublicationAndSlot(session(db), db.slot), "created");
+  assert.equal(await ensurePublicationAndSlot(session(db), db.slot), "existed");
+  await db.driver.query("select pg_drop_replication_slot($1)", [db.slot]);
+  assert.equal(await ensurePublicationAndSlot(session(db), db.slot), "recreated");
+});
