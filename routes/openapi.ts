@@ -163,12 +163,16 @@ function operation(op: ApiOperation) {
   };
 }
 
-/** One response per status, its body restricted to the codes this operation gives. */
+/**
+ * One response per status, its body restricted to the codes this operation gives. Every
+ * operation may also answer 500 `INTERNAL`: a fault (the database gone), never an input.
+ */
 function errorResponses(codes: Set<ErrorCode>) {
-  const byStatus = new Map<number, ErrorCode[]>();
+  const byStatus = new Map<number, (ErrorCode | "INTERNAL")[]>();
   for (const code of codes) {
     byStatus.set(STATUS[code], [...(byStatus.get(STATUS[code]) ?? []), code]);
   }
+  byStatus.set(500, ["INTERNAL"]);
   return Object.fromEntries(
     [...byStatus].sort(([a], [b]) => a - b).map(([status, list]) => [String(status), {
       description: list.join(", "),

@@ -38,6 +38,7 @@ Deno.test("/openapi.json gives every operation an id, a summary, security and it
     assert.ok(op.summary, `${where}: summary`);
     assert.ok(Array.isArray(op.security), `${where}: security`);
     const statuses = Object.keys(op.responses);
+    assert.ok(statuses.includes("500"), `${where}: 500 (a fault, never an input)`);
     if (!path.startsWith("/api/")) {
       assert.deepEqual(op.security, [], `${where}: public`);
       continue;
@@ -60,6 +61,7 @@ Deno.test("/openapi.json gives every operation an id, a summary, security and it
     "410",
     "422",
     "429",
+    "500",
   ]);
   assert.deepEqual(Object.keys(byId.resolveConflict.responses).sort(), [
     "200",
@@ -71,6 +73,7 @@ Deno.test("/openapi.json gives every operation an id, a summary, security and it
     "413",
     "422",
     "429",
+    "500",
   ]);
   assert.deepEqual(byId.registerDevice.security, [{ accountToken: [] }]);
   assert.deepEqual(byId.listDevices.security, [{ accountToken: [] }, { deviceToken: [] }]);

@@ -99,11 +99,12 @@ withDrivers("sync cache", (_open, kind) => {
     name: "a recorded head is never lowered, so it is never ahead of what committed",
     fn: async () => {
       await using s = await cachedServices(kind);
+      const b = await s.register("b");
+      await s.sync.push(b, [command("ls"), command("pwd"), command("id")]);
       await s.cache.advance(s.userId, 10);
       await s.cache.advance(s.userId, 4);
       assert.equal(await s.cache.head(s.userId), 10);
       // A device behind the cached head is answered from Postgres, which has less.
-      const b = await s.register("b");
       const page = await s.sync.pull(b, { since: encodeCursor(3), limit: 100 });
       assert.equal(s.reads.pull, 1);
       assert.deepEqual(page.changes, []);
