@@ -86,19 +86,23 @@ Deno.test("LocalState: the data is a frozen JSON copy: later edits of the caller
 Deno.test("LocalState: batches hold at most `max` changes and end before a second change of one item", () => {
   const state = new LocalState(EMPTY);
   for (let i = 0; i < 7; i++) state.put("commands", `c${i}`, { command: `x${i}` }, T, changeId());
-  state.put("commands", "c2", { command: "edited" }, T, changeId());
-  state.put("commands", "c9", { command: "after" }, T, changeId());
-  const first = state.nextBatch(5)!;
-  assert.deepEqual(first.changes.map((c) => c.id), ["c0", "c1", "c2", "c3", "c4"]);
+  assert.deepEqual(state.nextBatch(5)!.changes.map((c) => c.id), ["c0", "c1", "c2", "c3", "c4"]);
+  state.release();
+  state.put("commands", "c1", { command: "edited" }, T, changeId());
+  const first = state.nextBatch(500)!;
+  assert.deepEqual(first.changes.map((c) => c.id), ["c0", "c1", "c2", "c3", "c4", "c5", "c6"]);
   state.settle(
     first.changes,
     first.changes.map((c) => ({ change_id: c.change_id, status: "applied", version: 1 })),
   );
-  const second = state.nextBatch(5)!;
-  // c2's second change waits for the answer to its first: its base is that answer's version.
-  assert.deepEqual(second.changes.map((c) => c.id), ["c5", "c6", "c2", "c9"]);
-  assert.deepEqual(second.wire.map((c) => c.base_version), [null, null, 1, null]);
-  assert.deepEqual(second.wire[2].data, { command: "edited" });
+  state.put("commands", "c7", { command: "after" }, T, changeId());
+  state.put("commands", "c7", { command: "after, edited" }, T, changeId());
+  const second = state.nextBatch(500)!;
+  // The second change of c1 waited for the answer to its first: its base is that version.
+  // c7's second change waits the same way, for the next batch.
+  assert.deepEqual(second.changes.map((c) => c.id), ["c1", "c7"]);
+  assert.deepEqual(second.wire.map((c) => c.base_version), [1, null]);
+  assert.deepEqual(second.wire[0].data, { command: "edited" });
 });
 
 Deno.test("LocalState: base_version is the version the local copy derives from, through pulls and answers", () => {
