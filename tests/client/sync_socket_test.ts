@@ -11,7 +11,7 @@ import { FakeRuntime } from "./fake_runtime.ts";
 /** What each connection does after `hello`: answer a pong first, then close with `code`. */
 type Step = { code: number; pong?: boolean };
 
-async function scriptedServer(steps: Step[]) {
+function scriptedServer(steps: Step[]) {
   const connections: { protocols: string | null; hello: unknown }[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     const step = steps[connections.length];
@@ -36,7 +36,7 @@ async function scriptedServer(steps: Step[]) {
 }
 
 Deno.test("SyncSocket (scripted server): 1012/4429/1013/1011 reconnect with backoff and resume by cursor; 4401 stops", async () => {
-  await using server = await scriptedServer([
+  await using server = scriptedServer([
     { code: 1012 },
     { code: 4429 },
     { code: 1013 },
