@@ -121,6 +121,8 @@ export class SyncClient {
   #state: LocalState | null = null;
   #status: StatusEvent = { state: "stopped", socket: "closed", queued: 0 };
   #abort = new AbortController();
+  /** Aborted by `wake()`: cuts every retry wait short. */
+  #retryWake = new AbortController();
   #loops: Promise<void>[] = [];
   #writes: Promise<void> = Promise.resolve();
   #pushWake: (() => void) | null = null;
@@ -266,6 +268,16 @@ export class SyncClient {
   ): Promise<void> {
     await this.#api.resolve(conflictId, { resolution, ...options });
     await this.pull();
+  }
+
+  /**
+   * The network is back (a browser's `online` event, an app's reachability callback):
+   * retry now instead of waiting out the backoff.
+   */
+  wake(): void {
+    this.#retryWake.abort();
+    this.#retryWake = new AbortController();
+    this.#socket?.retryNow();
   }
 
   on<K extends keyof SyncClientEvents>(
@@ -477,7 +489,7 @@ export class SyncClient {
       error: describe(error),
       retryInMs: delay,
     });
-    await sleep(this.#runtime, delay, this.#abort.signal);
+    await sleep(this.#runtime, delay, AbortSignal.any([this.#abort.signal, this.#retryWake.signal]));
   }
 
   #online(): void {

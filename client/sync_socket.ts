@@ -80,6 +80,13 @@ export class SyncSocket {
     if (socket && socket.readyState <= 1) socket.close(1000, "Client stopped");
   }
 
+  /** Reconnects now if it is waiting out a backoff (the network is back). */
+  retryNow(): void {
+    if (this.#retryTimer === null) return;
+    this.#runtime.clearTimeout(this.#retryTimer);
+    this.#connect();
+  }
+
   /** Sends a message if a socket is open; false when it could not. */
   send(message: ClientMessage): boolean {
     if (!this.open) return false;

@@ -12,6 +12,11 @@ export class NetworkLink {
   /** Requests made while online. */
   requests = 0;
 
+  /** `observe` sees every answer that reached the device (method, path, status, body). */
+  constructor(
+    readonly observe?: (method: string, path: string, status: number, body: ArrayBuffer) => void,
+  ) {}
+
   get online(): boolean {
     return this.#online;
   }
@@ -26,6 +31,7 @@ export class NetworkLink {
       const res = await fetch(input, { ...init, signal });
       // The body too: a drop mid-answer is a drop.
       const body = await res.arrayBuffer();
+      this.observe?.(init?.method ?? "GET", new URL(String(input)).pathname, res.status, body);
       return new Response(res.status === 204 ? null : body, res);
     } catch (error) {
       if (cut.signal.aborted) throw new TypeError("Network went offline");
