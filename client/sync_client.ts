@@ -489,7 +489,11 @@ export class SyncClient {
       error: describe(error),
       retryInMs: delay,
     });
-    await sleep(this.#runtime, delay, AbortSignal.any([this.#abort.signal, this.#retryWake.signal]));
+    await sleep(
+      this.#runtime,
+      delay,
+      AbortSignal.any([this.#abort.signal, this.#retryWake.signal]),
+    );
   }
 
   #online(): void {

@@ -8,6 +8,7 @@ import type { StatsService } from "../sync/stats_service.ts";
 import type { ConflictService } from "../sync/conflict_service.ts";
 import type { SyncService } from "../sync/sync_service.ts";
 import type { Hub } from "../sync/ws/hub.ts";
+import { consoleRoutes } from "./console.ts";
 import { deviceRoutes } from "./devices.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -70,5 +71,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Before the sync routes: their auth middleware wants a header a browser socket cannot send.
   app.route("/api/sync", wsRoutes(deps));
   app.route("/api/sync", syncRoutes(deps));
+  app.route("/console", consoleRoutes());
   return app;
 }

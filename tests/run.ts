@@ -6,6 +6,7 @@
  *   else a throwaway redis-server.
  * Extra arguments go to `deno test` (e.g. a file or `--filter`).
  */
+import { ensureChromium } from "./support/chromium.ts";
 import { cleanUpOnInterrupt, type Service, startPostgres, startRedis } from "./support/cluster.ts";
 
 const services: Service[] = [];
@@ -36,6 +37,8 @@ try {
     if (redis.stop) services.push(redis);
     env.TEST_REDIS_URL = redis.url;
   }
+  const chromium = await ensureChromium();
+  if (chromium) env.CHROMIUM_PATH = chromium;
   console.log(`tests: Postgres ${env.TEST_DATABASE_URL}, Redis ${env.TEST_REDIS_URL}`);
   const args = Deno.args.length ? Deno.args : ["tests/", "conflict/", "sync/", "routes/", "db/"];
   const junit = await Deno.makeTempFile({ suffix: ".xml" });
