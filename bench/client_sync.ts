@@ -10,12 +10,11 @@
 import { formatReport, runSimulation } from "../simulator/simulation.ts";
 import { tokenMinter } from "../simulator/target.ts";
 import { command } from "../tests/support/changes.ts";
-import { benchMain, benchRedisUrl } from "./support/bench_env.ts";
+import { BENCH_SECRET, startWalService } from "./support/api_service.ts";
+import { benchMain } from "./support/bench_env.ts";
 import { openBenchDb } from "./support/bench_db.ts";
-import { startServer } from "./support/server_process.ts";
 import { int, pool, ratio } from "./support/stats.ts";
 
-const SECRET = "bench-secret-that-is-at-least-32-characters-long";
 const USERS = 10;
 const DEVICES = 10;
 const SECONDS = 10;
@@ -24,14 +23,8 @@ const LOADS = [3, 10];
 
 export async function run(): Promise<string[]> {
   await using db = await openBenchDb();
-  await using server = await startServer("service", {
-    DATABASE_URL: db.url,
-    REDIS_URL: benchRedisUrl(),
-    REPLICATION_SLOT: db.slot,
-    JWT_SECRET: SECRET,
-    LOG_LEVEL: "error",
-  });
-  const mint = tokenMinter(SECRET);
+  await using server = await startWalService(db);
+  const mint = tokenMinter(BENCH_SECRET);
   const lines = [
     `client end to end: ${USERS * DEVICES} devices (${USERS} users x ${DEVICES}) typing, editing ` +
     `and deleting for ${SECONDS} s through SyncClient (HTTP + WebSocket); service in its own ` +

@@ -20,7 +20,7 @@ export interface SyncApiOptions extends HttpOptions {
  * errors are `SyncApiError` (the contract's code, status, `Retry-After`) or `NetworkError`.
  * @example
  * const api = new SyncApi({ baseUrl: "http://localhost:8000", token: deviceToken });
- * const { devices } = { devices: await api.devices() };
+ * const devices = await api.devices();
  */
 export class SyncApi {
   constructor(readonly options: SyncApiOptions) {}

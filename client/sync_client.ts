@@ -196,7 +196,16 @@ export class SyncClient {
     this.#halting = null;
     this.#abort = new AbortController();
     this.#setStatus({ state: "starting", error: undefined, retryInMs: undefined });
-    this.#state = new LocalState(await this.#o.store.load());
+    try {
+      this.#state = new LocalState(await this.#o.store.load());
+    } catch (error) {
+      this.#halting = Promise.resolve();
+      this.#setStatus({
+        state: "stopped",
+        error: `The store could not be loaded: ${describe(error)}`,
+      });
+      throw error;
+    }
     this.#firstPull = Promise.withResolvers();
     this.#pullWanted = true;
     this.#loops = [this.#pushLoop(), this.#pullLoop()];

@@ -21,26 +21,31 @@ interface Served extends AsyncDisposable {
   base: string;
   /** A started client of a new device of `user`; stopped when the test ends. */
   client(user: string, options?: Partial<SyncClientOptions>): Promise<SyncClient>;
+  /** A started client of `device` (memory store unless given); stopped when the test ends. */
+  start(device: { token: string }, options?: Partial<SyncClientOptions>): Promise<SyncClient>;
 }
 
 async function serve(kind: "pglite" | "postgres"): Promise<Served> {
   const t = await openTestApp(kind);
   const base = await t.serve();
   const clients: SyncClient[] = [];
+  const start: Served["start"] = async (device, options = {}) => {
+    const client = new SyncClient({
+      baseUrl: base,
+      deviceToken: device.token,
+      store: memoryStore(),
+      ...options,
+    });
+    clients.push(client);
+    await client.start();
+    return client;
+  };
   return {
     t,
     base,
+    start,
     async client(user, options = {}) {
-      const device = await t.device(user, `device ${clients.length}`);
-      const client = new SyncClient({
-        baseUrl: base,
-        deviceToken: device.token,
-        store: memoryStore(),
-        ...options,
-      });
-      clients.push(client);
-      await client.start();
-      return client;
+      return await start(await t.device(user, `device ${clients.length}`), options);
     },
     async [Symbol.asyncDispose]() {
       await Promise.all(clients.map((c) => c.stop()));
@@ -206,15 +211,11 @@ withDrivers("SyncClient", (_open, kind) => {
       }
       return res;
     };
-    const client = new SyncClient({
-      baseUrl: s.base,
-      deviceToken: device.token,
-      store: memoryStore(),
+    const client = await s.start(device, {
       fetch: dropFirstAnswer,
       backoff: { baseMs: 20, maxMs: 100 },
       realtime: false,
     });
-    await client.start();
     for (let i = 0; i < 3; i++) {
       client.put("commands", `c${i}`, { command: `echo ${i}`, session_id: "s", started_at: i });
     }
@@ -329,14 +330,7 @@ withDrivers("SyncClient", (_open, kind) => {
       if (!init?.method || init.method === "GET") pulls.push(res.status);
       return res;
     };
-    const client = new SyncClient({
-      baseUrl: s.base,
-      deviceToken: device.token,
-      store: memoryStore(),
-      fetch: watching,
-      webSocket: link.webSocket,
-    });
-    await client.start();
+    const client = await s.start(device, { fetch: watching, webSocket: link.webSocket });
     other.put("settings", "ui", { theme: "dark" });
     other.put("settings", "stale", { x: 1 });
     await other.flush();
@@ -378,13 +372,10 @@ withDrivers("SyncClient", (_open, kind) => {
     client.on("status", (e) => states.push(e.state));
     await client.start();
     await eventually(() => client.status.socket === "open", 5_000, "socket open");
-    const flushed = (async () => {
-      const res = await s.t.request("DELETE", `/api/devices/${device.id}`, {
-        token: await s.t.accountToken("hank"),
-      });
-      assert.equal(res.status, 204);
-    })();
-    await flushed;
+    const res = await s.t.request("DELETE", `/api/devices/${device.id}`, {
+      token: await s.t.accountToken("hank"),
+    });
+    assert.equal(res.status, 204);
     await eventually(() => client.status.state === "unauthorized", 5_000, "unauthorized");
     assert.throws(() => client.put("settings", "ui", {}), /stopped/);
     assert.ok(states.includes("online"));
