@@ -96,7 +96,7 @@ function close(message: string): void {
 }
 
 function onMessage(message: ServerMessage): void {
-  log(message);
+  if (message.type !== "pong") log(message);
   switch (message.type) {
     case "sync_data_available":
       later("stats");

@@ -382,7 +382,7 @@ function conflictCard(conflict, actions2) {
     type: "button",
     "data-resolve": "local",
     onclick: choose("local")
-  }, "Keep this device's");
+  }, "Keep incoming");
   const keepRemote = h("button", {
     type: "button",
     "data-resolve": "remote",
@@ -403,7 +403,7 @@ function conflictCard(conflict, actions2) {
     "data-conflict": conflict.id
   }, h("h3", {}, `${conflict.collection} / ${conflict.item_id}`), h("div", {
     class: "sides"
-  }, side("This device's change", conflict.local), side("Stored", conflict.remote)), buttons);
+  }, side("Incoming change", conflict.local), side("Stored", conflict.remote)), buttons);
 }
 function ago(at, now) {
   if (at === null) return "never";
@@ -494,7 +494,7 @@ function close(message) {
   showError(message);
 }
 function onMessage(message) {
-  log(message);
+  if (message.type !== "pong") log(message);
   switch (message.type) {
     case "sync_data_available":
       later("stats");

@@ -108,7 +108,7 @@ function conflictCard(conflict: ConflictView, actions: Actions): El {
     type: "button",
     "data-resolve": "local",
     onclick: choose("local"),
-  }, "Keep this device's");
+  }, "Keep incoming");
   const keepRemote = h("button", {
     type: "button",
     "data-resolve": "remote",
@@ -145,7 +145,7 @@ function conflictCard(conflict: ConflictView, actions: Actions): El {
     h(
       "div",
       { class: "sides" },
-      side("This device's change", conflict.local),
+      side("Incoming change", conflict.local),
       side("Stored", conflict.remote),
     ),
     buttons,
