@@ -196,30 +196,44 @@ async function converge(
   timeoutMs: number,
 ): Promise<{ convergedAt: number | null; items: number; differences: string[] }> {
   const deadline = performance.now() + timeoutMs;
-  let last: string[] = [];
-  let items = 0;
-  while (performance.now() < deadline) {
+  for (;;) {
     // Cheap first: nothing queued, and every device of a user at one cursor.
     const settled = devices.every((d) => d.client.status.queued === 0) &&
-      apis.every((_, u) =>
-        new Set(devices.filter((d) => d.user === u).map((d) => d.client.cursor)).size === 1
-      );
-    if (settled) {
+      apis.every((_, u) => cursors(devices, u).size === 1);
+    const timedOut = performance.now() >= deadline;
+    if (settled || timedOut) {
       const at = performance.now();
-      last = [];
-      items = 0;
-      for (const [u, api] of apis.entries()) {
-        const server = await fullPull(api);
-        items += [...server.values()].filter((c) => !c.deleted).length;
-        for (const device of devices.filter((d) => d.user === u)) {
-          last.push(...differences(device.client, server).map((d) => `${device.name}: ${d}`));
-        }
+      const { items, found } = await compare(devices, apis);
+      if (found.length === 0 && settled) return { convergedAt: at, items, differences: [] };
+      if (timedOut) {
+        const split = apis.flatMap((_, u) =>
+          cursors(devices, u).size > 1
+            ? [`user ${u}: devices at cursors ${[...cursors(devices, u)].join(", ")}`]
+            : []
+        );
+        return { convergedAt: null, items, differences: [...found, ...split].slice(0, 20) };
       }
-      if (last.length === 0) return { convergedAt: at, items, differences: [] };
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return { convergedAt: null, items, differences: last.slice(0, 20) };
+}
+
+function cursors(devices: SimDevice[], user: number): Set<string | null> {
+  return new Set(devices.filter((d) => d.user === user).map((d) => d.client.cursor));
+}
+
+/** Every device against a fresh full pull of its user. */
+async function compare(devices: SimDevice[], apis: SyncApi[]) {
+  const found: string[] = [];
+  let items = 0;
+  for (const [u, api] of apis.entries()) {
+    const server = await fullPull(api);
+    items += [...server.values()].filter((c) => !c.deleted).length;
+    for (const device of devices.filter((d) => d.user === u)) {
+      found.push(...differences(device.client, server).map((d) => `${device.name}: ${d}`));
+    }
+  }
+  return { items, found };
 }
 
 /** The report as printed by `deno task simulate`. */
