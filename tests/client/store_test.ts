@@ -4,6 +4,10 @@ import type { ClientStore, ItemRecord, QueuedChange, StoreWrite } from "../../cl
 import { fileStore } from "../../client/stores/file_store.ts";
 import { memoryStore } from "../../client/stores/memory_store.ts";
 
+/** Every file store of this module lives below ROOT, removed when the tests end. */
+const ROOT = Deno.makeTempDirSync({ prefix: "client-store-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
+
 function item(id: string, data: Record<string, unknown> | null, version = 1): ItemRecord {
   return {
     collection: "settings",
@@ -34,7 +38,7 @@ const STORES: Record<string, () => Promise<{ store: ClientStore; reopen: () => C
     return Promise.resolve({ store, reopen: () => store });
   },
   fileStore: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "client-store-" });
+    const dir = await Deno.makeTempDir({ dir: ROOT });
     return { store: fileStore(`${dir}/state.json`), reopen: () => fileStore(`${dir}/state.json`) };
   },
 };
@@ -104,7 +108,7 @@ async function loadOnce(path: string) {
 }
 
 async function tempPath(): Promise<string> {
-  return `${await Deno.makeTempDir({ prefix: "client-file-store-" })}/state.json`;
+  return `${await Deno.makeTempDir({ dir: ROOT })}/state.json`;
 }
 
 Deno.test("fileStore: a process that dies without close() loses nothing that resolved", async () => {

@@ -80,6 +80,11 @@ function localItems(client: SyncClient, collections: string[]): Record<string, u
   return out;
 }
 
+async function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "client-restart-" });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
 const PROFILE = { name: "box", host: "box.example", username: "me", port: 22 };
 
 withDrivers("SyncClient", (_open, kind) => {
@@ -144,7 +149,8 @@ withDrivers("SyncClient", (_open, kind) => {
   test("changes made offline survive a restart (fileStore) and go out in order, once, with the ids put() gave", async () => {
     await using s = await serve(kind);
     const device = await s.t.device("bob", "laptop");
-    const path = `${await Deno.makeTempDir({ prefix: "client-restart-" })}/sync.json`;
+    await using dir = await tempDir();
+    const path = `${dir.path}/sync.json`;
     const link = new NetworkLink();
     link.goOffline();
     const offline = new SyncClient({
