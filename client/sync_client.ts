@@ -1,10 +1,17 @@
+import { AckPacer } from "./ack_pacer.ts";
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
+import {
+  conflictEvent,
+  type ResolveOptions,
+  type StatusEvent,
+  type SyncClientEvents,
+} from "./client_events.ts";
 import { Emitter } from "./emitter.ts";
 import { isRetryable, SyncApiError } from "./errors.ts";
 import { isAbort } from "./http.ts";
-import { type ChangeEvent, type Item, LocalState, type Settled, type Step } from "./local_state.ts";
-import { REAL_RUNTIME, type Runtime, sleep, type TimerId } from "./runtime.ts";
-import type { ClientStore, QueuedChange } from "./store.ts";
+import { type Item, LocalState, type Settled, type Step } from "./local_state.ts";
+import { REAL_RUNTIME, type Runtime, sleep } from "./runtime.ts";
+import type { ClientStore } from "./store.ts";
 import { SyncApi } from "./sync_api.ts";
 import { SyncSocket, type WebSocketFactory } from "./sync_socket.ts";
 import {
@@ -16,8 +23,10 @@ import {
   type PullResponse,
   type Resolution,
   type ServerMessage,
-  type WireError,
 } from "./wire.ts";
+import { Waiters } from "./waiters.ts";
+
+export type * from "./client_events.ts";
 
 export interface SyncClientOptions {
   baseUrl: string;
@@ -40,64 +49,6 @@ export interface SyncClientOptions {
   webSocket?: WebSocketFactory;
   /** Clock, timers and randomness (tests). */
   runtime?: Runtime;
-}
-
-/**
- * - `starting`: loading, first pull on its way; `online`: the service answered last;
- * - `offline`: the last request failed and is being retried (`retryInMs`);
- * - `expired`: the subscription expired: pushes wait (the queue is kept), pulls go on;
- * - `unauthorized`: the token is invalid or the device was removed: the client stopped;
- * - `stopped`.
- */
-export type ClientState =
-  | "starting"
-  | "online"
-  | "offline"
-  | "expired"
-  | "unauthorized"
-  | "stopped";
-
-export interface StatusEvent {
-  state: ClientState;
-  socket: "open" | "closed";
-  /** Changes waiting for the server's answer. */
-  queued: number;
-  error?: string;
-  retryInMs?: number;
-}
-
-/** A manual conflict (strategy `manual`) on an item, with ways to settle it. */
-export interface ConflictEvent {
-  conflict: ConflictView;
-  resolve(resolution: Resolution, options?: ResolveOptions): Promise<void>;
-  keepLocal(options?: ResolveOptions): Promise<void>;
-  keepRemote(options?: ResolveOptions): Promise<void>;
-  merge(data: Record<string, unknown>, options?: ResolveOptions): Promise<void>;
-}
-
-export interface ResolveOptions {
-  data?: Record<string, unknown>;
-  /** Store the choice as this user's strategy for the collection. */
-  remember?: boolean;
-}
-
-/** A change the server refused; it was dropped and its item went back to the server's copy. */
-export interface RejectedEvent {
-  change: QueuedChange;
-  error: WireError;
-}
-
-export interface SyncClientEvents {
-  change: ChangeEvent;
-  conflict: ConflictEvent;
-  rejected: RejectedEvent;
-  status: StatusEvent;
-}
-
-interface Waiter {
-  until: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
 }
 
 /**
@@ -129,12 +80,10 @@ export class SyncClient {
   #pullWake: (() => void) | null = null;
   #pullWanted = false;
   #pullsStarted = 0;
-  #pullWaiters: Waiter[] = [];
-  #flushWaiters: Waiter[] = [];
+  readonly #pullWaiters = new Waiters();
+  readonly #flushWaiters = new Waiters();
   #batchSize: number;
-  #acked: string | null = null;
-  #ackedAt = -Infinity;
-  #ackTimer: TimerId | null = null;
+  readonly #acks: AckPacer;
   #reported = new Set<string>();
   #firstPull: PromiseWithResolvers<Error | null> | null = null;
   /** Set from the moment the client stops until it starts again. */
@@ -145,6 +94,13 @@ export class SyncClient {
     this.#o = options;
     this.#runtime = options.runtime ?? REAL_RUNTIME;
     this.#batchSize = this.#maxBatch;
+    this.#acks = new AckPacer(
+      this.#runtime,
+      options.ackIntervalMs ?? 1000,
+      () => this.#state?.cursor ?? null,
+      // must: only a cursor whose changes are applied (and written) is acknowledged.
+      (cursor) => this.#socket?.send({ type: "ack", cursor }) ?? false,
+    );
     this.#api = new SyncApi({
       baseUrl: options.baseUrl,
       token: options.deviceToken,
@@ -158,9 +114,9 @@ export class SyncClient {
       cursor: () => this.#state?.cursor ?? null,
       onMessage: (message) => this.#onMessage(message),
       onOpen: () => {
-        this.#acked = null;
+        this.#acks.reset();
         this.#setStatus({ socket: "open" });
-        this.#ackSoon();
+        this.#acks.offer();
       },
       onClose: () => this.#setStatus({ socket: "closed" }),
       onUnauthorized: () => void this.#halt("unauthorized"),
@@ -253,13 +209,13 @@ export class SyncClient {
    */
   flush(): Promise<void> {
     const state = this.#loaded();
-    return this.#wait(this.#flushWaiters, state.lastSeq, () => state.answeredUpTo(state.lastSeq));
+    return this.#wait(this.#flushWaiters, state.lastSeq, state.answeredUpTo(state.lastSeq));
   }
 
   /** Pulls everything after the cursor; resolves once a pull started after this call is applied. */
   pull(): Promise<void> {
     this.#loaded();
-    const done = this.#wait(this.#pullWaiters, this.#pullsStarted + 1, () => false);
+    const done = this.#wait(this.#pullWaiters, this.#pullsStarted + 1, false);
     this.#requestPull();
     return done;
   }
@@ -310,14 +266,12 @@ export class SyncClient {
       this.#abort.abort();
       this.#setStatus({ state });
       this.#socket?.stop();
-      if (this.#ackTimer !== null) this.#runtime.clearTimeout(this.#ackTimer);
-      this.#ackTimer = null;
+      this.#acks.stop();
       this.#pushWake?.();
       this.#pullWake?.();
       const reason = new Error(`SyncClient ${state}`);
-      for (const waiter of [...this.#flushWaiters.splice(0), ...this.#pullWaiters.splice(0)]) {
-        waiter.reject(reason);
-      }
+      this.#flushWaiters.rejectAll(reason);
+      this.#pullWaiters.rejectAll(reason);
       this.#firstPull?.resolve(null);
       await Promise.all(this.#loops);
       await this.#writes;
@@ -416,8 +370,8 @@ export class SyncClient {
         attempt = 0;
         this.#online();
         this.#firstPull?.resolve(null);
-        this.#settle(this.#pullWaiters, (w) => w.until <= number);
-        this.#ackSoon();
+        this.#pullWaiters.settle((until) => until <= number, this.#writes);
+        this.#acks.offer();
       } catch (error) {
         this.#firstPull?.resolve(error instanceof Error ? error : new Error(String(error)));
         if (!this.#running() || isAbort(error)) return;
@@ -430,7 +384,7 @@ export class SyncClient {
         } else {
           // Not worth repeating as is: the callers hear why; the next request tries again.
           const reason = error instanceof Error ? error : new Error(String(error));
-          this.#settle(this.#pullWaiters, (w) => w.until <= number, reason);
+          this.#pullWaiters.settle((until) => until <= number, this.#writes, reason);
           this.#setStatus({ error: describe(error) });
         }
       }
@@ -516,25 +470,6 @@ export class SyncClient {
     else if (message.type === "sync_conflict") void this.#reportConflict(message.conflict_id);
   }
 
-  /** Acknowledges the applied cursor, at most once per `ackIntervalMs`. */
-  #ackSoon(): void {
-    const cursor = this.#state?.cursor;
-    if (!cursor || cursor === this.#acked || this.#ackTimer !== null || !this.#socket?.open) return;
-    const wait = this.#ackedAt + (this.#o.ackIntervalMs ?? 1000) - this.#runtime.now();
-    if (wait > 0) {
-      this.#ackTimer = this.#runtime.setTimeout(() => {
-        this.#ackTimer = null;
-        this.#ackSoon();
-      }, wait);
-      return;
-    }
-    // must: only a cursor whose changes are applied (and written) is acknowledged.
-    if (this.#socket.send({ type: "ack", cursor })) {
-      this.#acked = cursor;
-      this.#ackedAt = this.#runtime.now();
-    }
-  }
-
   async #reportConflict(conflictId: string): Promise<void> {
     if (this.#reported.has(conflictId)) return;
     this.#reported.add(conflictId);
@@ -547,36 +482,24 @@ export class SyncClient {
       return;
     }
     if (!conflict || !this.#running()) return;
-    const resolve = (resolution: Resolution, options?: ResolveOptions) =>
-      this.resolve(conflictId, resolution, options);
-    this.#events.emit("conflict", {
-      conflict,
-      resolve,
-      keepLocal: (options) => resolve("local", options),
-      keepRemote: (options) => resolve("remote", options),
-      merge: (data, options) => resolve("merged", { ...options, data }),
-    });
+    this.#events.emit(
+      "conflict",
+      conflictEvent(
+        conflict,
+        (resolution, options) => this.resolve(conflictId, resolution, options),
+      ),
+    );
   }
 
-  #wait(list: Waiter[], until: number, done: () => boolean): Promise<void> {
-    if (done()) return this.#writes;
+  #wait(waiters: Waiters, until: number, done: boolean): Promise<void> {
+    if (done) return this.#writes;
     if (!this.#running()) return Promise.reject(new Error("SyncClient is not running"));
-    return new Promise((resolve, reject) => list.push({ until, resolve, reject }));
+    return waiters.add(until);
   }
 
   #checkFlush(): void {
     const state = this.#state!;
-    this.#settle(this.#flushWaiters, (w) => state.answeredUpTo(w.until));
-  }
-
-  /** Settles the waiters `which` picks, once the store has what they waited for. */
-  #settle(list: Waiter[], which: (w: Waiter) => boolean, error?: Error): void {
-    const ready = list.filter(which);
-    if (ready.length === 0) return;
-    for (const w of ready) list.splice(list.indexOf(w), 1);
-    void this.#writes.then(() => {
-      for (const w of ready) error ? w.reject(error) : w.resolve();
-    });
+    this.#flushWaiters.settle((until) => state.answeredUpTo(until), this.#writes);
   }
 
   #setStatus(change: Partial<StatusEvent>): void {
