@@ -42,8 +42,9 @@ const STORES = ["items", "queue", "meta"];
  * @example const store = indexedDbStore("devpocket-sync");
  */
 export function indexedDbStore(name: string): ClientStore {
-  let db: Database | null = null;
-  const opened = async () => db ??= await openDatabase(name);
+  // must: one connection, opened once: transactions then start in the order writes were called.
+  let db: Promise<Database> | null = null;
+  const opened = () => db ??= openDatabase(name);
   return {
     async load() {
       const tx = (await opened()).transaction(STORES, "readonly");
@@ -67,10 +68,10 @@ export function indexedDbStore(name: string): ClientStore {
       if (write.cursor !== undefined) tx.objectStore("meta").put(write.cursor, "cursor");
       await done;
     },
-    close() {
-      db?.close();
+    async close() {
+      const open = db;
       db = null;
-      return Promise.resolve();
+      (await open?.catch(() => null))?.close();
     },
   };
 }

@@ -186,7 +186,6 @@ Deno.test("in Chromium: indexedDbStore keeps the queue, items and cursor across 
     await page.evaluate(async () => {
       const { indexedDbStore } = await import("/store.js");
       const store = indexedDbStore("devpocket-test");
-      await store.load();
       const item = (id: string, v: number) => ({
         collection: "settings",
         id,
@@ -205,10 +204,11 @@ Deno.test("in Chromium: indexedDbStore keeps the queue, items and cursor across 
         data: { seq },
         modified_at: seq,
       });
-      await store.write({
-        putItems: [item("a", 1), item("b", 1)],
-        enqueue: [change(2), change(1)],
-      });
+      // Not awaited one by one, before the database is even open: they land in call order.
+      await Promise.all([
+        store.write({ putItems: [item("a", 9), item("b", 1)], enqueue: [change(2), change(1)] }),
+        store.write({ putItems: [item("a", 1)] }),
+      ]);
       await store.write({
         removeItems: [{ collection: "settings", id: "b" }],
         dequeue: [1],
