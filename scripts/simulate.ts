@@ -68,6 +68,9 @@ try {
   });
   console.log(formatReport(report).join("\n"));
   Deno.exitCode = report.converged ? 0 : 1;
+} catch (error) {
+  console.error(`The simulation failed: ${error instanceof Error ? error.message : error}`);
+  Deno.exitCode = 1;
 } finally {
   await target[Symbol.asyncDispose]();
 }
