@@ -11,7 +11,8 @@ import { mintAccountToken } from "../sync/account_tokens.ts";
 import { decodeCursor } from "../sync/cursor.ts";
 import { WS_PROTOCOL } from "../sync/ws/messages.ts";
 import { command } from "../tests/support/changes.ts";
-import { benchMain, benchRedisUrl } from "./support/bench_env.ts";
+import { startWalService } from "./support/api_service.ts";
+import { benchMain } from "./support/bench_env.ts";
 import { openBenchDb } from "./support/bench_db.ts";
 import { startServer } from "./support/server_process.ts";
 import { int, percentile, sleep, waitFor } from "./support/stats.ts";
@@ -57,13 +58,7 @@ export async function run(): Promise<string[]> {
   ];
   {
     await using db = await openBenchDb();
-    await using server = await startServer("service", {
-      DATABASE_URL: db.url,
-      REDIS_URL: benchRedisUrl(),
-      REPLICATION_SLOT: db.slot,
-      JWT_SECRET: SECRET,
-      LOG_LEVEL: "warn",
-    });
+    await using server = await startWalService(db, "warn");
     lines.push("  postgres + WAL listener + Redis:");
     lines.push(...report(await measure(server.url), true));
   }

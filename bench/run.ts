@@ -22,6 +22,7 @@ try {
     await import("./wal_throughput.ts"),
     await import("./idle_sockets.ts"),
     await import("./fan_out.ts"),
+    await import("./client_sync.ts"),
   ];
   for (const bench of benches) console.log((await bench.run()).join("\n") + "\n");
 } finally {

@@ -29,7 +29,7 @@ export interface ApiOperation {
     /** A component schema name, for JSON answers. */
     schema?: string;
     /** A non-JSON answer. */
-    media?: "text/plain" | "text/html" | "text/javascript";
+    media?: "text/plain" | "text/html" | "text/javascript" | "text/css" | "image/svg+xml";
   };
   errors?: ErrorCode[];
   /** The component schema of a 503 answer (for `/ready`). */
@@ -179,6 +179,43 @@ export const OPERATIONS: ApiOperation[] = [
     tag: "operations",
     auth: "public",
     ok: { status: 200, description: "OpenAPI 3.1", schema: "OpenApiDocument" },
+  },
+  {
+    method: "get",
+    path: "/console",
+    operationId: "getConsole",
+    summary: "Web console",
+    description: "Devices, stats and conflicts of an account, live over the WebSocket.",
+    tag: "operations",
+    auth: "public",
+    ok: { status: 200, description: "HTML page", media: "text/html" },
+  },
+  {
+    method: "get",
+    path: "/console/console.js",
+    operationId: "getConsoleScript",
+    summary: "Script of the web console",
+    tag: "operations",
+    auth: "public",
+    ok: { status: 200, description: "JavaScript", media: "text/javascript" },
+  },
+  {
+    method: "get",
+    path: "/console/console.css",
+    operationId: "getConsoleStyle",
+    summary: "Style of the web console",
+    tag: "operations",
+    auth: "public",
+    ok: { status: 200, description: "CSS", media: "text/css" },
+  },
+  {
+    method: "get",
+    path: "/console/icon.svg",
+    operationId: "getConsoleIcon",
+    summary: "Icon of the web console",
+    tag: "operations",
+    auth: "public",
+    ok: { status: 200, description: "SVG image", media: "image/svg+xml" },
   },
   {
     method: "get",

@@ -9,6 +9,7 @@ import type { StatsService } from "../sync/stats_service.ts";
 import type { ConflictService } from "../sync/conflict_service.ts";
 import type { SyncService } from "../sync/sync_service.ts";
 import type { Hub } from "../sync/ws/hub.ts";
+import { consoleRoutes } from "./console.ts";
 import { deviceRoutes } from "./devices.ts";
 import { docsRoutes } from "./docs.ts";
 import { Endpoints } from "./endpoints.ts";
@@ -80,5 +81,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Sockets are not counted here: the hub budgets their messages (4429).
   app.route("/api/sync", wsRoutes(deps));
   app.route("/api/sync", syncRoutes(routed));
+  app.route("/console", consoleRoutes());
   return app;
 }

@@ -8,6 +8,7 @@
  * Extra arguments go to `deno test` (e.g. a file or `--filter`).
  */
 import { junitSummary } from "./support/junit_summary.ts";
+import { ensureChromium } from "./support/chromium.ts";
 import { cleanUpOnInterrupt, type Service, startPostgres, startRedis } from "./support/cluster.ts";
 import { startRedisCluster } from "./support/redis_cluster.ts";
 
@@ -45,6 +46,8 @@ try {
     services.push(redisCluster);
     env.TEST_REDIS_CLUSTER_URLS = redisCluster.url;
   }
+  const chromium = await ensureChromium();
+  if (chromium) env.CHROMIUM_PATH = chromium;
   console.log(
     `tests: Postgres ${env.TEST_DATABASE_URL}, Redis ${env.TEST_REDIS_URL}, ` +
       `Redis Cluster ${env.TEST_REDIS_CLUSTER_URLS}`,

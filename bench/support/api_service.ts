@@ -4,7 +4,23 @@ import { benchRedisClusterUrls, benchRedisUrl } from "./bench_env.ts";
 import { type ServerProcess, startServer } from "./server_process.ts";
 import type { SocketTarget } from "./ws_fleet.ts";
 
-const SECRET = "bench-secret-that-is-at-least-32-characters-long";
+/** The JWT secret of every bench server, for minting account tokens. */
+export const BENCH_SECRET = "bench-secret-that-is-at-least-32-characters-long";
+const SECRET = BENCH_SECRET;
+
+/** The service as deployed (main.ts wiring, ROLE=all): Postgres, its WAL listener, the bench Redis. */
+export function startWalService(
+  db: { url: string; slot: string },
+  logLevel: "warn" | "error" = "error",
+): Promise<ServerProcess> {
+  return startServer("service", {
+    DATABASE_URL: db.url,
+    REDIS_URL: benchRedisUrl(),
+    REPLICATION_SLOT: db.slot,
+    JWT_SECRET: SECRET,
+    LOG_LEVEL: logLevel,
+  });
+}
 
 /**
  * The service (main.ts wiring, ROLE=api) on `databaseUrl` and the bench Redis (or, for

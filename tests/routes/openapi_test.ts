@@ -165,6 +165,11 @@ Deno.test("every operation answers as the document says, success and errors alik
   await call("GET", "/openapi.json", 200);
   await call("GET", "/docs", 200);
   await call("GET", "/docs/scalar.js", 200);
+  for (
+    const path of ["/console", "/console/console.js", "/console/console.css", "/console/icon.svg"]
+  ) {
+    await call("GET", path, 200);
+  }
   // The upgrade itself (101) is seen by a real client.
   await using socket = await connectWs(base, a.token);
   socket.send({ type: "ping" });

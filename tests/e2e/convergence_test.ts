@@ -1,0 +1,61 @@
+/**
+ * The device simulator end to end: three devices of one user type, edit, delete, lose the
+ * network at random and restart, and every store must converge to a fresh full pull. Once
+ * embedded (PGlite, in-process bus) and once as deployed (Postgres with the WAL listener,
+ * Redis).
+ */
+import assert from "node:assert/strict";
+import { formatReport, runSimulation, type SimulationReport } from "../../simulator/simulation.ts";
+import { startedTarget, type Target, tokenMinter } from "../../simulator/target.ts";
+import { TEST_SECRET } from "../support/app.ts";
+import { openInstance } from "../support/instance.ts";
+import { testRedisUrl } from "../support/services.ts";
+import { openReplicationDb } from "../sync/replication/support.ts";
+
+async function simulate(target: Target): Promise<SimulationReport> {
+  const report = await runSimulation({
+    target,
+    devices: 3,
+    durationMs: 6_000,
+    actionsPerSecond: 4,
+    // Outages are frequent and long enough that changes pile up and merge on the way back.
+    offlineRate: 0.25,
+    offlineMs: { min: 300, max: 2_500 },
+    restartRate: 0.05,
+    convergeTimeoutMs: 20_000,
+    client: { backoff: { baseMs: 100, maxMs: 2_000 } },
+  });
+  console.log(formatReport(report).join("\n"));
+  return report;
+}
+
+function assertConverged(report: SimulationReport): void {
+  assert.equal(report.converged, true, `not converged:\n${report.differences.join("\n")}`);
+  assert.deepEqual(report.differences, []);
+  assert.ok((report.actions.offline ?? 0) >= 1, "devices went offline");
+  assert.ok((report.statuses.applied ?? 0) > 20, "changes were applied");
+  assert.ok(report.items > 0, "the server holds items");
+  assert.ok(report.convergedAfterMs! < 15_000, `converged after ${report.convergedAfterMs} ms`);
+}
+
+Deno.test("e2e: simulated devices with random outages converge (embedded: PGlite, in-process bus)", async () => {
+  await using target = await startedTarget({});
+  assertConverged(await simulate(target));
+});
+
+Deno.test("e2e: simulated devices with random outages converge (Postgres, WAL listener, Redis)", async () => {
+  await using db = await openReplicationDb();
+  await using instance = await openInstance({
+    databaseUrl: db.url,
+    redisUrl: testRedisUrl(),
+    slot: db.slot,
+  });
+  assertConverged(
+    await simulate({
+      baseUrl: instance.url,
+      describe: "Postgres + WAL listener + Redis",
+      accountToken: tokenMinter(TEST_SECRET),
+      [Symbol.asyncDispose]: () => Promise.resolve(),
+    }),
+  );
+});
