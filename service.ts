@@ -138,7 +138,7 @@ export async function startService(
     intervalSeconds: config.JOBS_INTERVAL_SECONDS,
     tombstoneRetentionDays: config.TOMBSTONE_RETENTION_DAYS,
     deviceInactiveDays: config.DEVICE_INACTIVE_DAYS,
-    notify: embedded ? inProcessJobNotice(bus, logger) : () => Promise.resolve(),
+    notify: jobNotice(cache, embedded ? inProcessJobNotice(bus, logger) : null),
     onRun: (report) => {
       metrics.jobsRan(report);
       options.onJobsRun?.(report);
@@ -244,4 +244,19 @@ async function confirmCommitted(
 function openSyncCache(kv: KvConnection, embedded: boolean): SyncCache | null {
   if (kv.kind === "redis") return new RedisSyncCache(kv.client);
   return kv.kind === "none" && embedded ? new MemorySyncCache() : null;
+}
+
+/**
+ * What a job does once it committed tombstones for a user: the cached head moves past
+ * them (as after a push), then, in the embedded default, the change event is published
+ * (on Postgres the replication listener publishes it from the WAL).
+ */
+function jobNotice(
+  cache: SyncCache | null,
+  publish: ((userId: string, head: number) => Promise<void>) | null,
+) {
+  return async (userId: string, head: number): Promise<void> => {
+    await cache?.advance(userId, head).catch(() => {});
+    await publish?.(userId, head);
+  };
 }

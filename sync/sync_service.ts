@@ -56,7 +56,7 @@ export class SyncService {
     const now = this.#writableNow(who);
     const plan = mergePlans(await this.#storeIsolating(who, rawChanges.map(prepareChange), now));
     this.options.metrics?.pushed(rawChanges, plan);
-    await this.notifier.committed(who.account.userId, who.deviceId, plan);
+    await this.#committed(who, plan);
     return { results: plan.results, cursor: plan.cursor };
   }
 
@@ -79,7 +79,7 @@ export class SyncService {
       }
       throw error;
     });
-    await this.notifier.committed(who.account.userId, who.deviceId, plan);
+    await this.#committed(who, plan);
   }
 
   /** A page of changes after `since`, in sequence order, limited to what this device syncs. */
@@ -119,6 +119,19 @@ export class SyncService {
     // With nothing new, the head (read before the rows) is safe: every change up to it had committed.
     const cursor = encodeCursor(last ? last.seq : Math.max(since, page.head));
     return { changes, cursor, has_more: page.rows.length > query.limit };
+  }
+
+  /**
+   * After commit, before answering: the cached head moves past what committed (so a device
+   * that pulls from the old head, hint or no hint, is never told "nothing new"), then the
+   * notifier publishes. A failed advance costs freshness only until the change's event
+   * advances it again or the head expires.
+   */
+  async #committed(who: DeviceIdentity, plan: PlanResult): Promise<void> {
+    if (plan.committed.seq > 0) {
+      await this.options.cache?.advance(who.account.userId, plan.committed.seq).catch(() => {});
+    }
+    await this.notifier.committed(who.account.userId, who.deviceId, plan);
   }
 
   async #cachedHead(userId: string): Promise<number | null> {

@@ -8,9 +8,11 @@ export interface CachedStats {
  * What the instances know of each user's sync without asking Postgres: the head of the
  * user's change sequence as committed, and `/api/sync/stats` as computed at a head.
  *
- * must: a recorded head is never ahead of a committed change. It is advanced only after
- * commit (from the change events) and from heads read in Postgres, never lowered, and it
- * expires: a head that lags (the events are slow or lost) costs a query, never a change.
+ * must: a recorded head is never ahead of a committed change, and a writer advances it
+ * after commit and before it answers (pushes, conflict resolutions, jobs), so a pull from
+ * the old head that follows can never be told "nothing new". The change events and heads
+ * read in Postgres advance it too; it is never lowered, and it expires, so a lost advance
+ * costs at most a short wait for the next one, never a change.
  */
 export interface SyncCache {
   /** The user's head as last recorded, or null when none is (never seen, or expired). */
