@@ -16,6 +16,7 @@ withDrivers("migrate()", (open) => {
         "005_device_events.sql",
         "006_account_tokens.sql",
         "007_jobs.sql",
+        "008_team_sync.sql",
       ];
       assert.deepEqual([...a, ...b].sort(), files);
       assert.deepEqual(await migrate(h.driver), []);
