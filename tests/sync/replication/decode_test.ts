@@ -5,7 +5,7 @@ import { encodeCursor } from "../../../sync/cursor.ts";
 import {
   decodeTransaction,
   TransactionDecoder,
-  type UserEvent,
+  type OwnerEvent,
 } from "../../../sync/replication/decode.ts";
 
 const DEV_A = "00000000-0000-4000-8000-00000000000a";
@@ -63,8 +63,8 @@ const changes = (
   seq: number,
   collections: string[],
   origin: string | null = DEV_A,
-): UserEvent => ({
-  userId: user,
+): OwnerEvent => ({
+  owner: user,
   event: {
     type: "changes",
     cursor: encodeCursor(seq),
@@ -73,7 +73,7 @@ const changes = (
   },
 });
 
-const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: UserEvent[] }> = [
+const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: OwnerEvent[] }> = [
   {
     name: "coalesces a user's rows into one event with the highest cursor",
     messages: [
@@ -127,7 +127,7 @@ const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: UserEve
       }),
     ],
     events: [{
-      userId: "u1",
+      owner: "u1",
       event: { type: "conflict", conflict_id: CONFLICT, collection: "ssh_profiles", item_id: "p1" },
     }],
   },
@@ -139,17 +139,17 @@ const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: UserEve
   {
     name: "reports a deleted device as revoked, from the full old row",
     messages: [del(devices, { id: DEV_B, user_id: "u1", name: "laptop" })],
-    events: [{ userId: "u1", event: { type: "device", device_id: DEV_B, status: "revoked" } }],
+    events: [{ owner: "u1", event: { type: "device", device_id: DEV_B, status: "revoked" } }],
   },
   {
     name: "reports a device the devices trigger says was deleted as revoked",
     messages: [deviceMessage({ user_id: "u1", device_id: DEV_B, event: "revoked" })],
-    events: [{ userId: "u1", event: { type: "device", device_id: DEV_B, status: "revoked" } }],
+    events: [{ owner: "u1", event: { type: "device", device_id: DEV_B, status: "revoked" } }],
   },
   {
     name: "reports a device the devices trigger says got a new token",
     messages: [deviceMessage({ user_id: "u1", device_id: DEV_B, event: "token_replaced" })],
-    events: [{ userId: "u1", event: { type: "token_replaced", device_id: DEV_B } }],
+    events: [{ owner: "u1", event: { type: "token_replaced", device_id: DEV_B } }],
   },
   {
     name: "ignores device messages it cannot read, and other prefixes",
@@ -179,10 +179,10 @@ const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: UserEve
       insert(items, item("u1", "commands", 2)),
     ],
     events: [
-      { userId: "u2", event: { type: "device", device_id: DEV_B, status: "revoked" } },
+      { owner: "u2", event: { type: "device", device_id: DEV_B, status: "revoked" } },
       changes("u1", 2, ["commands"]),
       {
-        userId: "u1",
+        owner: "u1",
         event: { type: "conflict", conflict_id: CONFLICT, collection: "commands", item_id: "x" },
       },
     ],

@@ -102,14 +102,14 @@ for (const [setup, { before, found }] of Object.entries(SETUPS)) {
       [DEVICE],
     );
     assert.deepEqual(decodeTransaction(await takeStream(db)), [
-      { userId: "alice", event: { type: "token_replaced", device_id: DEVICE } },
+      { owner: "alice", event: { type: "token_replaced", device_id: DEVICE } },
     ]);
 
     await db.driver.query("delete from devices where id = $1", [DEVICE]);
     const deletion = await takeStream(db);
     assert.deepEqual(deletion.map((m) => m.tag), ["begin", "message", "commit"]);
     assert.deepEqual(decodeTransaction(deletion), [
-      { userId: "alice", event: { type: "device", device_id: DEVICE, status: "revoked" } },
+      { owner: "alice", event: { type: "device", device_id: DEVICE, status: "revoked" } },
     ]);
   });
 }
