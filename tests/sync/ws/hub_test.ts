@@ -30,7 +30,7 @@ type Who = NonNullable<Parameters<Hub["handle"]>[1]>;
 
 /** Alice's device as a socket presents it, with the hash of the token it used. */
 function device(deviceId: string, tokenHash = `hash-of-${deviceId}`): Who {
-  return { deviceId, tokenHash, account: { userId: "alice", tier: "pro" } } as Who;
+  return { deviceId, tokenHash, account: { userId: "alice", tier: "pro", teamId: null } } as Who;
 }
 
 const who = device("device-a");
@@ -42,8 +42,9 @@ function tokens(...devices: Who[]): Map<string, string> {
 
 /** A store double answering token lookups from `valid` (a test changes it to revoke). */
 function tokenLookup(valid: Map<string, string>) {
+  const account = { userId: "alice", tier: "pro", teamId: null };
   return (hash: string) =>
-    Promise.resolve(valid.has(hash) ? { device: { id: valid.get(hash) } } : null);
+    Promise.resolve(valid.has(hash) ? { device: { id: valid.get(hash) }, account } : null);
 }
 
 // Only what the hub calls on these paths; anything else would fail the test loudly.
