@@ -4,7 +4,7 @@ import { encodePosition } from "../../sync/cursor.ts";
 import { openTestApp, type TestApp } from "../support/app.ts";
 import { change, command, PRIVATE_KEY_BLOCK } from "../support/changes.ts";
 import { withDrivers } from "../support/drivers.ts";
-import { outcome, type PulledItem, pullAll, pushOk } from "../support/sync_api.ts";
+import { outcome, pullAll, type PulledItem, pushOk } from "../support/sync_api.ts";
 import { changeAccount, profile, teamChange, teamDevice } from "../support/teams.ts";
 
 interface TeamPulled extends PulledItem {
@@ -180,7 +180,11 @@ withDrivers("team sync", (_open, kind) => {
       await using t = await openTestApp(kind);
       const admin = await teamDevice(t, "ann", "acme", "admin");
       const member = await teamDevice(t, "bob", "acme");
-      await pushOk(t, admin.token, [1, 2, 3, 4, 5].map((n) => teamChange(`p${n}`, profile(`p${n}`))));
+      await pushOk(
+        t,
+        admin.token,
+        [1, 2, 3, 4, 5].map((n) => teamChange(`p${n}`, profile(`p${n}`))),
+      );
       await pushOk(t, member.token, [1, 2, 3].map((n) => command(`echo ${n}`)));
       const pages: string[][] = [];
       let cursor = "";
@@ -201,7 +205,10 @@ withDrivers("team sync", (_open, kind) => {
         if (!page.has_more) break;
       }
       // In turn, user first: neither stream waits for the other to run out.
-      assert.deepEqual(pages, [["comm", "team", "comm"], ["comm", "team", "team"], ["team", "team"]]);
+      assert.deepEqual(pages, [["comm", "team", "comm"], ["comm", "team", "team"], [
+        "team",
+        "team",
+      ]]);
       assert.equal(cursor, encodePosition({ user: 3, team: 5 }, "acme"));
     },
   });
