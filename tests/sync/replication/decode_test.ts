@@ -4,8 +4,8 @@ import { type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
 import { encodeCursor } from "../../../sync/cursor.ts";
 import {
   decodeTransaction,
-  TransactionDecoder,
   type OwnerEvent,
+  TransactionDecoder,
 } from "../../../sync/replication/decode.ts";
 
 const DEV_A = "00000000-0000-4000-8000-00000000000a";
@@ -49,7 +49,7 @@ const del = (rel: Pgoutput.MessageRelation, old: Record<string, unknown>): Pgout
   key: null,
   old,
 });
-/** A message the `devices` triggers emit (migration 005), as the library parses it. */
+/** A message the `devices` (migration 005) or `users` (008) triggers emit, as the library parses it. */
 const deviceMessage = (body: unknown, prefix = "devpocket.device"): Pgoutput.Message => ({
   tag: "message",
   flags: 1,
@@ -159,6 +159,38 @@ const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: OwnerEv
       deviceMessage({ user_id: "u1", device_id: DEV_B, event: "renamed" }),
       deviceMessage({ device_id: DEV_B, event: "revoked" }),
       deviceMessage({ user_id: "u1", device_id: DEV_B, event: "revoked" }, "other"),
+    ],
+    events: [],
+  },
+  {
+    name: "gives a team's rows (owner team:<id>) one event of the team's own stream",
+    messages: [
+      insert(items, item("team:acme", "team_ssh_profiles", 4)),
+      insert(items, item("u1", "commands", 9)),
+      update(items, item("team:acme", "team_ssh_profiles", 5)),
+    ],
+    events: [changes("team:acme", 5, ["team_ssh_profiles"]), changes("u1", 9, ["commands"])],
+  },
+  {
+    name: "reports the team a user's devices now sync when the account trigger says it changed",
+    messages: [
+      deviceMessage({ user_id: "u1", tier: "team", team_id: "acme" }, "devpocket.account"),
+      deviceMessage({ user_id: "u2", tier: "pro", team_id: "acme" }, "devpocket.account"),
+      deviceMessage({ user_id: "u3", tier: "enterprise", team_id: null }, "devpocket.account"),
+    ],
+    events: [
+      { owner: "u1", event: { type: "team_changed", team_id: "acme" } },
+      // A tier without team sync syncs no team, whatever the token names.
+      { owner: "u2", event: { type: "team_changed", team_id: null } },
+      { owner: "u3", event: { type: "team_changed", team_id: null } },
+    ],
+  },
+  {
+    name: "ignores account messages it cannot read",
+    messages: [
+      deviceMessage("{", "devpocket.account"),
+      deviceMessage({ tier: "team", team_id: "acme" }, "devpocket.account"),
+      deviceMessage({ user_id: "u1", tier: "gold", team_id: "acme" }, "devpocket.account"),
     ],
     events: [],
   },
