@@ -48,7 +48,11 @@ export class SqlStore implements SyncStore {
       // that needs no change is only read.
       // `before` is the row as this statement's snapshot saw it: what the team changed from.
       const [row] = await this.driver.query<
-        AccountRow & { token_iat: number | null; before_tier: string; before_team_id: string | null }
+        AccountRow & {
+          token_iat: number | null;
+          before_tier: string;
+          before_team_id: string | null;
+        }
       >(
         `with before as (select tier, team_id from users where user_id = $1),
          updated as (

@@ -81,7 +81,7 @@ export const OPERATIONS: ApiOperation[] = [
       "and answers the same versions. `team_ssh_profiles` belong to the account's team: a " +
       "change to them from a member (not an admin), from an account with no team, or from a " +
       "tier without team sync is `rejected` with `FORBIDDEN` (the last with " +
-      "`details.upgrade: {tier: \"team\", reason: \"team_sync\"}`).",
+      '`details.upgrade: {tier: "team", reason: "team_sync"}`).',
     tag: "sync",
     auth: "device",
     body: "PushRequest",

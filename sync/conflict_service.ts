@@ -69,7 +69,10 @@ export class ConflictService {
     });
     const item = await this.store.getItem(userId, conflict.collection, conflict.item_id);
     // A user's item: its position in the user's stream (and none in the team's).
-    return toPulledChange(item!, encodePosition({ user: item!.seq, team: 0 }, syncedTeam(who.account)));
+    return toPulledChange(
+      item!,
+      encodePosition({ user: item!.seq, team: 0 }, syncedTeam(who.account)),
+    );
   }
 
   /** The `sync` settings with `strategy` remembered for `collection`, as a change. */

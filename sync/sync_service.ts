@@ -100,13 +100,15 @@ export class SyncService {
     if (!first.ok) throw new AppError(first.error.code, first.error.message, first.error.details);
     const item = itemKey(first.change.collection, first.change.id);
     const owner = who.account.userId;
-    const plan = await this.#store(who, owner, prepared, now, { ...closing, item }).catch((error) => {
-      if (error instanceof StoreDataError) {
-        const { code, message, details } = refusal(error);
-        throw new AppError(code, message, details);
-      }
-      throw error;
-    });
+    const plan = await this.#store(who, owner, prepared, now, { ...closing, item }).catch(
+      (error) => {
+        if (error instanceof StoreDataError) {
+          const { code, message, details } = refusal(error);
+          throw new AppError(code, message, details);
+        }
+        throw error;
+      },
+    );
     await this.notifier.committed(owner, who.deviceId, plan);
   }
 
@@ -191,7 +193,10 @@ export class SyncService {
       return () => new Set(COLLECTIONS);
     }
     const item = await this.store.getItem(who.account.userId, "settings", SYNC_SETTINGS_ID);
-    const allowed = allowedCollections(readSyncSettings(item?.deleted ? null : item?.data), who.deviceId);
+    const allowed = allowedCollections(
+      readSyncSettings(item?.deleted ? null : item?.data),
+      who.deviceId,
+    );
     return () => allowed;
   }
 

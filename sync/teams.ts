@@ -51,9 +51,7 @@ export function ownerOf(collection: string, account: Account): string {
  * devices, which then resync from scratch (DESIGN.md §11).
  */
 export function syncedTeam(account: Pick<Account, "tier" | "teamId">): string | null {
-  return account.teamId !== null && TEAM_SYNC_TIERS.includes(account.tier)
-    ? account.teamId
-    : null;
+  return account.teamId !== null && TEAM_SYNC_TIERS.includes(account.tier) ? account.teamId : null;
 }
 
 /**

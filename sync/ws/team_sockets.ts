@@ -73,10 +73,15 @@ export class TeamSockets {
       return this.context.logger.warn("Dropped a malformed bus event", { team_id: id });
     }
     for (const user of team.users) {
-      void this.context.track(user.enqueue(event, (e) =>
-        dispatchEvent(this.context, user, e, id).catch((error) =>
-          this.context.logger.error("Delivering a team event failed", { team_id: id, error })
-        )));
+      void this.context.track(
+        user.enqueue(
+          event,
+          (e) =>
+            dispatchEvent(this.context, user, e, id).catch((error) =>
+              this.context.logger.error("Delivering a team event failed", { team_id: id, error })
+            ),
+        ),
+      );
     }
   }
 

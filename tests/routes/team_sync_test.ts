@@ -4,7 +4,7 @@ import { encodePosition } from "../../sync/cursor.ts";
 import { openTestApp, type TestApp } from "../support/app.ts";
 import { change, command, PRIVATE_KEY_BLOCK } from "../support/changes.ts";
 import { withDrivers } from "../support/drivers.ts";
-import { outcome, pullAll, type PulledItem, pushOk } from "../support/sync_api.ts";
+import { outcome, type PulledItem, pushOk } from "../support/sync_api.ts";
 import { changeAccount, profile, teamChange, teamDevice } from "../support/teams.ts";
 
 interface TeamPulled extends PulledItem {

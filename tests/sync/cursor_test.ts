@@ -27,7 +27,10 @@ Deno.test("a cursor of another team, or of a team the user no longer syncs, is e
   assert.deepEqual(decodeSince(cursor, "globex"), { user: 7, team: 0, expired: true });
   assert.deepEqual(decodeSince(cursor, null), { user: 7, team: 0, expired: true });
   // Team ids differing only slightly get unrelated tags.
-  assert.notEqual(cursor.split(".")[3], encodePosition({ user: 7, team: 3 }, "acme ").split(".")[3]);
+  assert.notEqual(
+    cursor.split(".")[3],
+    encodePosition({ user: 7, team: 3 }, "acme ").split(".")[3],
+  );
 });
 
 Deno.test("a c1 cursor read by a member of a team holds nothing of the team's stream yet", () => {

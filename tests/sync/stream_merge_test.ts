@@ -79,14 +79,17 @@ Deno.test("paging with mergeStreams() from any cursor it hands out delivers ever
       const seen: string[] = [];
       let at = { user: 0, team: 0 };
       for (let round = 0; round < 200; round++) {
-        const from = (xs: number[], since: number) => xs.filter((s) => s > since).slice(0, limit + 1);
+        const from = (xs: number[], since: number) =>
+          xs.filter((s) => s > since).slice(0, limit + 1);
         const page = mergeStreams(
           user(at.user, us.at(-1) ?? 0, from(us, at.user)),
           team(at.team, ts.at(-1) ?? 0, from(ts, at.team)),
           limit,
         );
         // Resuming from a row's own cursor is as safe as from the page's.
-        const cut = mid && page.rows.length > 1 ? Math.floor(page.rows.length / 2) : page.rows.length;
+        const cut = mid && page.rows.length > 1
+          ? Math.floor(page.rows.length / 2)
+          : page.rows.length;
         seen.push(...page.rows.slice(0, cut).map((r) => r.row.id));
         at = cut < page.rows.length ? page.rows[cut - 1].position : page.position;
         if (cut === page.rows.length && !page.hasMore) break;
