@@ -193,10 +193,7 @@ export class SyncService {
       return () => new Set(COLLECTIONS);
     }
     const item = await this.store.getItem(who.account.userId, "settings", SYNC_SETTINGS_ID);
-    const allowed = allowedCollections(
-      readSyncSettings(item?.deleted ? null : item?.data),
-      who.deviceId,
-    );
+    const allowed = allowedCollections(readSyncSettings(item?.data), who.deviceId);
     return () => allowed;
   }
 

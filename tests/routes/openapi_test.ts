@@ -89,7 +89,7 @@ Deno.test("/openapi.json gives every operation an id, a summary, security and it
   >;
   assert.equal(
     (schemas.PullResult.properties.cursor as { pattern: string }).pattern,
-    "^c1\\.[0-9a-z]{1,11}$",
+    "^(c1\\.[0-9a-z]{1,11}|c2\\.[0-9a-z]{1,11}\\.[0-9a-z]{1,11}\\.[0-9a-f]{16})$",
   );
 });
 
