@@ -9,12 +9,21 @@ import type { Account } from "../../../sync/tiers.ts";
 import { Hub } from "../../../sync/ws/hub.ts";
 import { FakeSocket } from "./fake_socket.ts";
 
-/** The in-process bus, recording every subscribe and unsubscribe. */
+/** The in-process bus, recording every subscribe and unsubscribe; `resume` fakes a gap's end. */
 class RecordingBus extends MemoryBus {
   readonly ops: string[] = [];
-  override subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+  readonly #resumed = new Map<string, () => void>();
+  override subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onResumed?: () => void,
+  ): Promise<void> {
     this.ops.push(`+${channel}`);
+    if (onResumed) this.#resumed.set(channel, onResumed);
     return super.subscribe(channel, onMessage);
+  }
+  resume(channel: string): void {
+    this.#resumed.get(channel)?.();
   }
   override unsubscribe(channel: string): Promise<void> {
     this.ops.push(`-${channel}`);
@@ -35,8 +44,19 @@ function member(userId: string, teamId: string | null): Account {
   return account;
 }
 
+/** Each owner's stream as the store double answers pulls of it: head and rows. */
+const streams = new Map<string, { head: number; rows: unknown[] }>();
+
 // Each user has one device, `<user>-device`, whose token hash is `hash-<user>`.
 const store = {
+  pull: (owner: string, since: number) => {
+    const { head, rows } = streams.get(owner) ?? { head: 0, rows: [] };
+    return Promise.resolve({
+      head,
+      purgedSeq: 0,
+      rows: rows.filter((row) => (row as { seq: number }).seq > since),
+    });
+  },
   findDeviceByTokenHash: (hash: string) => {
     const account = accounts.get(hash.slice("hash-".length));
     return Promise.resolve(
@@ -124,5 +144,30 @@ Deno.test("Hub asks the sockets of a user whose team changed to reconnect (1012)
   member("gus", "acme");
   const stale = await opened(hub, { ...accounts.get("gus")!, teamId: "globex" });
   assert.equal(stale.closedWith, 1012);
+  await hub.close();
+});
+
+Deno.test("Hub catches a team's sockets up from their cursors when the team's channel resumes after a gap", async () => {
+  const bus = new RecordingBus();
+  const hub = new Hub({ bus, store, logger: SILENT_LOGGER });
+  const socket = await opened(hub, member("hal", "acme"));
+  socket.receive(
+    JSON.stringify({ type: "hello", cursor: encodePosition({ user: 0, team: 0 }, "acme") }),
+  );
+  await tick();
+  assert.deepEqual(socket.sent, [], "nothing to catch up yet");
+  // Committed while the channel was away: its event never arrived.
+  streams.set("team:acme", {
+    head: 4,
+    rows: [{ collection: "team_ssh_profiles", device_id: "ann-device", seq: 4 }],
+  });
+  bus.resume(teamChannel("acme"));
+  await tick();
+  assert.deepEqual(socket.sent, [{
+    type: "sync_data_available",
+    cursor: encodePosition({ user: 0, team: 4 }, "acme"),
+    collections: ["team_ssh_profiles"],
+    origin_device_id: "ann-device",
+  }]);
   await hub.close();
 });
