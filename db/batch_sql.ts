@@ -10,14 +10,15 @@ import {
   StoreDataError,
   versionKey,
 } from "../sync/sync_store.ts";
+import { isTeamOwner } from "../sync/teams.ts";
 
 export const ITEM_COLUMNS =
-  "collection, id, version, data, deleted, redacted, modified_at, device_id, change_id, seq, dedupe_key";
+  "collection, id, version, data, deleted, redacted, modified_at, device_id, change_id, seq, dedupe_key, author";
 // Item rows travel with one-letter keys (see itemRecords): about a fifth less JSON for the
 // client to write and the server to parse, on the largest parameter of a push.
 const ITEM_RECORD =
-  "c text, i text, v int, d jsonb, x bool, r bool, m bigint, g uuid, h uuid, s bigint, k uuid";
-const ITEM_VALUES = "r.c, r.i, r.v, r.d, r.x, r.r, r.m, r.g, r.h, r.s, r.k";
+  "c text, i text, v int, d jsonb, x bool, r bool, m bigint, g uuid, h uuid, s bigint, k uuid, a text";
+const ITEM_VALUES = "r.c, r.i, r.v, r.d, r.x, r.r, r.m, r.g, r.h, r.s, r.k, r.a";
 
 /**
  * One push batch in one transaction: lock the user, read what the batch decides against,
@@ -95,11 +96,13 @@ async function lockExistingUser(tx: Queryable, userId: string): Promise<number |
   return row ? row.seq : null;
 }
 
+/** Locks the owner's row (a user's, or a team's: sync/teams.ts), creating it when missing. */
 export async function lockUser(tx: Queryable, userId: string): Promise<number> {
+  // A team's row is never of the free tier, whose jobs drop version history.
   const [row] = await tx.query<{ seq: number }>(
-    `insert into users (user_id) values ($1)
+    `insert into users (user_id, tier) values ($1, $2)
      on conflict (user_id) do update set seq = users.seq returning seq`,
-    [userId],
+    [userId, isTeamOwner(userId) ? "team" : "free"],
   );
   return row.seq;
 }
@@ -129,15 +132,16 @@ async function readBatchState(
     `with wanted as materialized (select array(select jsonb_array_elements_text($2::jsonb)::uuid) as ids)
      select 'recorded' as kind, a.collection, a.item_id as id, a.version, null::jsonb as data,
        null::bool as deleted, null::bool as redacted, null::bigint as modified_at,
-       null::uuid as device_id, a.change_id, a.seq, null::uuid as dedupe_key, a.status, a.conflict_id
+       null::uuid as device_id, a.change_id, a.seq, null::uuid as dedupe_key, null::text as author,
+       a.status, a.conflict_id
      from applied_changes a where a.user_id = $1 and a.change_id = any((select ids from wanted)::uuid[])
      union all
      select 'written', i.collection, i.id, i.version, null, null, null, null, null, i.change_id, i.seq,
-       null, null, null
+       null, null, null, null
      from items i where i.user_id = $1 and i.change_id = any((select ids from wanted)::uuid[])
      union all
      select 'written', v.collection, v.id, v.version, null, null, null, null, null, v.change_id, v.seq,
-       null, null, null
+       null, null, null, null
      from item_versions v where v.user_id = $1 and v.change_id = any((select ids from wanted)::uuid[])
      union all
      select 'item', i.*, null, null from jsonb_to_recordset($3::jsonb) as k(c text, i text)
@@ -200,7 +204,7 @@ async function readBases(
   if (keys.length === 0) return new Map();
   const rows = await tx.query<ItemRow>(
     `select v.collection, v.id, v.version, v.data, v.deleted, false as redacted, v.modified_at,
-       v.device_id, v.change_id, v.seq, null::uuid as dedupe_key
+       v.device_id, v.change_id, v.seq, null::uuid as dedupe_key, v.author
      from jsonb_to_recordset($2::jsonb) as k(collection text, id text, version int)
      join item_versions v on v.user_id = $1 and v.collection = k.collection and v.id = k.id
        and v.version = k.version`,
@@ -219,7 +223,7 @@ function sendWrites(tx: Queryable, userId: string, writes: BatchWrites): void {
     void tx.query(
       `update items i set version = r.v, data = r.d, deleted = r.x, redacted = r.r,
          modified_at = r.m, device_id = r.g, change_id = r.h, seq = r.s, dedupe_key = r.k,
-         updated_at = now()
+         author = r.a, updated_at = now()
        from jsonb_to_recordset($2::jsonb) as r(${ITEM_RECORD})
        where i.user_id = $1 and i.collection = r.c and i.id = r.i`,
       [userId, itemRecords(writes.changedItems)],
@@ -227,8 +231,8 @@ function sendWrites(tx: Queryable, userId: string, writes: BatchWrites): void {
   }
   void tx.query(
     `with history as (
-       insert into item_versions (user_id, collection, id, version, data, deleted, modified_at, device_id, seq, change_id)
-       select $1, r.c, r.i, r.v, r.d, r.x, r.m, r.g, r.s, r.h
+       insert into item_versions (user_id, collection, id, version, data, deleted, modified_at, device_id, seq, change_id, author)
+       select $1, r.c, r.i, r.v, r.d, r.x, r.m, r.g, r.s, r.h, r.a
        from jsonb_to_recordset($2::jsonb) as r(${ITEM_RECORD})
        on conflict do nothing
      ), conflicts as (
@@ -282,5 +286,6 @@ function itemRecords(rows: ItemRow[]): string {
     h: row.change_id,
     s: row.seq,
     k: row.dedupe_key,
+    a: row.author,
   })));
 }

@@ -6,6 +6,7 @@ import type {
   JobsTx,
   Tombstoned,
 } from "../sync/jobs/jobs_store.ts";
+import { TEAM_OWNER_PREFIX, TEAM_SYNC_TIERS } from "../sync/teams.ts";
 
 // Any constant works; it only has to be the same for every instance of the service.
 const JOBS_LOCK = 0x64704a62;
@@ -233,10 +234,20 @@ function keepChangeIds(userId: string, rows: string): string {
 
 /**
  * The highest sequence number every active device (seen, or registered, since the
- * `activeSince` parameter) of user `u` has acknowledged; the user's head when no device
- * is active (a device coming back later gets 410 and pulls from scratch).
+ * `activeSince` parameter) of owner `u` has acknowledged; the owner's head when no device
+ * is active (a device coming back later gets 410 and pulls from scratch). A team's owner
+ * row (sync/teams.ts) counts the devices of the team's members (users whose newest token
+ * names the team, with a tier that syncs it) in the team's stream; a device whose
+ * acknowledged team part counts another team has applied none of this one's.
  */
 function horizon(u: string, activeSince: string): string {
-  return `coalesce((select min(d.cursor) from devices d where d.user_id = ${u}.user_id
-    and coalesce(d.last_seen_at, d.created_at) >= ${activeSince}), ${u}.seq)`;
+  const active = `coalesce(d.last_seen_at, d.created_at) >= ${activeSince}`;
+  const tiers = TEAM_SYNC_TIERS.map((tier) => `'${tier}'`).join(", ");
+  return `case when ${u}.user_id like '${TEAM_OWNER_PREFIX}%' then
+    coalesce((select min(case when d.cursor_team_id = m.team_id then d.team_cursor else 0 end)
+      from users m join devices d on d.user_id = m.user_id
+      where m.team_id = substr(${u}.user_id, ${TEAM_OWNER_PREFIX.length + 1})
+        and m.tier in (${tiers}) and ${active}), ${u}.seq)
+    else coalesce((select min(d.cursor) from devices d where d.user_id = ${u}.user_id
+      and ${active}), ${u}.seq) end`;
 }

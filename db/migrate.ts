@@ -1,5 +1,5 @@
 import type { Driver } from "./driver.ts";
-import { MIGRATIONS } from "./migrations.ts";
+import { type Migration, MIGRATIONS } from "./migrations.ts";
 
 // Any constant works; it only has to be the same for every instance of the service.
 const MIGRATION_LOCK = 0x64705379;
@@ -8,9 +8,13 @@ const MIGRATION_LOCK = 0x64705379;
  * Applies the migrations (db/migrations.ts: the .sql files of db/migrations, embedded) in
  * name order, each once, recording them in `schema_migrations`. One transaction under an
  * advisory lock, so two instances starting together apply each file exactly once and a
- * failed file leaves nothing half-done.
+ * failed file leaves nothing half-done. `migrations`: the first of them only, to test an upgrade
+ * from an older schema.
  */
-export async function migrate(driver: Driver): Promise<string[]> {
+export async function migrate(
+  driver: Driver,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<string[]> {
   return await driver.transaction(async (tx) => {
     await tx.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
     await tx.query(
@@ -21,7 +25,7 @@ export async function migrate(driver: Driver): Promise<string[]> {
       (await tx.query<{ name: string }>("select name from schema_migrations")).map((r) => r.name),
     );
     const applied: string[] = [];
-    for (const { name, sql } of MIGRATIONS.filter((m) => !done.has(m.name))) {
+    for (const { name, sql } of migrations.filter((m) => !done.has(m.name))) {
       for (const statement of splitStatements(sql)) await tx.query(statement);
       await tx.query("insert into schema_migrations (name) values ($1)", [name]);
       applied.push(name);

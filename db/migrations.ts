@@ -11,6 +11,7 @@ import deferredDedupe from "./migrations/004_deferred_dedupe.sql" with { type: "
 import deviceEvents from "./migrations/005_device_events.sql" with { type: "text" };
 import accountTokens from "./migrations/006_account_tokens.sql" with { type: "text" };
 import jobs from "./migrations/007_jobs.sql" with { type: "text" };
+import teamSync from "./migrations/008_team_sync.sql" with { type: "text" };
 
 /** One migration file: its name (recorded in `schema_migrations`) and its SQL. */
 export interface Migration {
@@ -27,4 +28,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "005_device_events.sql", sql: deviceEvents },
   { name: "006_account_tokens.sql", sql: accountTokens },
   { name: "007_jobs.sql", sql: jobs },
+  { name: "008_team_sync.sql", sql: teamSync },
 ];

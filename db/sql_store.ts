@@ -2,6 +2,7 @@ import type { Driver } from "./driver.ts";
 import { ITEM_COLUMNS, lockUser, runBatch } from "./batch_sql.ts";
 import type { AccountToken } from "../sync/account_tokens.ts";
 import type { Account } from "../sync/tiers.ts";
+import { syncedTeam, teamOwner } from "../sync/teams.ts";
 import {
   type AuthenticatedDevice,
   type BatchReads,
@@ -11,6 +12,7 @@ import {
   type DeviceRow,
   type ItemRow,
   type PullPage,
+  type SavedAccount,
   type StoreStats,
   type SyncStore,
 } from "../sync/sync_store.ts";
@@ -19,7 +21,7 @@ const CONFLICT_COLUMNS =
   "id, collection, item_id, status, strategy, base, local, remote, change_id, resolution, resolved_version, created_at, resolved_at";
 const ACCOUNT_COLUMNS = "user_id, tier, tier_expires_at, team_id, team_role";
 const DEVICE_COLUMNS =
-  "d.id, d.user_id, d.name, d.platform, d.install_id, d.app_version, d.cursor, d.created_at, d.last_seen_at";
+  "d.id, d.user_id, d.name, d.platform, d.install_id, d.app_version, d.cursor, d.team_cursor, d.cursor_team_id, d.created_at, d.last_seen_at";
 
 /**
  * The SQL of the service, identical for postgres.js and PGlite. Push batches are in
@@ -28,7 +30,7 @@ const DEVICE_COLUMNS =
 export class SqlStore implements SyncStore {
   constructor(readonly driver: Driver) {}
 
-  async saveAccount({ account, issuedAt }: AccountToken): Promise<Account> {
+  async saveAccount({ account, issuedAt }: AccountToken): Promise<SavedAccount> {
     const params = [
       account.userId,
       account.tier,
@@ -44,21 +46,34 @@ export class SqlStore implements SyncStore {
       // must: a conditional UPDATE, not an upsert: ON CONFLICT DO UPDATE locks the row even
       // when its WHERE fails, and this row is the lock every push of the user takes. A row
       // that needs no change is only read.
-      const [row] = await this.driver.query<AccountRow & { token_iat: number | null }>(
-        `with updated as (
+      // `before` is the row as this statement's snapshot saw it: what the team changed from.
+      const [row] = await this.driver.query<
+        AccountRow & {
+          token_iat: number | null;
+          before_tier: string;
+          before_team_id: string | null;
+        }
+      >(
+        `with before as (select tier, team_id from users where user_id = $1),
+         updated as (
            update users set tier = $2, tier_expires_at = $3::timestamptz, team_id = $4,
              team_role = $5, token_iat = $6::bigint, updated_at = now()
            where user_id = $1 and (token_iat is null or token_iat <= $6::bigint)
              and (tier, tier_expires_at, team_id, team_role, token_iat)
                is distinct from ($2, $3::timestamptz, $4, $5, $6::bigint)
            returning ${ACCOUNT_COLUMNS}, token_iat)
-         select * from updated
+         select updated.*, before.tier as before_tier, before.team_id as before_team_id
+         from updated, before
          union all
-         select ${ACCOUNT_COLUMNS}, token_iat from users
+         select ${ACCOUNT_COLUMNS}, token_iat, tier, team_id from users
          where user_id = $1 and not exists (select 1 from updated)`,
         params,
       );
-      if (row && (row.token_iat === null || row.token_iat >= issuedAt)) return toAccount(row);
+      if (row && (row.token_iat === null || row.token_iat >= issuedAt)) {
+        const saved = toAccount(row);
+        const before = { tier: row.before_tier as Account["tier"], teamId: row.before_team_id };
+        return { ...saved, teamChanged: syncedTeam(before) !== syncedTeam(saved) };
+      }
       if (row) continue;
       const [inserted] = await this.driver.query<AccountRow>(
         `insert into users (user_id, tier, tier_expires_at, team_id, team_role, token_iat)
@@ -66,7 +81,8 @@ export class SqlStore implements SyncStore {
          returning ${ACCOUNT_COLUMNS}`,
         params,
       );
-      if (inserted) return toAccount(inserted);
+      // A new user has no device yet: nothing to reconnect.
+      if (inserted) return { ...toAccount(inserted), teamChanged: false };
     }
     throw new Error(`Recording the account token of ${account.userId} kept racing`);
   }
@@ -154,12 +170,30 @@ export class SqlStore implements SyncStore {
     return rows.length > 0;
   }
 
-  async setDeviceCursor(userId: string, deviceId: string, seq: number): Promise<void> {
-    // Cursors only move forward: a late ack from a slow socket must not rewind receipts.
+  async setDeviceCursor(
+    userId: string,
+    deviceId: string,
+    seq: number,
+    team?: { id: string; seq: number },
+  ): Promise<void> {
+    // Cursors only move forward: a late ack from a slow socket must not rewind receipts. A
+    // team part counts its own team's stream: of another team than the stored one, it
+    // replaces it (the user changed team). Neither part passes its stream's head.
     await this.driver.query(
       `update devices set cursor = greatest(cursor, least($3, (select seq from users where user_id = $1))),
+         team_cursor = case when $4::text is null then team_cursor
+           else greatest(case when cursor_team_id = $4::text then team_cursor else 0 end,
+             least($5::bigint, coalesce((select seq from users where user_id = $6), 0))) end,
+         cursor_team_id = coalesce($4::text, cursor_team_id),
          last_seen_at = now() where user_id = $1 and id = $2`,
-      [userId, deviceId, seq],
+      [
+        userId,
+        deviceId,
+        seq,
+        team?.id ?? null,
+        team?.seq ?? 0,
+        team ? teamOwner(team.id) : null,
+      ],
     );
   }
 
@@ -172,7 +206,7 @@ export class SqlStore implements SyncStore {
   }
 
   async pull(
-    userId: string,
+    owner: string,
     since: number,
     collections: readonly string[],
     limit: number,
@@ -180,7 +214,7 @@ export class SqlStore implements SyncStore {
   ): Promise<PullPage> {
     const [user] = await this.driver.query<{ seq: number; purged_seq: number }>(
       "select seq, purged_seq from users where user_id = $1",
-      [userId],
+      [owner],
     );
     const columns = withData
       ? ITEM_COLUMNS
@@ -190,7 +224,7 @@ export class SqlStore implements SyncStore {
        where user_id = $1 and seq > $2
          and collection = any(array(select jsonb_array_elements_text($3::jsonb)))
        order by seq limit $4`,
-      [userId, since, JSON.stringify(collections), limit],
+      [owner, since, JSON.stringify(collections), limit],
     );
     return { rows, head: user?.seq ?? 0, purgedSeq: user?.purged_seq ?? 0 };
   }
@@ -219,10 +253,10 @@ export class SqlStore implements SyncStore {
     return row ?? null;
   }
 
-  async stats(userId: string): Promise<StoreStats> {
+  async stats(owner: string): Promise<StoreStats> {
     const [user] = await this.driver.query<{ seq: number }>(
       "select seq from users where user_id = $1",
-      [userId],
+      [owner],
     );
     const collections = await this.driver.query<
       { collection: string; items: number; deleted: number }
@@ -230,22 +264,22 @@ export class SqlStore implements SyncStore {
       `select collection, count(*) filter (where not deleted)::int as items,
          count(*) filter (where deleted)::int as deleted
        from items where user_id = $1 group by collection order by collection`,
-      [userId],
+      [owner],
     );
     const [conflicts] = await this.driver.query<{ open: number; resolved: number }>(
       `select count(*) filter (where status = 'open')::int as open,
          count(*) filter (where status = 'resolved')::int as resolved
        from conflicts where user_id = $1`,
-      [userId],
+      [owner],
     );
     const outcomes = await this.driver.query<{ strategy: string; status: string; count: number }>(
       `select strategy, status, count(*)::int as count from applied_changes
        where user_id = $1 and strategy is not null group by strategy, status order by strategy, status`,
-      [userId],
+      [owner],
     );
     const [filtered] = await this.driver.query<{ n: number }>(
       "select count(*)::int as n from applied_changes where user_id = $1 and status = 'filtered'",
-      [userId],
+      [owner],
     );
     return { head: user?.seq ?? 0, collections, conflicts, outcomes, filtered: filtered.n };
   }

@@ -78,7 +78,10 @@ export const OPERATIONS: ApiOperation[] = [
     summary: "Push changes",
     description: "Each change is judged alone: one that fails its schema answers `rejected` in " +
       "its result, not a 422 for the batch. A retried batch (same `change_id`s) changes nothing " +
-      "and answers the same versions.",
+      "and answers the same versions. `team_ssh_profiles` belong to the account's team: a " +
+      "change to them from a member (not an admin), from an account with no team, or from a " +
+      "tier without team sync is `rejected` with `FORBIDDEN` (the last with " +
+      '`details.upgrade: {tier: "team", reason: "team_sync"}`).',
     tag: "sync",
     auth: "device",
     body: "PushRequest",
@@ -90,6 +93,10 @@ export const OPERATIONS: ApiOperation[] = [
     path: "/api/sync/data",
     operationId: "pullChanges",
     summary: "Pull changes after a cursor",
+    description: "The device's user's changes and, for a member of a team, the team's " +
+      "(`team_ssh_profiles`, each with its `author`), under one cursor. 410 when `since` " +
+      "predates the compaction horizon, or was issued for another team than the one the " +
+      "user's newest account token names: pull again with no `since`.",
     tag: "sync",
     auth: "device",
     query: PullQuery,

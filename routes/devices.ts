@@ -29,7 +29,7 @@ export function deviceRoutes(
       },
     )
     .get("/", requireAuth(deps, "either"), deps.limit, async (c) => {
-      return c.json({ devices: await deps.devices.list(c.get("account").userId) });
+      return c.json({ devices: await deps.devices.list(c.get("account")) });
     })
     .delete("/:id", requireAuth(deps, "either"), deps.limit, async (c) => {
       const id = pathUuid(c.req.param("id"), "device");

@@ -26,7 +26,7 @@ export function syncRoutes(
       return c.json(await deps.sync.pull(c.get("device")!, c.req.valid("query")));
     })
     .get("/stats", async (c) => {
-      return c.json(await deps.stats.forUser(c.get("account").userId));
+      return c.json(await deps.stats.forUser(c.get("account")));
     })
     .route("/conflicts", conflictRoutes(deps));
 }

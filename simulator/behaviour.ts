@@ -3,6 +3,7 @@
  * repeated: the action mix and the data each action writes.
  */
 import type { SyncClient } from "../client/sync_client.ts";
+import type { TeamRole } from "../sync/tiers.ts";
 
 /** A seeded generator (mulberry32): uniform in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -26,7 +27,8 @@ export type ActionName =
   | "delete_profile"
   | "change_setting"
   | "change_ai_preferences"
-  | "edit_team_profile";
+  | "edit_team_profile"
+  | "delete_team_profile";
 
 /** Relative weights: mostly typing, some editing, a little deleting. */
 const WEIGHTS: Record<ActionName, number> = {
@@ -40,7 +42,18 @@ const WEIGHTS: Record<ActionName, number> = {
   change_setting: 15,
   change_ai_preferences: 5,
   edit_team_profile: 10,
+  delete_team_profile: 1,
 };
+
+/** Team actions, and the role (DESIGN.md §11) a device needs to be drawn them. */
+const TEAM_ACTIONS: Partial<Record<ActionName, readonly TeamRole[]>> = {
+  // Members try too, now and then: the server answers `rejected` (FORBIDDEN) and the
+  // client puts the team's copy back, which the convergence check then compares.
+  edit_team_profile: ["admin", "member"],
+  delete_team_profile: ["admin"],
+};
+/** How much rarer a member's (refused) team edit is than an admin's. */
+const MEMBER_TEAM_EDITS = 0.2;
 
 const COMMANDS = ["ls -la", "git status", "make test", "kubectl get pods", "cd ~/src", "htop"];
 const HOSTS = ["web", "db", "cache", "bastion", "build"];
@@ -55,8 +68,8 @@ export class Behaviour {
   constructor(
     readonly device: number,
     readonly random: () => number,
-    /** Team profiles are written by the team's admin device only (the hook for teams). */
-    readonly teamAdmin: boolean,
+    /** The device's role in its user's team; null without one (the hook for teams). */
+    readonly teamRole: TeamRole | null,
   ) {}
 
   /** Performs one action; answers its name and whether it queued a change. */
@@ -66,12 +79,15 @@ export class Behaviour {
   }
 
   #pick(): ActionName {
-    const names = (Object.keys(WEIGHTS) as ActionName[]).filter((name) =>
-      name !== "edit_team_profile" || this.teamAdmin
-    );
-    let roll = this.random() * names.reduce((sum, name) => sum + WEIGHTS[name], 0);
+    const names = (Object.keys(WEIGHTS) as ActionName[]).filter((name) => {
+      const roles = TEAM_ACTIONS[name];
+      return !roles || (this.teamRole !== null && roles.includes(this.teamRole));
+    });
+    const weight = (name: ActionName) =>
+      WEIGHTS[name] * (TEAM_ACTIONS[name] && this.teamRole === "member" ? MEMBER_TEAM_EDITS : 1);
+    let roll = this.random() * names.reduce((sum, name) => sum + weight(name), 0);
     for (const name of names) {
-      roll -= WEIGHTS[name];
+      roll -= weight(name);
       if (roll < 0) return name;
     }
     return names[0];
@@ -134,6 +150,8 @@ export class Behaviour {
       }
       case "delete_profile":
         return this.#deleteOne(client, "ssh_profiles");
+      case "delete_team_profile":
+        return this.#deleteOne(client, "team_ssh_profiles");
       case "change_setting": {
         const namespace = this.random() < 0.7 ? "ui" : "terminal";
         const current = client.get("settings", namespace)?.data ?? {};

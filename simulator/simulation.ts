@@ -25,7 +25,11 @@ export interface SimulationOptions {
   restartRate?: number;
   /** The first device sets `ai_preferences` to the manual strategy (default true). */
   manualConflicts?: boolean;
-  /** Hook for teams: every user's token names this team, device 0 of user 0 edits team profiles. */
+  /**
+   * Teams: every user's token names this team (tier `team`); user 0 is its admin, whose
+   * devices edit and delete team profiles, the others members, whose devices now and then
+   * try to and are refused. Every device must converge on the team's items too.
+   */
   team?: string;
   /** Seed of the behaviour (default: random, printed). */
   seed?: number;
@@ -48,8 +52,10 @@ export interface SimulationReport {
   statuses: Partial<Record<ChangeResult["status"], number>>;
   conflictsResolved: number;
   offlineMs: number;
-  /** Live items on the server at the end, over all users. */
+  /** Live items on the server at the end, over all users (a team's counted once per member). */
   items: number;
+  /** Live team items on the server at the end (with `team`), part of every member's pull. */
+  teamItems: number;
   converged: boolean;
   /** From the last change (the devices stopped acting, networks back) to every store equal to a fresh pull. */
   convergedAfterMs: number | null;
@@ -85,7 +91,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   for (let u = 0; u < users; u++) {
     const accountToken = await options.target.accountToken(`sim-${run}-${u}`, {
       tier: options.devices > 10 ? "enterprise" : options.team ? "team" : "pro",
-      ...(options.team && { teamId: options.team }),
+      ...(options.team && { teamId: options.team, teamRole: u === 0 ? "admin" : "member" }),
     });
     for (let d = 0; d < options.devices; d++) {
       const { token } = await registerDevice({
@@ -99,7 +105,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       const behaviour = new Behaviour(
         d,
         seededRandom(random() * 2 ** 32),
-        !!options.team && u === 0 && d === 0,
+        options.team ? (u === 0 ? "admin" : "member") : null,
       );
       devices.push(
         new SimDevice(`user ${u} device ${d}`, u, behaviour, {
@@ -145,6 +151,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       conflictsResolved: sum(devices, (d) => d.counters.conflictsResolved),
       offlineMs: sum(devices, (d) => d.counters.offlineMs),
       items: outcome.items,
+      teamItems: outcome.teamItems,
       converged: outcome.convergedAt !== null,
       convergedAfterMs: outcome.convergedAt === null
         ? null
@@ -194,7 +201,9 @@ async function converge(
   devices: SimDevice[],
   apis: SyncApi[],
   timeoutMs: number,
-): Promise<{ convergedAt: number | null; items: number; differences: string[] }> {
+): Promise<
+  { convergedAt: number | null; items: number; teamItems: number; differences: string[] }
+> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     // Cheap first: nothing queued, and every device of a user at one cursor.
@@ -203,15 +212,22 @@ async function converge(
     const timedOut = performance.now() >= deadline;
     if (settled || timedOut) {
       const at = performance.now();
-      const { items, found } = await compare(devices, apis);
-      if (found.length === 0 && settled) return { convergedAt: at, items, differences: [] };
+      const { items, teamItems, found } = await compare(devices, apis);
+      if (found.length === 0 && settled) {
+        return { convergedAt: at, items, teamItems, differences: [] };
+      }
       if (timedOut) {
         const split = apis.flatMap((_, u) =>
           cursors(devices, u).size > 1
             ? [`user ${u}: devices at cursors ${[...cursors(devices, u)].join(", ")}`]
             : []
         );
-        return { convergedAt: null, items, differences: [...found, ...split].slice(0, 20) };
+        return {
+          convergedAt: null,
+          items,
+          teamItems,
+          differences: [...found, ...split].slice(0, 20),
+        };
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -222,18 +238,21 @@ function cursors(devices: SimDevice[], user: number): Set<string | null> {
   return new Set(devices.filter((d) => d.user === user).map((d) => d.client.cursor));
 }
 
-/** Every device against a fresh full pull of its user. */
+/** Every device against a fresh full pull of its user (its team's items included). */
 async function compare(devices: SimDevice[], apis: SyncApi[]) {
   const found: string[] = [];
   let items = 0;
+  let teamItems = 0;
   for (const [u, api] of apis.entries()) {
     const server = await fullPull(api);
-    items += [...server.values()].filter((c) => !c.deleted).length;
+    const live = [...server.values()].filter((c) => !c.deleted);
+    items += live.length;
+    teamItems = live.filter((c) => c.collection === "team_ssh_profiles").length;
     for (const device of devices.filter((d) => d.user === u)) {
       found.push(...differences(device.client, server).map((d) => `${device.name}: ${d}`));
     }
   }
-  return { items, found };
+  return { items, teamItems, found };
 }
 
 /** The report as printed by `deno task simulate`. */
@@ -250,8 +269,8 @@ export function formatReport(r: SimulationReport): string[] {
     `  offline:   ${(r.offlineMs / 1000).toFixed(1)} device-seconds in all`,
     `  answers:   ${list(r.statuses)}; conflicts resolved by a device: ${r.conflictsResolved}`,
     r.converged
-      ? `  converged: yes, ${r.convergedAfterMs} ms after the last change; ${r.items} live items, ` +
-        "every device's store = a fresh full pull"
+      ? `  converged: yes, ${r.convergedAfterMs} ms after the last change; ${r.items} live items ` +
+        `(${r.teamItems} of the team), every device's store = a fresh full pull`
       : "  converged: NO",
     `  end to end: ${
       r.changesPerSecond.toFixed(1)

@@ -2,7 +2,7 @@ import { loadConfig } from "../config.ts";
 import { startService } from "../service.ts";
 import { mintAccountToken } from "../sync/account_tokens.ts";
 import { createLogger } from "../sync/logger.ts";
-import type { Tier } from "../sync/tiers.ts";
+import type { TeamRole, Tier } from "../sync/tiers.ts";
 
 /** The service a simulation talks to, and how it gets account tokens for its users. */
 export interface Target extends AsyncDisposable {
@@ -19,6 +19,7 @@ export interface TokenOptions {
   /** Default `pro`; `enterprise` allows more than 10 devices. */
   tier?: Tier;
   teamId?: string;
+  teamRole?: TeamRole;
 }
 
 /** Signs account tokens with an HS256 secret, as `deno task mint-token` does. */
@@ -28,7 +29,7 @@ export function tokenMinter(secret: string): Target["accountToken"] {
       userId,
       tier: options.tier ?? "pro",
       expiresInSeconds: 3600,
-      ...(options.teamId && { teamId: options.teamId }),
+      ...(options.teamId && { teamId: options.teamId, teamRole: options.teamRole }),
     });
 }
 

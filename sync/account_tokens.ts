@@ -2,6 +2,7 @@ import * as jose from "jose";
 import { z } from "zod";
 import { AppError } from "./errors.ts";
 import { type Account, TEAM_ROLES, TIERS } from "./tiers.ts";
+import { TEAM_OWNER_PREFIX } from "./teams.ts";
 
 /** Tokens whose `exp − iat` is longer than this are refused, whoever signed them. */
 export const MAX_TOKEN_LIFETIME_SECONDS = 400 * 24 * 3600;
@@ -31,7 +32,8 @@ const ClaimId = z.string().min(1).max(256).refine(
 );
 
 const Claims = z.object({
-  sub: ClaimId,
+  // No account may be a team's owner key: it would read the team's items as its own.
+  sub: ClaimId.refine((sub) => !sub.startsWith(TEAM_OWNER_PREFIX)),
   exp: z.number(),
   iat: z.number(),
   tier: z.enum(TIERS).default("free"),
@@ -93,7 +95,8 @@ export class AccountTokenVerifier {
     }
     const claims = Claims.safeParse(payload);
     if (!claims.success) {
-      throw new AppError("UNAUTHORIZED", "The account token's claims are malformed");
+      const fields = claims.error.issues.map((issue) => issue.path.join(".")).join(", ");
+      throw new AppError("UNAUTHORIZED", `The account token's claims are malformed: ${fields}`);
     }
     const { sub, exp, iat, tier, tier_expires_at, team_id, team_role } = claims.data;
     // Bounded by what the issuer granted, not by what is left: an over-long token stays

@@ -84,6 +84,9 @@ export const PulledChange = z.object({
   redacted: z.literal(true).optional(),
   modified_at: EpochMs,
   device_id: z.string().nullable(),
+  author: z.string().optional().meta({
+    description: "Team items only: the user id of the writer of this version",
+  }),
   cursor: Cursor,
 });
 export type PulledChange = z.infer<typeof PulledChange>;

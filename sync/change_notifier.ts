@@ -1,14 +1,17 @@
 import type { Bus } from "./bus/bus.ts";
 import { encodeCursor } from "./cursor.ts";
-import { type SyncEvent, userChannel } from "./events.ts";
+import { ownerChannel, type SyncEvent, userChannel } from "./events.ts";
 import type { PlanResult } from "./push_planner.ts";
 
 /** Told of every committed batch; turns it into bus events where no WAL listener does. */
 export interface ChangeNotifier {
-  committed(userId: string, deviceId: string, plan: PlanResult): Promise<void>;
+  /** `owner`: the user, or the team's owner key (sync/teams.ts) for a team's items. */
+  committed(owner: string, deviceId: string, plan: PlanResult): Promise<void>;
   revoked(userId: string, deviceId: string): Promise<void>;
   /** The device registered again with its install_id: its earlier token stopped working. */
   tokenReplaced(userId: string, deviceId: string): Promise<void>;
+  /** The team the user's devices sync is now `teamId` (null: none). */
+  teamChanged(userId: string, teamId: string | null): Promise<void>;
 }
 
 /**
@@ -20,6 +23,7 @@ export const WAL_NOTIFIER: ChangeNotifier = {
   committed: () => Promise.resolve(),
   revoked: () => Promise.resolve(),
   tokenReplaced: () => Promise.resolve(),
+  teamChanged: () => Promise.resolve(),
 };
 
 /**
@@ -28,12 +32,12 @@ export const WAL_NOTIFIER: ChangeNotifier = {
  * catch up by cursor.
  */
 export function inProcessNotifier(bus: Bus, onError: (error: unknown) => void): ChangeNotifier {
-  const publish = (userId: string, events: SyncEvent[]) =>
+  const publish = (channel: string, events: SyncEvent[]) =>
     Promise.all(
-      events.map((event) => bus.publish(userChannel(userId), JSON.stringify(event)).catch(onError)),
+      events.map((event) => bus.publish(channel, JSON.stringify(event)).catch(onError)),
     ).then(() => {});
   return {
-    async committed(userId, deviceId, plan) {
+    async committed(owner, deviceId, plan) {
       const events: SyncEvent[] = [];
       if (plan.committed.seq > 0) {
         events.push({
@@ -51,11 +55,13 @@ export function inProcessNotifier(bus: Bus, onError: (error: unknown) => void): 
           item_id: c.item_id,
         });
       }
-      await publish(userId, events);
+      await publish(ownerChannel(owner), events);
     },
     revoked: (userId, deviceId) =>
-      publish(userId, [{ type: "device", device_id: deviceId, status: "revoked" }]),
+      publish(userChannel(userId), [{ type: "device", device_id: deviceId, status: "revoked" }]),
     tokenReplaced: (userId, deviceId) =>
-      publish(userId, [{ type: "token_replaced", device_id: deviceId }]),
+      publish(userChannel(userId), [{ type: "token_replaced", device_id: deviceId }]),
+    teamChanged: (userId, teamId) =>
+      publish(userChannel(userId), [{ type: "team_changed", team_id: teamId }]),
   };
 }

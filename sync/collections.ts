@@ -1,13 +1,17 @@
 import { z } from "zod";
 import type { MergeOptions, StrategyName } from "../conflict/types.ts";
 
-/** The five synced collections of the contract (DESIGN.md §1). */
+/**
+ * The synced collections of the contract (DESIGN.md §1, §2): five of a user's, and
+ * `team_ssh_profiles`, owned by the user's team (sync/teams.ts).
+ */
 export const COLLECTIONS = [
   "commands",
   "ssh_profiles",
   "ssh_keys",
   "settings",
   "ai_preferences",
+  "team_ssh_profiles",
 ] as const;
 export type Collection = typeof COLLECTIONS[number];
 
@@ -93,6 +97,13 @@ export const SPECS: Record<Collection, CollectionSpec> = {
     defaultStrategy: "field_merge",
     merge: { setFields: [], dedupeKey: [] },
     holdsKeys: false,
+  },
+  // The ssh_profiles fields; team items always settle with this default (sync/teams.ts).
+  team_ssh_profiles: {
+    schema: SshProfile,
+    defaultStrategy: "field_merge",
+    merge: { setFields: ["tags"], dedupeKey: [] },
+    holdsKeys: true,
   },
   ai_preferences: {
     schema: AiPreferences,

@@ -4,6 +4,8 @@ import type { ConflictRow, SyncStore } from "./sync_store.ts";
 import { type DeviceIdentity, type SyncService, toPulledChange } from "./sync_service.ts";
 import type { ConflictView, PulledChange } from "./api_schemas.ts";
 import { readSyncSettings, SYNC_SETTINGS_ID } from "./sync_settings.ts";
+import { encodePosition } from "./cursor.ts";
+import { syncedTeam } from "./teams.ts";
 
 export type Resolution = "local" | "remote" | "merged";
 
@@ -66,7 +68,11 @@ export class ConflictService {
       itemVersion: current?.version ?? null,
     });
     const item = await this.store.getItem(userId, conflict.collection, conflict.item_id);
-    return toPulledChange(item!);
+    // A user's item: its position in the user's stream (and none in the team's).
+    return toPulledChange(
+      item!,
+      encodePosition({ user: item!.seq, team: 0 }, syncedTeam(who.account)),
+    );
   }
 
   /** The `sync` settings with `strategy` remembered for `collection`, as a change. */

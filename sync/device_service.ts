@@ -2,12 +2,13 @@ import type { DeviceView } from "./api_schemas.ts";
 import { encodeBase64Url } from "./base64url.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import { sha256Hex } from "./hashing.ts";
-import { encodeCursor } from "./cursor.ts";
+import { encodePosition } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { DeviceRow, SyncStore } from "./sync_store.ts";
 import { type Account, lowestTierAllowing, TIER_LIMITS, type Upgrade } from "./tiers.ts";
 import type { AccountToken } from "./account_tokens.ts";
 import type { DeviceIdentity } from "./sync_service.ts";
+import { syncedTeam } from "./teams.ts";
 
 /**
  * Device tokens are opaque random strings; only their SHA-256 is stored. Every instance
@@ -22,17 +23,20 @@ const TOUCH_EVERY_MS = 60_000;
 export class DeviceService {
   constructor(
     private readonly store: SyncStore,
-    private readonly notifier: Pick<ChangeNotifier, "revoked" | "tokenReplaced">,
+    private readonly notifier: Pick<ChangeNotifier, "revoked" | "tokenReplaced" | "teamChanged">,
     private readonly clock: () => number = Date.now,
   ) {}
 
   /**
    * Records a verified account token and answers the account as it now stands: the newest
    * token seen for the user (largest `iat`) sets tier, tier expiry and team for everything
-   * the user's device tokens do, on every instance.
+   * the user's device tokens do, on every instance. When it changes the team the user's
+   * devices sync, their sockets are told to reconnect (DESIGN.md §11).
    */
   async recordAccount(token: AccountToken): Promise<Account> {
-    return await this.store.saveAccount(token);
+    const { teamChanged, ...account } = await this.store.saveAccount(token);
+    if (teamChanged) await this.notifier.teamChanged(account.userId, syncedTeam(account));
+    return account;
   }
 
   /**
@@ -62,7 +66,7 @@ export class DeviceService {
     }
     // The old token's sockets close on every instance (DESIGN.md §3).
     if (!outcome.created) await this.notifier.tokenReplaced(account.userId, outcome.device.id);
-    return { device: this.#view(outcome.device), token };
+    return { device: this.#view(outcome.device, account), token };
   }
 
   /** The device a token belongs to; a deleted device's token fails at once. */
@@ -78,8 +82,9 @@ export class DeviceService {
     return { deviceId: found.device.id, account: found.account, device: found.device };
   }
 
-  async list(userId: string): Promise<DeviceView[]> {
-    return (await this.store.listDevices(userId)).map((row) => this.#view(row));
+  /** The account's devices, each with its acknowledged cursor as the account now reads it. */
+  async list(account: Account): Promise<DeviceView[]> {
+    return (await this.store.listDevices(account.userId)).map((row) => this.#view(row, account));
   }
 
   async delete(userId: string, deviceId: string): Promise<void> {
@@ -89,7 +94,7 @@ export class DeviceService {
     await this.notifier.revoked(userId, deviceId);
   }
 
-  #view(row: DeviceRow): DeviceView {
+  #view(row: DeviceRow, account: Account): DeviceView {
     const lastSeen = row.last_seen_at?.getTime() ?? null;
     return {
       id: row.id,
@@ -100,9 +105,18 @@ export class DeviceService {
       created_at: row.created_at.getTime(),
       last_seen_at: lastSeen,
       online: lastSeen !== null && this.clock() - lastSeen < ONLINE_WINDOW_MS,
-      cursor: encodeCursor(row.cursor),
+      cursor: acknowledgedCursor(row, syncedTeam(account)),
     };
   }
+}
+
+/**
+ * A device's acknowledged cursor for a device of `team` (null: none): a team part of another
+ * team counts nothing of this one.
+ */
+export function acknowledgedCursor(row: DeviceRow, team: string | null): string {
+  const teamSeq = team !== null && row.cursor_team_id === team ? row.team_cursor : 0;
+  return encodePosition({ user: row.cursor, team: teamSeq }, team);
 }
 
 /** True when the bearer token has the shape of a device token (account tokens are JWTs). */

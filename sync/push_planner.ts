@@ -17,6 +17,7 @@ import {
 } from "./sync_store.ts";
 import { readSyncSettings, SYNC_SETTINGS_ID, type SyncSettings } from "./sync_settings.ts";
 import { allowedCollections } from "./selective_sync.ts";
+import { TEAM_COLLECTION } from "./teams.ts";
 
 /** Client clocks may run ahead of ours by at most this much (DESIGN.md §2). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -36,14 +37,24 @@ export interface PlanResult {
   settled: { strategy: StrategyName; status: ChangeStatus }[];
 }
 
+/** Who writes a batch, and what a plan may not pick for itself. */
+export interface PlanContext {
+  deviceId: string;
+  /** The writer's user id for a team's items (sync/teams.ts); null for a user's own. */
+  author: string | null;
+  now: number;
+  newId: () => string;
+}
+
 /**
- * Decides every change of a batch against the state read under the user's lock. Pure:
+ * Decides every change of a batch against the state read under the owner's lock (a user's,
+ * or a team's: then `snapshot` holds no sync settings, so the collection defaults apply). Pure:
  * the clock, the device and the conflict ids come in as arguments.
  */
 export function planBatch(
   changes: PreparedChange[],
   snapshot: BatchSnapshot,
-  context: { deviceId: string; now: number; newId: () => string },
+  context: PlanContext,
 ): { writes: BatchWrites; result: PlanResult } {
   const settings = readSyncSettings(
     snapshot.items.get(itemKey("settings", SYNC_SETTINGS_ID))?.data,
@@ -75,7 +86,7 @@ class Plan {
   constructor(
     readonly snapshot: BatchSnapshot,
     readonly settings: SyncSettings,
-    readonly context: { deviceId: string; now: number; newId: () => string },
+    readonly context: PlanContext,
   ) {
     this.#head = snapshot.head;
     this.#dedupe = new Map(snapshot.dedupe);
@@ -130,8 +141,11 @@ class Plan {
     incoming: Version,
     dedupeKey: string | null,
   ): ChangeResult {
-    const strategy: StrategyName = this.settings.conflict_strategies?.[change.collection] ??
-      SPECS[change.collection].defaultStrategy;
+    // Team items settle with their collection's default, whoever writes them (sync/teams.ts).
+    const chosen = change.collection === TEAM_COLLECTION
+      ? undefined
+      : this.settings.conflict_strategies?.[change.collection];
+    const strategy: StrategyName = chosen ?? SPECS[change.collection].defaultStrategy;
     const baseRow = change.base_version === null
       ? undefined
       : this.snapshot.bases.get(versionKey(change.collection, change.id, change.base_version)) ??
@@ -223,6 +237,7 @@ class Plan {
       change_id: change.change_id,
       seq,
       dedupe_key: key,
+      author: this.context.author,
     });
     this.#touched.add(change.collection);
     this.#lastSeq = seq;

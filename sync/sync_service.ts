@@ -1,11 +1,14 @@
 import { type Collection, COLLECTIONS, isCollection } from "./collections.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { decodeCursor, decodeSince, encodePosition, type Since, START } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import type { SyncCache } from "./cache/sync_cache.ts";
 import type { ChangeResult, PulledChange, PullResult, PushResult } from "./api_schemas.ts";
 import { mergePlans, planBatch, type PlanResult, type PreparedChange } from "./push_planner.ts";
+import { splitByOwner } from "./owner_split.ts";
+import { mergeStreams } from "./stream_merge.ts";
+import { isTeamOwner, syncedTeam, TEAM_COLLECTION, teamOwner } from "./teams.ts";
 import { prepareChange } from "./prepare_change.ts";
 import { allowedCollections } from "./selective_sync.ts";
 import {
@@ -48,16 +51,40 @@ export class SyncService {
     } = {},
   ) {}
 
-  /** Stores a batch; each change gets its own result and one bad change fails alone. */
+  /**
+   * Stores a batch; each change gets its own result and one bad change fails alone. The
+   * user's changes and the team's are stored in a transaction each (owner_split.ts), and
+   * the answer's cursor holds the last stored change of each (0 for a stream the batch
+   * did not write): for a batch of one stream, the cursor its event carries.
+   */
   async push(
     who: DeviceIdentity,
     rawChanges: unknown[],
   ): Promise<PushResult> {
     const now = this.#writableNow(who);
-    const plan = mergePlans(await this.#storeIsolating(who, rawChanges.map(prepareChange), now));
-    this.options.metrics?.pushed(rawChanges, plan);
-    await this.#committed(who, plan);
-    return { results: plan.results, cursor: plan.cursor };
+    const prepared = rawChanges.map(prepareChange);
+    const parts = splitByOwner(prepared, who.account, await this.#sendPolicy(who, prepared));
+    const results: PushResult["results"] = [];
+    const stored: { owner: string; plan: PlanResult }[] = [];
+    for (const part of parts) {
+      const plan = mergePlans(await this.#storeIsolating(who, part.owner, part.changes, now));
+      part.indices.forEach((index, i) => results[index] = plan.results[i]);
+      stored.push({ owner: part.owner, plan });
+    }
+    this.options.metrics?.pushed(rawChanges, {
+      results,
+      settled: stored.flatMap(({ plan }) => plan.settled),
+    });
+    for (const { owner, plan } of stored) {
+      await this.#committed(owner, who.deviceId, plan);
+    }
+    const team = syncedTeam(who.account);
+    if (team === null) return { results, cursor: stored[0].plan.cursor };
+    const seqOf = (teamPart: boolean) => {
+      const part = stored.find(({ owner }) => isTeamOwner(owner) === teamPart);
+      return part ? decodeCursor(part.plan.cursor) : 0;
+    };
+    return { results, cursor: encodePosition({ user: seqOf(false), team: seqOf(true) }, team) };
   }
 
   /**
@@ -72,71 +99,115 @@ export class SyncService {
     const [first] = prepared;
     if (!first.ok) throw new AppError(first.error.code, first.error.message, first.error.details);
     const item = itemKey(first.change.collection, first.change.id);
-    const plan = await this.#store(who, prepared, now, { ...closing, item }).catch((error) => {
-      if (error instanceof StoreDataError) {
-        const { code, message, details } = refusal(error);
-        throw new AppError(code, message, details);
-      }
-      throw error;
-    });
-    await this.#committed(who, plan);
+    const owner = who.account.userId;
+    const plan = await this.#store(who, owner, prepared, now, { ...closing, item }).catch(
+      (error) => {
+        if (error instanceof StoreDataError) {
+          const { code, message, details } = refusal(error);
+          throw new AppError(code, message, details);
+        }
+        throw error;
+      },
+    );
+    await this.#committed(owner, who.deviceId, plan);
   }
 
-  /** A page of changes after `since`, in sequence order, limited to what this device syncs. */
+  /**
+   * A page of changes after `since`, limited to what this device syncs: the user's and,
+   * for a member of a team, the team's, each stream in its sequence order (stream_merge.ts).
+   * 410 when `since` predates a stream's compaction horizon or counts another team's
+   * stream (the user's team changed: the device resyncs from scratch, DESIGN.md §11).
+   */
   async pull(
     who: DeviceIdentity,
     query: { since?: string; collections?: string; limit: number },
   ): Promise<PullResult> {
-    const since = query.since ? decodeCursor(query.since) : 0;
+    const team = syncedTeam(who.account);
+    const since = query.since ? decodeSince(query.since, team) : START;
     const wanted = parseCollections(query.collections);
     this.options.metrics?.pulled(who.account.tier);
-    // The common "anything new?" with nothing new. A cached head is never ahead of a
-    // commit (SyncCache), so equal means nothing committed after `since` that the cache
-    // knows of; a head it does not know yet is one whose event is still on its way.
-    if (since > 0 && await this.#cachedHead(who.account.userId) === since) {
-      return { changes: [], cursor: encodeCursor(since), has_more: false };
-    }
-    const settingsItem = await this.store.getItem(who.account.userId, "settings", SYNC_SETTINGS_ID);
-    const allowed = allowedCollections(readSyncSettings(settingsItem?.data), who.deviceId);
-    const collections = wanted.filter((c) => allowed.has(c));
-    const page = await this.store.pull(who.account.userId, since, collections, query.limit + 1);
-    this.options.cache?.advance(who.account.userId, page.head).catch(() => {});
-    if (since > page.head) {
-      // A cursor from the future would skip every change until the sequence caught up.
-      throw new AppError("VALIDATION_FAILED", "since is not a cursor this service issued", {
-        fields: { since: "is past the newest change" },
-      });
-    }
-    if (since > 0 && since < page.purgedSeq) {
+    if (since.expired) {
       throw new AppError(
         "SYNC_CURSOR_EXPIRED",
-        "The cursor is older than the tombstone compaction horizon: pull again with no since",
+        "The cursor counts a team this account no longer syncs: pull again with no since",
       );
     }
-    const rows = page.rows.slice(0, query.limit);
-    const changes = rows.map(toPulledChange);
-    const last = rows.at(-1);
-    // With nothing new, the head (read before the rows) is safe: every change up to it had committed.
-    const cursor = encodeCursor(last ? last.seq : Math.max(since, page.head));
-    return { changes, cursor, has_more: page.rows.length > query.limit };
+    const userId = who.account.userId;
+    if (await this.#atCachedHead(userId, team, since)) {
+      return { changes: [], cursor: encodePosition(since, team), has_more: false };
+    }
+    const settingsItem = await this.store.getItem(userId, "settings", SYNC_SETTINGS_ID);
+    const allowed = allowedCollections(readSyncSettings(settingsItem?.data), who.deviceId);
+    const collections = wanted.filter((c) => allowed.has(c));
+    const read = (owner: string, from: number, streamed: Collection[]) =>
+      this.store.pull(owner, from, streamed, query.limit + 1).then((page) => {
+        this.options.cache?.advance(owner, page.head).catch(() => {});
+        assertServable(from, page);
+        return { since: from, head: page.head, rows: page.rows };
+      });
+    const [mine, theirs] = await Promise.all([
+      read(userId, since.user, collections.filter((c) => c !== TEAM_COLLECTION)),
+      team === null
+        ? null
+        : read(teamOwner(team), since.team, collections.filter((c) => c === TEAM_COLLECTION)),
+    ]);
+    const page = mergeStreams(mine, theirs, query.limit);
+    return {
+      changes: page.rows.map(({ row, position }) =>
+        toPulledChange(row, encodePosition(position, team))
+      ),
+      cursor: encodePosition(page.position, team),
+      has_more: page.hasMore,
+    };
   }
 
   /**
-   * After commit, before answering: the cached head moves past what committed (so a device
-   * that pulls from the old head, hint or no hint, is never told "nothing new"), then the
-   * notifier publishes. A failed advance costs freshness only until the change's event
-   * advances it again or the head expires.
+   * After commit, before answering: the owner's cached head moves past what committed (so
+   * a device that pulls from the old head, hint or no hint, is never told "nothing new"),
+   * then the notifier publishes. A failed advance costs freshness only until the change's
+   * event advances it again or the head expires.
    */
-  async #committed(who: DeviceIdentity, plan: PlanResult): Promise<void> {
+  async #committed(owner: string, deviceId: string, plan: PlanResult): Promise<void> {
     if (plan.committed.seq > 0) {
-      await this.options.cache?.advance(who.account.userId, plan.committed.seq).catch(() => {});
+      await this.options.cache?.advance(owner, plan.committed.seq).catch(() => {});
     }
-    await this.notifier.committed(who.account.userId, who.deviceId, plan);
+    await this.notifier.committed(owner, deviceId, plan);
   }
 
-  async #cachedHead(userId: string): Promise<number | null> {
+  /**
+   * The common "anything new?" with nothing new. A cached head is never ahead of a commit
+   * and every writer advances it before answering (SyncCache), so equal heads mean nothing
+   * committed after `since`.
+   */
+  async #atCachedHead(userId: string, team: string | null, since: Since): Promise<boolean> {
+    if (since.user === 0 && since.team === 0) return false;
+    const [user, teams] = await Promise.all([
+      this.#cachedHead(userId),
+      team === null ? since.team : this.#cachedHead(teamOwner(team)),
+    ]);
+    return user === since.user && teams === since.team;
+  }
+
+  async #cachedHead(owner: string): Promise<number | null> {
     // An unreachable cache is a miss: the pull queries.
-    return await this.options.cache?.head(userId).catch(() => null) ?? null;
+    return await this.options.cache?.head(owner).catch(() => null) ?? null;
+  }
+
+  /**
+   * What this device may send (selective sync and its device policy, DESIGN.md §7), read
+   * from the user's settings only for a batch that holds a team change: the team's own
+   * transaction reads no settings of the user.
+   */
+  async #sendPolicy(
+    who: DeviceIdentity,
+    prepared: PreparedChange[],
+  ): Promise<() => ReadonlySet<Collection>> {
+    if (!prepared.some((p) => p.ok && p.change.collection === TEAM_COLLECTION)) {
+      return () => new Set(COLLECTIONS);
+    }
+    const item = await this.store.getItem(who.account.userId, "settings", SYNC_SETTINGS_ID);
+    const allowed = allowedCollections(readSyncSettings(item?.data), who.deviceId);
+    return () => allowed;
   }
 
   /** The time of a write; an expired tier writes nothing (DESIGN.md §8). */
@@ -154,11 +225,12 @@ export class SyncService {
    */
   async #storeIsolating(
     who: DeviceIdentity,
+    owner: string,
     prepared: PreparedChange[],
     now: number,
   ): Promise<PlanResult[]> {
     try {
-      return [await this.#store(who, prepared, now)];
+      return [await this.#store(who, owner, prepared, now)];
     } catch (error) {
       const valid = prepared.flatMap((p, i) => (p.ok ? [i] : []));
       if (!(error instanceof StoreDataError) || valid.length === 0) throw error;
@@ -169,19 +241,20 @@ export class SyncService {
           change_id: culprit.change.change_id,
           error: refusal(error),
         });
-        return [await this.#store(who, rejected, now)];
+        return [await this.#store(who, owner, rejected, now)];
       }
       const split = valid[Math.floor(valid.length / 2)];
       return [
-        ...await this.#storeIsolating(who, prepared.slice(0, split), now),
-        ...await this.#storeIsolating(who, prepared.slice(split), now),
+        ...await this.#storeIsolating(who, owner, prepared.slice(0, split), now),
+        ...await this.#storeIsolating(who, owner, prepared.slice(split), now),
       ];
     }
   }
 
-  /** One transaction: read what the batch needs, plan it purely, write the plan. */
+  /** One transaction under `owner`'s lock: read what the batch needs, plan it purely, write the plan. */
   #store(
     who: DeviceIdentity,
+    owner: string,
     prepared: PreparedChange[],
     now: number,
     closing?: Closing & { item: string },
@@ -208,11 +281,12 @@ export class SyncService {
     const plan: Decide = (snapshot) =>
       planBatch(prepared, snapshot, {
         deviceId: who.deviceId,
+        author: isTeamOwner(owner) ? who.account.userId : null,
         now,
         newId: () => crypto.randomUUID(),
       });
     const decide: Decide = closing ? (snapshot) => closeWith(plan, snapshot, closing) : plan;
-    return this.store.writeBatch(who.account.userId, reads, decide);
+    return this.store.writeBatch(owner, reads, decide);
   }
 }
 
@@ -258,8 +332,8 @@ function refusal(error: StoreDataError): NonNullable<ChangeResult["error"]> {
     };
 }
 
-/** A stored item as pulls and conflict resolutions show it. */
-export function toPulledChange(row: ItemRow): PulledChange {
+/** A stored item as pulls and conflict resolutions show it, at `cursor`. */
+export function toPulledChange(row: ItemRow, cursor: string): PulledChange {
   return {
     collection: row.collection,
     id: row.id,
@@ -269,8 +343,27 @@ export function toPulledChange(row: ItemRow): PulledChange {
     ...(row.redacted && { redacted: true as const }),
     modified_at: row.modified_at,
     device_id: row.device_id,
-    cursor: encodeCursor(row.seq),
+    ...(row.author !== null && { author: row.author }),
+    cursor,
   };
+}
+
+/**
+ * 422 for a `since` past the stream's head (a cursor from the future would skip every change
+ * until the sequence caught up), 410 for one before its compaction horizon.
+ */
+function assertServable(since: number, page: { head: number; purgedSeq: number }): void {
+  if (since > page.head) {
+    throw new AppError("VALIDATION_FAILED", "since is not a cursor this service issued", {
+      fields: { since: "is past the newest change" },
+    });
+  }
+  if (since > 0 && since < page.purgedSeq) {
+    throw new AppError(
+      "SYNC_CURSOR_EXPIRED",
+      "The cursor is older than the tombstone compaction horizon: pull again with no since",
+    );
+  }
 }
 
 function parseCollections(list: string | undefined): Collection[] {

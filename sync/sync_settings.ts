@@ -23,7 +23,12 @@ const HistoryRule = z.object({
 
 // What reads accept: stored settings keep working when a newer rule would refuse a value.
 const StoredSyncSettings = z.looseObject({
-  conflict_strategies: z.partialRecord(z.enum(COLLECTIONS), z.enum(STRATEGY_NAMES)).optional(),
+  // A user's own collections only: team items settle with the collection default whoever
+  // writes them, so two admins' preferences never make the team's outcome depend on who pushed.
+  conflict_strategies: z.partialRecord(
+    z.enum(COLLECTIONS).exclude(["team_ssh_profiles"]),
+    z.enum(STRATEGY_NAMES),
+  ).optional(),
   secret_patterns: z.array(Pattern).max(200).optional(),
   collections: z.array(z.enum(COLLECTIONS)).optional(),
   device_policies: z.record(z.string(), z.object({ collections: z.array(z.enum(COLLECTIONS)) }))

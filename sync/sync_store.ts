@@ -10,7 +10,12 @@ export interface DeviceRow {
   platform: string;
   install_id: string | null;
   app_version: string | null;
+  /** The acknowledged position in the user's stream. */
   cursor: number;
+  /** The acknowledged position in team `cursor_team_id`'s stream (0: none). */
+  team_cursor: number;
+  /** The team whose stream `team_cursor` counts (the device's team when it acknowledged). */
+  cursor_team_id: string | null;
   created_at: Date;
   last_seen_at: Date | null;
 }
@@ -34,6 +39,8 @@ export interface ItemRow {
   seq: number;
   /** Commands only: the first 128 bits of sha256(canonical [command, session_id]) as a uuid. */
   dedupe_key: string | null;
+  /** Team items only: the user id of the writer of this version (null for a user's own). */
+  author: string | null;
 }
 
 export interface AppliedRow {
@@ -124,7 +131,7 @@ export interface SyncStore {
    * was recorded before (equal `iat`: the one recorded last wins). Answers the account as it
    * now stands, which every instance sharing the database sees.
    */
-  saveAccount(token: AccountToken): Promise<Account>;
+  saveAccount(token: AccountToken): Promise<SavedAccount>;
   registerDevice(
     userId: string,
     input: { name: string; platform: string; install_id?: string; app_version?: string },
@@ -136,7 +143,17 @@ export interface SyncStore {
   touchDevices(deviceIds: readonly string[]): Promise<void>;
   listDevices(userId: string): Promise<DeviceRow[]>;
   deleteDevice(userId: string, deviceId: string): Promise<boolean>;
-  setDeviceCursor(userId: string, deviceId: string, seq: number): Promise<void>;
+  /**
+   * Records a device's acknowledged cursor: `seq` in the user's stream and, for a member of
+   * a team, `team.seq` in team `team.id`'s stream. Never moves a part back (a team part
+   * of another team than the stored one replaces it) nor past its stream's head.
+   */
+  setDeviceCursor(
+    userId: string,
+    deviceId: string,
+    seq: number,
+    team?: { id: string; seq: number },
+  ): Promise<void>;
 
   /**
    * Runs one batch under the user's lock: reads what `reads` names, lets `decide` (pure)
@@ -148,9 +165,13 @@ export interface SyncStore {
     reads: BatchReads,
     decide: (snapshot: BatchSnapshot) => { writes: BatchWrites; result: T },
   ): Promise<T>;
-  /** Changes after `since` in sequence order; `withData: false` leaves `data` null (hints need no data). */
+  /**
+   * The owner's changes after `since` in sequence order, and its head and purge horizon.
+   * `owner` is a user id or a team's owner key (sync/teams.ts). `withData: false` leaves
+   * `data` null (hints need no data).
+   */
   pull(
-    userId: string,
+    owner: string,
     since: number,
     collections: readonly string[],
     limit: number,
@@ -159,7 +180,17 @@ export interface SyncStore {
   getItem(userId: string, collection: string, id: string): Promise<ItemRow | null>;
   listConflicts(userId: string, status: "open" | "resolved"): Promise<ConflictRow[]>;
   getConflict(userId: string, conflictId: string): Promise<ConflictRow | null>;
-  stats(userId: string): Promise<StoreStats>;
+  /** Counts of a user's items, conflicts and outcomes; of a team's items for a team's owner key. */
+  stats(owner: string): Promise<StoreStats>;
+}
+
+/** An account as recorded by {@link SyncStore.saveAccount}. */
+export interface SavedAccount extends Account {
+  /**
+   * The team the user's devices sync (sync/teams.ts `syncedTeam`) differs from the one
+   * stored before this token: their sockets must reconnect, their cursors expire.
+   */
+  teamChanged: boolean;
 }
 
 export interface StoreStats {

@@ -62,7 +62,7 @@ export function assertWritable(account: Account, now: number): void {
  */
 export interface Upgrade {
   tier: Tier;
-  reason: "subscription_expired" | "device_limit";
+  reason: "subscription_expired" | "device_limit" | "team_sync";
 }
 
 /**

@@ -1,12 +1,11 @@
 import type { Bus } from "../bus/bus.ts";
 import { decodeCursor } from "../cursor.ts";
-import type { SyncEvent } from "../events.ts";
+import { channelOwner, type SyncEvent } from "../events.ts";
 import type { SyncCache } from "./sync_cache.ts";
 
-const USER_CHANNEL = "sync:user:";
-
 /**
- * The bus, advancing each user's cached head as its `changes` events go out. Whatever
+ * The bus, advancing each owner's cached head (a user's, or a team's on `sync:team:<id>`)
+ * as its `changes` events go out. Whatever
  * publishes them (the replication listener from the WAL, the in-process notifier after
  * commit, a job's notice) does so only after commit, so the head never runs ahead.
  *
@@ -23,8 +22,9 @@ export function withHeadTracking(
   return {
     kind: bus.kind,
     async publish(channel, message) {
-      const seq = channel.startsWith(USER_CHANNEL) ? committedSeq(message) : null;
-      if (seq !== null) await cache.advance(channel.slice(USER_CHANNEL.length), seq).catch(onError);
+      const owner = channelOwner(channel);
+      const seq = owner === null ? null : committedSeq(message);
+      if (seq !== null) await cache.advance(owner!, seq).catch(onError);
       await bus.publish(channel, message);
     },
     subscribe: (channel, onMessage, onResumed) => bus.subscribe(channel, onMessage, onResumed),

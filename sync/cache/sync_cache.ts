@@ -1,6 +1,7 @@
-/** Stats as computed at a head, kept briefly. */
+/** Stats as computed at a head (and, for a member of a team, the team's head), kept briefly. */
 export interface CachedStats {
   head: number;
+  team?: { id: string; head: number };
   body: unknown;
 }
 

@@ -15,9 +15,10 @@ export interface CompactionPolicy {
 
 /**
  * Tombstone compaction (DESIGN.md §10): tombstones older than the retention that every
- * active device has acknowledged are deleted, and the user's `purged_seq` moves past
+ * active device has acknowledged are deleted, and the owner's `purged_seq` moves past
  * them, so a pull from an older cursor answers 410 `SYNC_CURSOR_EXPIRED`. Devices already
- * applied them, so nothing is published.
+ * applied them, so nothing is published. A team's tombstones wait for every active device
+ * of every member (the team part of their acknowledged cursors, db/jobs_sql.ts).
  */
 export async function compactTombstones(
   ctx: JobContext,

@@ -1,10 +1,15 @@
 import type { Pgoutput } from "pg-logical-replication";
 import { encodeCursor } from "../cursor.ts";
 import type { SyncEvent } from "../events.ts";
+import { syncedTeam } from "../teams.ts";
+import { TIERS } from "../tiers.ts";
 
-/** An event bound for one user's channel. */
-export interface UserEvent {
-  userId: string;
+/**
+ * An event bound for one owner's channel: a user's, or a team's for a team's owner key
+ * (`team:<id>`, sync/teams.ts), whose items rows carry it as their `user_id`.
+ */
+export interface OwnerEvent {
+  owner: string;
   event: SyncEvent;
 }
 
@@ -12,6 +17,8 @@ type Row = Record<string, unknown>;
 
 /** Prefix of the logical messages the `devices` triggers emit (migration 005). */
 export const DEVICE_EVENT_PREFIX = "devpocket.device";
+/** Prefix of the logical messages a change of a user's tier or team emits (migration 008). */
+export const ACCOUNT_EVENT_PREFIX = "devpocket.account";
 
 interface PendingChanges {
   maxSeq: number;
@@ -21,18 +28,21 @@ interface PendingChanges {
 
 /**
  * Folds one transaction's pgoutput messages (as `PgoutputPlugin` yields them, between
- * `begin` and `commit`) into per-user events. Pure: no I/O, no clock. Memory grows with
- * the number of users and collections touched, not with the number of rows, so a large
+ * `begin` and `commit`) into per-owner events. Pure: no I/O, no clock. Memory grows with
+ * the number of owners and collections touched, not with the number of rows, so a large
  * compaction or redaction transaction stays cheap.
  *
- * - `items` insert/update → one `changes` event per user: highest cursor, sorted
- *   collections, the origin device (null when the rows came from several devices).
+ * - `items` insert/update → one `changes` event per owner (a user, or a team for its
+ *   items): highest cursor in that owner's stream, sorted collections, the origin device
+ *   (null when the rows came from several devices).
  * - `items` delete (tombstone compaction) → nothing: devices already applied it.
  * - `conflicts` insert → `conflict`.
  * - a `devpocket.device` message (emitted by the `devices` triggers) → `device` revoked for a
  *   deletion, `token_replaced` when the device registered again with a new token.
  * - `devices` delete → `device` revoked: what a publication made by an older version
  *   carries, for WAL written before the upgrade.
+ * - a `devpocket.account` message (a user's tier or team changed) → `team_changed` with
+ *   the team the user's devices now sync.
  *
  * Only `user_id`, `collection`, `seq`, `device_id` and ids are read: an unchanged TOAST
  * `data` column (decoded as `undefined`) never matters.
@@ -44,7 +54,7 @@ interface PendingChanges {
  */
 export class TransactionDecoder {
   // Users in the order they first appear; their changes event takes that place.
-  #order: Array<{ userId: string; changes: true } | UserEvent> = [];
+  #order: Array<{ owner: string; changes: true } | OwnerEvent> = [];
   #changes = new Map<string, PendingChanges>();
 
   /** Takes one message of the transaction; messages that carry no change are ignored. */
@@ -62,20 +72,21 @@ export class TransactionDecoder {
         return;
       case "message":
         if (message.prefix === DEVICE_EVENT_PREFIX) this.#deviceEvent(message.content);
+        else if (message.prefix === ACCOUNT_EVENT_PREFIX) this.#accountEvent(message.content);
         return;
       default:
         return;
     }
   }
 
-  /** The transaction's events in order of first appearance per user. */
-  events(): UserEvent[] {
+  /** The transaction's events in order of first appearance per owner. */
+  events(): OwnerEvent[] {
     return this.#order.map((entry) => {
       if ("event" in entry) return entry;
-      const pending = this.#changes.get(entry.userId)!;
+      const pending = this.#changes.get(entry.owner)!;
       const devices = [...pending.devices];
       return {
-        userId: entry.userId,
+        owner: entry.owner,
         event: {
           type: "changes",
           cursor: encodeCursor(pending.maxSeq),
@@ -87,15 +98,15 @@ export class TransactionDecoder {
   }
 
   #itemChanged(row: Row): void {
-    const userId = text(row.user_id);
+    const owner = text(row.user_id);
     const collection = text(row.collection);
     const seq = toSeq(row.seq);
-    if (userId === null || collection === null || seq === null) return;
-    let pending = this.#changes.get(userId);
+    if (owner === null || collection === null || seq === null) return;
+    let pending = this.#changes.get(owner);
     if (!pending) {
       pending = { maxSeq: seq, collections: new Set(), devices: new Set() };
-      this.#changes.set(userId, pending);
-      this.#order.push({ userId, changes: true });
+      this.#changes.set(owner, pending);
+      this.#order.push({ owner, changes: true });
     }
     pending.maxSeq = Math.max(pending.maxSeq, seq);
     pending.collections.add(collection);
@@ -109,25 +120,29 @@ export class TransactionDecoder {
     const itemId = text(row.item_id);
     if (userId === null || conflictId === null || collection === null || itemId === null) return;
     this.#order.push({
-      userId,
+      owner: userId,
       event: { type: "conflict", conflict_id: conflictId, collection, item_id: itemId },
     });
   }
 
   #deviceEvent(content: Uint8Array): void {
-    let row: Row;
-    try {
-      row = JSON.parse(new TextDecoder().decode(content));
-    } catch {
-      return;
-    }
+    const row = parseMessage(content);
     if (row?.event === "revoked") this.#deviceDeleted(row);
     else if (row?.event === "token_replaced") {
       const userId = text(row.user_id);
       const deviceId = text(row.device_id);
       if (userId === null || deviceId === null) return;
-      this.#order.push({ userId, event: { type: "token_replaced", device_id: deviceId } });
+      this.#order.push({ owner: userId, event: { type: "token_replaced", device_id: deviceId } });
     }
+  }
+
+  #accountEvent(content: Uint8Array): void {
+    const row = parseMessage(content);
+    const userId = text(row?.user_id);
+    const tier = TIERS.find((t) => t === row?.tier);
+    if (userId === null || tier === undefined) return;
+    const team = syncedTeam({ tier, teamId: text(row?.team_id) });
+    this.#order.push({ owner: userId, event: { type: "team_changed", team_id: team } });
   }
 
   #deviceDeleted(row: Row | null): void {
@@ -136,7 +151,10 @@ export class TransactionDecoder {
     const userId = text(row?.user_id);
     const deviceId = text(row?.device_id ?? row?.id);
     if (userId === null || deviceId === null) return;
-    this.#order.push({ userId, event: { type: "device", device_id: deviceId, status: "revoked" } });
+    this.#order.push({
+      owner: userId,
+      event: { type: "device", device_id: deviceId, status: "revoked" },
+    });
   }
 }
 
@@ -144,10 +162,20 @@ export class TransactionDecoder {
  * Events of one whole transaction.
  * @example decodeTransaction([begin, relation, insert, commit]) // [{ userId, event }]
  */
-export function decodeTransaction(messages: Iterable<Pgoutput.Message>): UserEvent[] {
+export function decodeTransaction(messages: Iterable<Pgoutput.Message>): OwnerEvent[] {
   const tx = new TransactionDecoder();
   for (const message of messages) tx.add(message);
   return tx.events();
+}
+
+/** The JSON object of a trigger's logical message; null when it is not one. */
+function parseMessage(content: Uint8Array): Row | null {
+  try {
+    const row = JSON.parse(new TextDecoder().decode(content));
+    return row !== null && typeof row === "object" ? row : null;
+  } catch {
+    return null;
+  }
 }
 
 function text(value: unknown): string | null {

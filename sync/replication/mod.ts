@@ -4,7 +4,7 @@ export {
   type ReplicationListenerState,
   type ReplicationLogger,
 } from "./listener.ts";
-export { decodeTransaction, TransactionDecoder, type UserEvent } from "./decode.ts";
+export { decodeTransaction, type OwnerEvent, TransactionDecoder } from "./decode.ts";
 export { publishCatchUp, publishEvents } from "./publisher.ts";
 export {
   FAULT_KINDS,

@@ -1,17 +1,18 @@
 import type { Bus } from "../bus/bus.ts";
-import { BROADCAST_CHANNEL, type BroadcastEvent, userChannel } from "../events.ts";
-import type { UserEvent } from "./decode.ts";
+import { BROADCAST_CHANNEL, type BroadcastEvent, ownerChannel } from "../events.ts";
+import type { OwnerEvent } from "./decode.ts";
 import { ReplicationError } from "./replication_error.ts";
 
 /**
- * Publishes one transaction's events, each as JSON on its user's channel. All publishes
+ * Publishes one transaction's events, each as JSON on its owner's channel (a user's, or a
+ * team's: `sync:team:<id>`). All publishes
  * are issued at once (a Redis client pipelines them) and all are awaited, so when this
  * resolves every event is with the broker; when one fails it rejects with a
  * `publish_failed` error only after the others settled, so a retry never overlaps them.
  */
-export async function publishEvents(bus: Bus, events: readonly UserEvent[]): Promise<void> {
+export async function publishEvents(bus: Bus, events: readonly OwnerEvent[]): Promise<void> {
   const results = await Promise.allSettled(
-    events.map(({ userId, event }) => bus.publish(userChannel(userId), JSON.stringify(event))),
+    events.map(({ owner, event }) => bus.publish(ownerChannel(owner), JSON.stringify(event))),
   );
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed.length > 0) throw publishFailed(bus, failed[0].reason, failed.length, events.length);

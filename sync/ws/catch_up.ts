@@ -1,37 +1,66 @@
-import { encodeCursor } from "../cursor.ts";
-import type { SyncStore } from "../sync_store.ts";
+import { changesBetween, encodePosition, type Position, type Since } from "../cursor.ts";
+import type { PullPage, SyncStore } from "../sync_store.ts";
+import { TEAM_COLLECTION, teamOwner } from "../teams.ts";
+import type { Connection } from "./connection.ts";
 import type { ServerMessage } from "./messages.ts";
 import type { CollectionPolicy } from "./policy.ts";
 
-/** How many changed items a catch-up looks at to name the collections that changed. */
+/** How many changed items a catch-up looks at, per stream, to name the collections that changed. */
 const CATCH_UP_SCAN = 500;
+
+/** The device a catch-up is for: its user, and the team whose items it receives (or none). */
+export interface CatchUpTarget {
+  userId: string;
+  deviceId: string;
+  team: string | null;
+}
+
+/** Who a connection's catch-up is for. */
+export function catchUpTarget(connection: Connection): CatchUpTarget {
+  return { userId: connection.userId, deviceId: connection.deviceId, team: connection.team };
+}
 
 /**
  * The `sync_data_available` a device should get on `hello`, or null when it is not behind
- * in any collection it receives. The cursor is the user's head; the collections are those
- * of the changes after `since` this device receives (all it receives when there are more
- * than the scan looks at, or when `since` predates compaction and it must pull from zero).
- * `origin_device_id` is set only when one device made every change seen.
+ * in any collection it receives. The cursor is the heads of its streams (the user's, and
+ * its team's); the collections are those of the changes after `since` this device
+ * receives (all it receives when there are more than the scan looks at, or when `since`
+ * predates compaction or counts another team, so that it must pull from zero: its pull
+ * then answers 410). `origin_device_id` is set only when one device made every change seen.
  */
 export async function catchUp(
   store: SyncStore,
   policy: CollectionPolicy,
-  who: { userId: string; deviceId: string },
-  since: number,
+  who: CatchUpTarget,
+  since: Since,
 ): Promise<(ServerMessage & { type: "sync_data_available" }) | null> {
-  const allowed = [...policy(who.deviceId)];
-  const page = await store.pull(who.userId, since, allowed, CATCH_UP_SCAN + 1, {
-    withData: false,
-  });
-  if (page.head <= since) return null;
-  const expired = since > 0 && since < page.purgedSeq;
-  if (!expired && page.rows.length === 0) return null;
-  const partial = expired || page.rows.length > CATCH_UP_SCAN;
-  const seen = new Set(page.rows.map((row) => row.collection));
-  const origins = new Set(page.rows.map((row) => row.device_id));
+  const allowed = [...policy(who.deviceId)].filter((c) =>
+    who.team !== null || c !== TEAM_COLLECTION
+  );
+  const read = (owner: string, from: number, teamStream: boolean) =>
+    store.pull(
+      owner,
+      from,
+      allowed.filter((c) => (c === TEAM_COLLECTION) === teamStream),
+      CATCH_UP_SCAN + 1,
+      { withData: false },
+    );
+  const [mine, theirs] = await Promise.all([
+    read(who.userId, since.user, false),
+    who.team === null ? null : read(teamOwner(who.team), since.team, true),
+  ]);
+  const heads: Position = { user: mine.head, team: theirs?.head ?? 0 };
+  const expired = since.expired || purged(since.user, mine) ||
+    (theirs !== null && purged(since.team, theirs));
+  const rows = [...mine.rows, ...(theirs?.rows ?? [])];
+  if (!expired && (changesBetween(since, heads) === 0 || rows.length === 0)) return null;
+  const partial = expired || mine.rows.length > CATCH_UP_SCAN ||
+    (theirs?.rows.length ?? 0) > CATCH_UP_SCAN;
+  const seen = new Set(rows.map((row) => row.collection));
+  const origins = new Set(rows.map((row) => row.device_id));
   return {
     type: "sync_data_available",
-    cursor: encodeCursor(page.head),
+    cursor: encodePosition(heads, who.team),
     // Listed in the contract's collection order, so the hint is stable.
     collections: allowed.filter((c) => partial || seen.has(c)),
     origin_device_id: !partial && origins.size === 1 ? [...origins][0] : null,
@@ -42,15 +71,19 @@ export async function catchUp(
 export const PROGRESS_MIN_CHANGES = 500;
 
 /**
- * Progress of a catch-up, counted in committed changes between the hello cursor and the
- * head it was told of. A pull returns each item once at its latest version, so `done` may
- * jump: it reaches `total` when the device acks the head.
+ * Progress of a catch-up, counted in committed changes (of both streams) between the hello
+ * cursor and the heads it was told of. A pull returns each item once at its latest
+ * version, so `done` may jump: it reaches `total` when the device acks the heads.
  */
 export function catchUpProgress(
-  run: { since: number; target: number },
-  acked: number,
+  run: { since: Position; target: Position },
+  acked: Position,
 ): ServerMessage {
-  const total = run.target - run.since;
-  const done = Math.min(Math.max(acked - run.since, 0), total);
+  const total = changesBetween(run.since, run.target);
+  const done = Math.min(changesBetween(run.since, acked), total);
   return { type: "sync_progress", operation: "catch_up", done, total };
+}
+
+function purged(since: number, page: PullPage): boolean {
+  return since > 0 && since < page.purgedSeq;
 }

@@ -1,6 +1,7 @@
-import { decodeCursor } from "../cursor.ts";
+import { decodeSince, type Position, type Since } from "../cursor.ts";
 import type { Metrics } from "../metrics.ts";
 import type { DeviceIdentity } from "../sync_service.ts";
+import { syncedTeam } from "../teams.ts";
 import { type ServerMessage, WS_CLOSE } from "./messages.ts";
 
 /** An authenticated device as its socket presented itself. */
@@ -33,17 +34,22 @@ export class Connection {
   readonly userId: string;
   readonly deviceId: string;
   readonly tokenHash: string;
+  /**
+   * The team whose items this socket receives (sync/teams.ts `syncedTeam`), as it stood when
+   * the socket opened; a socket whose user's team changed is asked to reconnect.
+   */
+  readonly team: string | null;
   /** True once live events flow and the device is known to still hold its token. */
   ready: Promise<boolean> = Promise.resolve(false);
   /** Its token stopped working: no `offline` is announced when it closes. */
   revoked = false;
   /**
-   * The newest sequence the device is known to have or to have been told of (its `hello`,
+   * The newest position the device is known to have or to have been told of (its `hello`,
    * its acks, the hints sent to it); null before any. Catch-up after a gap starts here.
    */
-  cursor: number | null = null;
+  cursor: Since | null = null;
   /** A long catch-up in progress: reported as `sync_progress` on each ack until done. */
-  catchingUp: { since: number; target: number } | null = null;
+  catchingUp: { since: Position; target: Position } | null = null;
   #inbox: Promise<void> = Promise.resolve();
   #window = { start: Date.now(), count: 0 };
 
@@ -55,6 +61,7 @@ export class Connection {
     this.userId = who.account.userId;
     this.deviceId = who.deviceId;
     this.tokenHash = who.tokenHash;
+    this.team = syncedTeam(who.account);
   }
 
   /** Runs `work` after everything queued before it, so replies keep request order. */
@@ -70,9 +77,21 @@ export class Connection {
     return ++this.#window.count <= this.limits.maxMessagesPerMinute;
   }
 
-  /** Moves the cursor forward (never back) to `seq`. */
-  noteCursor(seq: number): void {
-    this.cursor = Math.max(this.cursor ?? 0, seq);
+  /**
+   * Moves the cursor forward (never back), each stream on its own. A cursor of another team
+   * (`expired`) says only that the device must resync: any current one replaces it, and it
+   * replaces none.
+   */
+  noteCursor(next: Since): void {
+    const known = this.cursor;
+    if (known === null || known.expired) this.cursor = next;
+    else if (!next.expired) {
+      this.cursor = {
+        user: Math.max(known.user, next.user),
+        team: Math.max(known.team, next.team),
+        expired: false,
+      };
+    }
   }
 
   send(message: ServerMessage): void {
@@ -89,7 +108,9 @@ export class Connection {
       // Closed between the check and the send: nothing to deliver to.
       return;
     }
-    if (message.type === "sync_data_available") this.noteCursor(decodeCursor(message.cursor));
+    if (message.type === "sync_data_available") {
+      this.noteCursor(decodeSince(message.cursor, this.team));
+    }
   }
 
   close(code: number, reason: string): void {
@@ -97,6 +118,14 @@ export class Connection {
     if (readyState === WebSocket.OPEN || readyState === WebSocket.CONNECTING) {
       this.socket.close(code, reason);
     }
+  }
+
+  /**
+   * The team its user's devices sync changed: 1012, so the device reconnects (subscribing to
+   * its new team's channel) and its `hello` is answered with a hint to pull, which answers 410.
+   */
+  reconnect(): void {
+    this.close(WS_CLOSE.restarting, "Team changed: reconnect");
   }
 
   /** Its token no longer works (device deleted, or registered again): 4401. */

@@ -1,4 +1,4 @@
-import { catchUp } from "./catch_up.ts";
+import { catchUp, catchUpTarget } from "./catch_up.ts";
 import type { Connection } from "./connection.ts";
 import type { HubContext } from "./hub_context.ts";
 import { policyOrEvery } from "./policy.ts";
@@ -37,8 +37,7 @@ async function catchUpConnection(context: HubContext, connection: Connection): P
   try {
     // must: read the head only now, once subscribed again, as on hello.
     const policy = await policyOrEvery(store, connection.userId, logger);
-    const who = { userId: connection.userId, deviceId: connection.deviceId };
-    const hint = await catchUp(store, policy, who, connection.cursor);
+    const hint = await catchUp(store, policy, catchUpTarget(connection), connection.cursor);
     if (hint) connection.send(hint);
   } catch (error) {
     // A lost hint costs latency, never data: the device pulls by cursor when it reconnects.

@@ -15,6 +15,7 @@ import { WS_CLOSE } from "./messages.ts";
 import { Presence } from "./presence.ts";
 import { answerClientMessage } from "./protocol.ts";
 import { WsSubscriptions } from "./subscriptions.ts";
+import { TeamSockets } from "./team_sockets.ts";
 import { dropRevoked } from "./token_check.ts";
 import { UserSockets } from "./user_sockets.ts";
 import { WorkTracker } from "./work_tracker.ts";
@@ -39,7 +40,8 @@ export interface HubOptions {
 
 /**
  * The WebSocket hub (DESIGN.md §6): multiplexes a user's sockets on this instance onto one
- * bus subscription of the user's channel, turns bus events into server messages, and
+ * bus subscription of the user's channel (and the sockets of a team's members onto one of
+ * the team's channel: team_sockets.ts), turns bus events into server messages, and
  * answers `hello`, `ack` and `ping` (protocol.ts).
  *
  * Choices the contract leaves open:
@@ -53,6 +55,11 @@ export interface HubOptions {
  *   `online` anyway).
  * - Whenever events may have been lost (a bus gap, a recreated slot), every socket's token
  *   is checked again before it is caught up from its cursor (gap_recovery.ts).
+ * - A socket receives the team its user synced when it opened. When the newest account
+ *   token names another team (or none), the user's sockets are closed with 1012 and
+ *   reconnect: they subscribe to the team they now sync, and their `hello` is answered
+ *   with a hint to pull, which answers 410 (DESIGN.md §11). Re-subscribing in place would
+ *   leave the device holding the old team's items until its next pull anyway.
  *
  * @example
  * const hub = new Hub({ bus, store, logger });
@@ -68,6 +75,7 @@ export class Hub {
   readonly #limits: ConnectionLimits;
   readonly #users = new Map<string, UserSockets>();
   readonly #channels: WsSubscriptions;
+  readonly #teams: TeamSockets;
   readonly #work = new WorkTracker();
   readonly #context: HubContext;
   readonly #presence: Presence;
@@ -93,6 +101,7 @@ export class Hub {
       publish: (userId, event) => this.#publish(userId, event),
       track: (work) => this.#work.track(work),
     };
+    this.#teams = new TeamSockets(this.#context, this.#channels);
     this.#presence = new Presence(
       this.#context,
       options.touchEveryMs ?? 60_000,
@@ -155,6 +164,7 @@ export class Hub {
       }
       void this.#unsubscribe(userChannel(user.userId));
     }
+    this.#teams.close();
     if (this.#broadcast) void this.#unsubscribe(BROADCAST_CHANNEL);
     await this.#work.drain();
   }
@@ -170,9 +180,10 @@ export class Hub {
     const connection = new Connection(socket, who, this.#limits);
     const firstOfDevice = !user.has(who.deviceId);
     user.connections.add(connection);
+    const teamSubscribed = this.#teams.join(connection, user);
     if (firstOfDevice) this.#presence.arrived(userId, who.deviceId);
     connection.ready = this.#work.track(
-      this.#confirm(user, connection).catch((error) => {
+      this.#confirm(user, connection, teamSubscribed).catch((error) => {
         this.#logger.error("Confirming a WebSocket device failed", {
           device_id: who.deviceId,
           error,
@@ -184,13 +195,18 @@ export class Hub {
     return connection;
   }
 
-  async #confirm(user: UserSockets, connection: Connection): Promise<boolean> {
-    if (!(await user.subscribed)) {
+  async #confirm(
+    user: UserSockets,
+    connection: Connection,
+    teamSubscribed: Promise<boolean>,
+  ): Promise<boolean> {
+    if (!(await user.subscribed) || !(await teamSubscribed)) {
       connection.close(WS_CLOSE.internal, "Live events are unavailable: reconnect");
       return false;
     }
-    // must: check the token only after subscribing. A deletion or a new token before this
-    // read is seen here; one after it arrives as an event. Either way the socket closes.
+    // must: check the token (and the user's team) only after subscribing. A deletion, a
+    // new token or a team change before this read is seen here; one after it arrives as an
+    // event. Either way the socket closes.
     if ((await dropRevoked(this.#context.store, [connection])).length === 0) return false;
     return connection.socket.readyState === WebSocket.OPEN;
   }
@@ -198,6 +214,7 @@ export class Hub {
   #leave(connection: Connection): void {
     const user = this.#users.get(connection.userId);
     if (!user || !user.connections.delete(connection)) return;
+    this.#teams.leave(connection, user);
     if (!user.has(connection.deviceId) && !connection.revoked && !this.#closing) {
       this.#presence.departed(connection.userId, connection.deviceId);
     }

@@ -1,6 +1,6 @@
-import { decodeCursor, encodeCursor } from "../cursor.ts";
+import { changesBetween, decodeSince, encodePosition, type Since, START } from "../cursor.ts";
 import { AppError } from "../errors.ts";
-import { catchUp, catchUpProgress, PROGRESS_MIN_CHANGES } from "./catch_up.ts";
+import { catchUp, catchUpProgress, catchUpTarget, PROGRESS_MIN_CHANGES } from "./catch_up.ts";
 import type { Connection } from "./connection.ts";
 import type { HubContext } from "./hub_context.ts";
 import { type ClientMessage, parseClientMessage } from "./messages.ts";
@@ -45,7 +45,7 @@ async function answer(
     case "hello":
       return await hello(context, connection, message.cursor);
     case "ack":
-      return await ack(context, connection, decodeCursor(message.cursor, "cursor"));
+      return await ack(context, connection, decodeSince(message.cursor, connection.team, "cursor"));
   }
 }
 
@@ -54,39 +54,46 @@ async function hello(
   connection: Connection,
   cursor: string | undefined,
 ): Promise<void> {
-  const since = cursor ? decodeCursor(cursor, "cursor") : 0;
+  const since = cursor ? decodeSince(cursor, connection.team, "cursor") : START;
   connection.noteCursor(since);
-  // must: compare with the head only once subscribed, so a change committed between the
-  // read and the subscription still arrives as a live event.
+  // must: compare with the heads only once subscribed (to the user's channel and the
+  // team's), so a change committed between the read and the subscription still arrives as
+  // a live event.
   if (!(await connection.ready)) return;
   const { store, logger } = context;
   const policy = await policyOrEvery(store, connection.userId, logger);
-  const who = { userId: connection.userId, deviceId: connection.deviceId };
-  const hint = await catchUp(store, policy, who, since);
+  const hint = await catchUp(store, policy, catchUpTarget(connection), since);
   if (!hint) return;
   connection.send(hint);
-  const target = decodeCursor(hint.cursor, "cursor");
-  if (target - since >= PROGRESS_MIN_CHANGES) {
-    connection.catchingUp = { since, target };
-    connection.send(catchUpProgress(connection.catchingUp, since));
+  // A device whose cursor expired pulls from scratch.
+  const from = since.expired ? START : since;
+  const target = decodeSince(hint.cursor, connection.team, "cursor");
+  if (changesBetween(from, target) >= PROGRESS_MIN_CHANGES) {
+    connection.catchingUp = { since: from, target };
+    connection.send(catchUpProgress(connection.catchingUp, from));
   }
 }
 
-async function ack(context: HubContext, connection: Connection, seq: number): Promise<void> {
-  connection.noteCursor(seq);
+async function ack(context: HubContext, connection: Connection, acked: Since): Promise<void> {
+  connection.noteCursor(acked);
   if (!(await connection.ready)) return;
   // A device deleted (or registered again) since its socket opened must not announce
   // receipts; its revoke may have been lost in a bus gap.
   if ((await dropRevoked(context.store, [connection])).length === 0) return;
-  // must: publish only after the cursor is stored, so receipts never run ahead of it.
-  await context.store.setDeviceCursor(connection.userId, connection.deviceId, seq);
+  // must: publish only after the cursor is stored, so receipts never run ahead of it. Both
+  // parts are stored (compaction and receipts read them); a cursor of another team says
+  // nothing of this one, so only its user part is.
+  const { team } = connection;
+  const teamPart = team !== null && !acked.expired ? { id: team, seq: acked.team } : undefined;
+  await context.store.setDeviceCursor(connection.userId, connection.deviceId, acked.user, teamPart);
+  if (acked.expired) return;
   if (connection.catchingUp) {
-    connection.send(catchUpProgress(connection.catchingUp, seq));
-    if (seq >= connection.catchingUp.target) connection.catchingUp = null;
+    connection.send(catchUpProgress(connection.catchingUp, acked));
+    if (changesBetween(acked, connection.catchingUp.target) === 0) connection.catchingUp = null;
   }
   await context.publish(connection.userId, {
     type: "ack",
     device_id: connection.deviceId,
-    cursor: encodeCursor(seq),
+    cursor: encodePosition(acked, team),
   });
 }

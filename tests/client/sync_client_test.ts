@@ -14,6 +14,7 @@ import { fileStore } from "../../client/stores/file_store.ts";
 import { NetworkLink } from "../../simulator/network_link.ts";
 import { openTestApp, type TestApp } from "../support/app.ts";
 import { withDrivers } from "../support/drivers.ts";
+import { teamDevice } from "../support/teams.ts";
 import { eventually } from "../support/eventually.ts";
 
 interface Served extends AsyncDisposable {
@@ -395,5 +396,31 @@ withDrivers("SyncClient", (_open, kind) => {
     await assert.rejects(() => bad.start(), (e: Error & { status?: number }) => e.status === 401);
     assert.equal(bad.status.state, "unauthorized");
     await bad.stop();
+  });
+
+  test("a team admin's put reaches a member's client live, with its author; a member's put is refused and put back", async () => {
+    await using s = await serve(kind);
+    const admin = await s.start(await teamDevice(s.t, "ivy", "acme", "admin"));
+    const jon = await teamDevice(s.t, "jon", "acme");
+    const member = await s.start(jon);
+    const rejected: string[] = [];
+    member.on("rejected", (e) => rejected.push(e.error.code));
+
+    admin.put("team_ssh_profiles", "db", PROFILE);
+    await admin.flush();
+    await eventually(() => member.get("team_ssh_profiles", "db") !== undefined, 5_000, "live");
+    const item = member.get("team_ssh_profiles", "db")!;
+    assert.deepEqual([item.data, item.version, item.author], [PROFILE, 1, "ivy"]);
+
+    member.put("team_ssh_profiles", "db", { ...PROFILE, port: 2222 });
+    await member.flush();
+    assert.deepEqual(rejected, ["FORBIDDEN"]);
+    assert.deepEqual(member.get("team_ssh_profiles", "db")?.data, PROFILE);
+    // The member's cursor covers the team's stream: nothing new, and nothing lost, on a pull.
+    await member.pull();
+    assert.deepEqual(
+      localItems(member, ["team_ssh_profiles"]),
+      await serverItems(s, jon.token),
+    );
   });
 });

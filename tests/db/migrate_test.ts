@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { migrate } from "../../db/migrate.ts";
+import { MIGRATIONS } from "../../db/migrations.ts";
 import { withDrivers } from "../support/drivers.ts";
 
 withDrivers("migrate()", (open) => {
@@ -16,11 +17,30 @@ withDrivers("migrate()", (open) => {
         "005_device_events.sql",
         "006_account_tokens.sql",
         "007_jobs.sql",
+        "008_team_sync.sql",
       ];
       assert.deepEqual([...a, ...b].sort(), files);
       assert.deepEqual(await migrate(h.driver), []);
       const rows = await h.driver.query<{ name: string }>("select name from schema_migrations");
       assert.deepEqual(rows.map((r) => r.name).sort(), files);
+    },
+  });
+
+  Deno.test({
+    name:
+      "stops at 008 while a user id starts with team: (team sync's owner keys), and nothing of it applies",
+    fn: async () => {
+      await using h = await open({ migrated: false });
+      const before = MIGRATIONS.filter((m) => m.name < "008");
+      await migrate(h.driver, before);
+      await h.driver.query("insert into users (user_id) values ('team:acme')");
+      await assert.rejects(() => migrate(h.driver), /A user id starts with "team:"/);
+      const columns = await h.driver.query(
+        "select 1 from information_schema.columns where table_name = 'items' and column_name = 'author'",
+      );
+      assert.equal(columns.length, 0, "008 rolled back as a whole");
+      await h.driver.query("update users set user_id = 'renamed' where user_id = 'team:acme'");
+      assert.deepEqual(await migrate(h.driver), ["008_team_sync.sql"]);
     },
   });
 });

@@ -5,14 +5,22 @@
  * Redis).
  */
 import assert from "node:assert/strict";
-import { formatReport, runSimulation, type SimulationReport } from "../../simulator/simulation.ts";
+import {
+  formatReport,
+  runSimulation,
+  type SimulationOptions,
+  type SimulationReport,
+} from "../../simulator/simulation.ts";
 import { startedTarget, type Target, tokenMinter } from "../../simulator/target.ts";
 import { TEST_SECRET } from "../support/app.ts";
 import { openInstance } from "../support/instance.ts";
 import { testRedisUrl } from "../support/services.ts";
 import { openReplicationDb } from "../sync/replication/support.ts";
 
-async function simulate(target: Target): Promise<SimulationReport> {
+async function simulate(
+  target: Target,
+  options: Partial<SimulationOptions> = {},
+): Promise<SimulationReport> {
   const report = await runSimulation({
     target,
     devices: 3,
@@ -24,6 +32,7 @@ async function simulate(target: Target): Promise<SimulationReport> {
     restartRate: 0.05,
     convergeTimeoutMs: 20_000,
     client: { backoff: { baseMs: 100, maxMs: 2_000 } },
+    ...options,
   });
   console.log(formatReport(report).join("\n"));
   return report;
@@ -43,6 +52,20 @@ Deno.test("e2e: simulated devices with random outages converge (embedded: PGlite
   assertConverged(await simulate(target));
 });
 
+Deno.test("e2e: a team's admin and members converge on the team's profiles with their own items (embedded)", async () => {
+  await using target = await startedTarget({});
+  const report = await simulate(target, {
+    users: 3,
+    devices: 2,
+    team: `sim-${crypto.randomUUID()}`,
+    seed: 7,
+    durationMs: 5_000,
+  });
+  assertConverged(report);
+  assert.ok(report.teamItems > 0, "the team holds profiles");
+  assert.ok((report.actions.edit_team_profile ?? 0) > 0, "team profiles were edited");
+});
+
 Deno.test("e2e: simulated devices with random outages converge (Postgres, WAL listener, Redis)", async () => {
   await using db = await openReplicationDb();
   await using instance = await openInstance({
@@ -50,12 +73,13 @@ Deno.test("e2e: simulated devices with random outages converge (Postgres, WAL li
     redisUrl: testRedisUrl(),
     slot: db.slot,
   });
-  assertConverged(
-    await simulate({
-      baseUrl: instance.url,
-      describe: "Postgres + WAL listener + Redis",
-      accountToken: tokenMinter(TEST_SECRET),
-      [Symbol.asyncDispose]: () => Promise.resolve(),
-    }),
-  );
+  // One user, the admin of a team: its devices' team edits travel on the team's channel.
+  const report = await simulate({
+    baseUrl: instance.url,
+    describe: "Postgres + WAL listener + Redis",
+    accountToken: tokenMinter(TEST_SECRET),
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  }, { team: `sim-${crypto.randomUUID()}` });
+  assertConverged(report);
+  assert.ok((report.actions.edit_team_profile ?? 0) > 0, "team profiles were edited");
 });

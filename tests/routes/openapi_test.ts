@@ -79,14 +79,17 @@ Deno.test("/openapi.json gives every operation an id, a summary, security and it
   assert.deepEqual(byId.listDevices.security, [{ accountToken: [] }, { deviceToken: [] }]);
   assert.deepEqual(byId.pushChanges.security, [{ deviceToken: [] }]);
   const since = byId.pullChanges.parameters!.find((p) => p.name === "since")!;
-  assert.equal(since.schema.pattern, "^(c1\\.[0-9a-z]{1,11})?$");
+  assert.equal(
+    since.schema.pattern,
+    "^(c1\\.[0-9a-z]{1,11}|c2\\.[0-9a-z]{1,11}\\.[0-9a-z]{1,11}\\.[0-9a-f]{16})?$",
+  );
   const schemas = doc.components.schemas as unknown as Record<
     string,
     { properties: Record<string, unknown> }
   >;
   assert.equal(
     (schemas.PullResult.properties.cursor as { pattern: string }).pattern,
-    "^c1\\.[0-9a-z]{1,11}$",
+    "^(c1\\.[0-9a-z]{1,11}|c2\\.[0-9a-z]{1,11}\\.[0-9a-z]{1,11}\\.[0-9a-f]{16})$",
   );
 });
 

@@ -44,8 +44,13 @@ export interface TestApp extends AsyncDisposable {
 
   /** An account token (HS256, an hour long); `extra` sets `iat`, the tier's expiry, the team. */
   accountToken(userId: string, tier?: Tier, extra?: AccountTokenExtras): Promise<string>;
-  /** Registers a device and returns its token and id. */
-  device(userId: string, name?: string, tier?: Tier): Promise<{ id: string; token: string }>;
+  /** Registers a device (`extra`: the account token's team, …) and returns its token and id. */
+  device(
+    userId: string,
+    name?: string,
+    tier?: Tier,
+    extra?: AccountTokenExtras,
+  ): Promise<{ id: string; token: string }>;
 }
 
 export async function openTestApp(
@@ -120,9 +125,9 @@ export async function openTestApp(
       return promise;
     },
     accountToken,
-    async device(userId, name = "phone", tier = "pro") {
+    async device(userId, name = "phone", tier = "pro", extra = {}) {
       const res = await request("POST", "/api/devices/register", {
-        token: await accountToken(userId, tier),
+        token: await accountToken(userId, tier, extra),
         body: { name, platform: "ios" },
       });
       if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);

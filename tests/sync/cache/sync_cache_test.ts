@@ -139,13 +139,13 @@ withDrivers("sync cache", (_open, kind) => {
       await using s = await cachedServices(kind);
       const a = await s.register("a");
       await s.sync.push(a, [command("ls")]);
-      const first = await s.stats.forUser(s.userId);
-      const again = await s.stats.forUser(s.userId);
+      const first = await s.stats.forUser(account(s.userId));
+      const again = await s.stats.forUser(account(s.userId));
       // As the client sees it (JSON): the same answer.
       assert.deepEqual(JSON.parse(JSON.stringify(again)), JSON.parse(JSON.stringify(first)));
       assert.equal(s.reads.stats, 1);
       await s.sync.push(a, [command("ls -la")]);
-      const after = await s.stats.forUser(s.userId);
+      const after = await s.stats.forUser(account(s.userId));
       assert.equal(s.reads.stats, 2);
       assert.deepEqual(after.collections, { commands: { items: 2, deleted: 0 } });
     },
@@ -160,5 +160,5 @@ Deno.test("[postgres] sync cache: with Redis down, pulls and stats are answered 
   await redis.stop();
   const page = await s.sync.pull(b, { since: encodeCursor(0), limit: 100 });
   assert.equal(page.cursor, pushed.cursor);
-  assert.equal((await s.stats.forUser(s.userId)).cursor, pushed.cursor);
+  assert.equal((await s.stats.forUser(account(s.userId))).cursor, pushed.cursor);
 });

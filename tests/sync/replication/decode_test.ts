@@ -4,8 +4,8 @@ import { type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
 import { encodeCursor } from "../../../sync/cursor.ts";
 import {
   decodeTransaction,
+  type OwnerEvent,
   TransactionDecoder,
-  type UserEvent,
 } from "../../../sync/replication/decode.ts";
 
 const DEV_A = "00000000-0000-4000-8000-00000000000a";
@@ -49,7 +49,7 @@ const del = (rel: Pgoutput.MessageRelation, old: Record<string, unknown>): Pgout
   key: null,
   old,
 });
-/** A message the `devices` triggers emit (migration 005), as the library parses it. */
+/** A message the `devices` (migration 005) or `users` (008) triggers emit, as the library parses it. */
 const deviceMessage = (body: unknown, prefix = "devpocket.device"): Pgoutput.Message => ({
   tag: "message",
   flags: 1,
@@ -63,8 +63,8 @@ const changes = (
   seq: number,
   collections: string[],
   origin: string | null = DEV_A,
-): UserEvent => ({
-  userId: user,
+): OwnerEvent => ({
+  owner: user,
   event: {
     type: "changes",
     cursor: encodeCursor(seq),
@@ -73,7 +73,7 @@ const changes = (
   },
 });
 
-const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: UserEvent[] }> = [
+const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: OwnerEvent[] }> = [
   {
     name: "coalesces a user's rows into one event with the highest cursor",
     messages: [
@@ -127,7 +127,7 @@ const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: UserEve
       }),
     ],
     events: [{
-      userId: "u1",
+      owner: "u1",
       event: { type: "conflict", conflict_id: CONFLICT, collection: "ssh_profiles", item_id: "p1" },
     }],
   },
@@ -139,17 +139,17 @@ const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: UserEve
   {
     name: "reports a deleted device as revoked, from the full old row",
     messages: [del(devices, { id: DEV_B, user_id: "u1", name: "laptop" })],
-    events: [{ userId: "u1", event: { type: "device", device_id: DEV_B, status: "revoked" } }],
+    events: [{ owner: "u1", event: { type: "device", device_id: DEV_B, status: "revoked" } }],
   },
   {
     name: "reports a device the devices trigger says was deleted as revoked",
     messages: [deviceMessage({ user_id: "u1", device_id: DEV_B, event: "revoked" })],
-    events: [{ userId: "u1", event: { type: "device", device_id: DEV_B, status: "revoked" } }],
+    events: [{ owner: "u1", event: { type: "device", device_id: DEV_B, status: "revoked" } }],
   },
   {
     name: "reports a device the devices trigger says got a new token",
     messages: [deviceMessage({ user_id: "u1", device_id: DEV_B, event: "token_replaced" })],
-    events: [{ userId: "u1", event: { type: "token_replaced", device_id: DEV_B } }],
+    events: [{ owner: "u1", event: { type: "token_replaced", device_id: DEV_B } }],
   },
   {
     name: "ignores device messages it cannot read, and other prefixes",
@@ -159,6 +159,38 @@ const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: UserEve
       deviceMessage({ user_id: "u1", device_id: DEV_B, event: "renamed" }),
       deviceMessage({ device_id: DEV_B, event: "revoked" }),
       deviceMessage({ user_id: "u1", device_id: DEV_B, event: "revoked" }, "other"),
+    ],
+    events: [],
+  },
+  {
+    name: "gives a team's rows (owner team:<id>) one event of the team's own stream",
+    messages: [
+      insert(items, item("team:acme", "team_ssh_profiles", 4)),
+      insert(items, item("u1", "commands", 9)),
+      update(items, item("team:acme", "team_ssh_profiles", 5)),
+    ],
+    events: [changes("team:acme", 5, ["team_ssh_profiles"]), changes("u1", 9, ["commands"])],
+  },
+  {
+    name: "reports the team a user's devices now sync when the account trigger says it changed",
+    messages: [
+      deviceMessage({ user_id: "u1", tier: "team", team_id: "acme" }, "devpocket.account"),
+      deviceMessage({ user_id: "u2", tier: "pro", team_id: "acme" }, "devpocket.account"),
+      deviceMessage({ user_id: "u3", tier: "enterprise", team_id: null }, "devpocket.account"),
+    ],
+    events: [
+      { owner: "u1", event: { type: "team_changed", team_id: "acme" } },
+      // A tier without team sync syncs no team, whatever the token names.
+      { owner: "u2", event: { type: "team_changed", team_id: null } },
+      { owner: "u3", event: { type: "team_changed", team_id: null } },
+    ],
+  },
+  {
+    name: "ignores account messages it cannot read",
+    messages: [
+      deviceMessage("{", "devpocket.account"),
+      deviceMessage({ tier: "team", team_id: "acme" }, "devpocket.account"),
+      deviceMessage({ user_id: "u1", tier: "gold", team_id: "acme" }, "devpocket.account"),
     ],
     events: [],
   },
@@ -179,10 +211,10 @@ const CASES: Array<{ name: string; messages: Pgoutput.Message[]; events: UserEve
       insert(items, item("u1", "commands", 2)),
     ],
     events: [
-      { userId: "u2", event: { type: "device", device_id: DEV_B, status: "revoked" } },
+      { owner: "u2", event: { type: "device", device_id: DEV_B, status: "revoked" } },
       changes("u1", 2, ["commands"]),
       {
-        userId: "u1",
+        owner: "u1",
         event: { type: "conflict", conflict_id: CONFLICT, collection: "commands", item_id: "x" },
       },
     ],

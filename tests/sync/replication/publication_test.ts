@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
+import { SqlStore } from "../../../db/sql_store.ts";
 import { decodeTransaction } from "../../../sync/replication/decode.ts";
+import type { Tier } from "../../../sync/tiers.ts";
 import { ensurePublicationAndSlot, type SqlSession } from "../../../sync/replication/slot.ts";
 import { eventually } from "../../support/eventually.ts";
 import { openReplicationDb, type ReplicationDb } from "./support.ts";
@@ -102,17 +104,66 @@ for (const [setup, { before, found }] of Object.entries(SETUPS)) {
       [DEVICE],
     );
     assert.deepEqual(decodeTransaction(await takeStream(db)), [
-      { userId: "alice", event: { type: "token_replaced", device_id: DEVICE } },
+      { owner: "alice", event: { type: "token_replaced", device_id: DEVICE } },
     ]);
 
     await db.driver.query("delete from devices where id = $1", [DEVICE]);
     const deletion = await takeStream(db);
     assert.deepEqual(deletion.map((m) => m.tag), ["begin", "message", "commit"]);
     assert.deepEqual(decodeTransaction(deletion), [
-      { userId: "alice", event: { type: "device", device_id: DEVICE, status: "revoked" } },
+      { owner: "alice", event: { type: "device", device_id: DEVICE, status: "revoked" } },
     ]);
   });
 }
+
+Deno.test("a team's items reach the listener under the team's owner key, and a change of a user's team as one event", async () => {
+  await using db = await openReplicationDb();
+  await ensurePublicationAndSlot(session(db), db.slot);
+  const store = new SqlStore(db.driver);
+  const save = (tier: Tier, teamId: string | null, issuedAt: number) =>
+    store.saveAccount({
+      account: { userId: "bob", tier, tierExpiresAt: null, teamId, teamRole: "member" },
+      issuedAt,
+    });
+  await save("team", "acme", 1);
+  assert.deepEqual(await takeStream(db), [], "a new user is no event");
+  await save("team", "acme", 2);
+  // Another role, an expiry, a newer token: the synced team stays, nothing is told.
+  await store.saveAccount({
+    account: {
+      userId: "bob",
+      tier: "team",
+      tierExpiresAt: 9e12,
+      teamId: "acme",
+      teamRole: "admin",
+    },
+    issuedAt: 3,
+  });
+  assert.deepEqual(await takeStream(db), []);
+  await save("team", "globex", 4);
+  await save("pro", "globex", 5);
+  // An older token changes nothing, so it tells nothing.
+  await save("team", "acme", 4);
+  assert.deepEqual(decodeTransaction(await takeStream(db)), [
+    { owner: "bob", event: { type: "team_changed", team_id: "globex" } },
+    // A tier without team sync: no team synced any more.
+    { owner: "bob", event: { type: "team_changed", team_id: null } },
+  ]);
+
+  await db.driver.query(
+    `insert into items (user_id, collection, id, version, data, modified_at, seq, author)
+     values ('team:acme', 'team_ssh_profiles', 'db', 1, '{}', 0, 1, 'ann')`,
+  );
+  assert.deepEqual(decodeTransaction(await takeStream(db)), [{
+    owner: "team:acme",
+    event: {
+      type: "changes",
+      cursor: "c1.1",
+      collections: ["team_ssh_profiles"],
+      origin_device_id: null,
+    },
+  }]);
+});
 
 Deno.test("ensurePublicationAndSlot() tells a slot created anew from one recreated after it was dropped", async () => {
   await using db = await openReplicationDb();

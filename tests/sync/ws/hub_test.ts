@@ -5,32 +5,13 @@ import { userChannel } from "../../../sync/events.ts";
 import { SILENT_LOGGER } from "../../../sync/logger.ts";
 import type { SyncStore } from "../../../sync/sync_store.ts";
 import { Hub } from "../../../sync/ws/hub.ts";
-
-/** The part of a server-side WebSocket the hub uses, with the send buffer under test control. */
-class FakeSocket extends EventTarget {
-  readyState: number = WebSocket.OPEN;
-  bufferedAmount = 0;
-  sent: unknown[] = [];
-  closedWith: number | null = null;
-  send(data: string) {
-    this.sent.push(JSON.parse(data));
-  }
-  close(code: number) {
-    if (this.closedWith !== null) return;
-    this.closedWith = code;
-    this.readyState = WebSocket.CLOSED;
-    queueMicrotask(() => this.dispatchEvent(new Event("close")));
-  }
-  receive(data: string) {
-    this.dispatchEvent(new MessageEvent("message", { data }));
-  }
-}
+import { FakeSocket } from "./fake_socket.ts";
 
 type Who = NonNullable<Parameters<Hub["handle"]>[1]>;
 
 /** Alice's device as a socket presents it, with the hash of the token it used. */
 function device(deviceId: string, tokenHash = `hash-of-${deviceId}`): Who {
-  return { deviceId, tokenHash, account: { userId: "alice", tier: "pro" } } as Who;
+  return { deviceId, tokenHash, account: { userId: "alice", tier: "pro", teamId: null } } as Who;
 }
 
 const who = device("device-a");
@@ -42,8 +23,9 @@ function tokens(...devices: Who[]): Map<string, string> {
 
 /** A store double answering token lookups from `valid` (a test changes it to revoke). */
 function tokenLookup(valid: Map<string, string>) {
+  const account = { userId: "alice", tier: "pro", teamId: null };
   return (hash: string) =>
-    Promise.resolve(valid.has(hash) ? { device: { id: valid.get(hash) } } : null);
+    Promise.resolve(valid.has(hash) ? { device: { id: valid.get(hash) }, account } : null);
 }
 
 // Only what the hub calls on these paths; anything else would fail the test loudly.
