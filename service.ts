@@ -237,11 +237,11 @@ async function confirmCommitted(
 }
 
 /**
- * The head and stats cache where it sees every commit of the deployment: the shared Redis,
- * or this process's memory in the embedded default (one process). Elsewhere (Postgres
+ * The head and stats cache where it sees every commit of the deployment: the shared Redis
+ * (one, or a cluster), or this process's memory in the embedded default (one process). Elsewhere (Postgres
  * without Redis; Upstash, whose every lookup is an HTTPS round trip) there is none.
  */
 function openSyncCache(kv: KvConnection, embedded: boolean): SyncCache | null {
-  if (kv.kind === "redis") return new RedisSyncCache(kv.client);
+  if (kv.kind === "redis" || kv.kind === "redis-cluster") return new RedisSyncCache(kv.client);
   return kv.kind === "none" && embedded ? new MemorySyncCache() : null;
 }
