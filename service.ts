@@ -117,6 +117,7 @@ export async function startService(
   const hub = new Hub({
     bus,
     store,
+    cache,
     logger,
     allowedOrigins: config.WS_ALLOWED_ORIGINS,
     metrics,

@@ -1,4 +1,6 @@
+import type { SyncCache } from "../cache/sync_cache.ts";
 import { encodeCursor } from "../cursor.ts";
+import { AppError } from "../errors.ts";
 import type { SyncStore } from "../sync_store.ts";
 import type { ServerMessage } from "./messages.ts";
 import type { CollectionPolicy } from "./policy.ts";
@@ -11,19 +13,29 @@ const CATCH_UP_SCAN = 500;
  * in any collection it receives. The cursor is the user's head; the collections are those
  * of the changes after `since` this device receives (all it receives when there are more
  * than the scan looks at, or when `since` predates compaction and it must pull from zero).
- * `origin_device_id` is set only when one device made every change seen.
+ * `origin_device_id` is set only when one device made every change seen. A `since` past
+ * the head was never issued (DESIGN.md §3, as for a pull): `VALIDATION_FAILED`. The head
+ * read is recorded in `cache`, as a pull's is.
  */
 export async function catchUp(
   store: SyncStore,
   policy: CollectionPolicy,
   who: { userId: string; deviceId: string },
   since: number,
+  cache?: SyncCache | null,
 ): Promise<(ServerMessage & { type: "sync_data_available" }) | null> {
   const allowed = [...policy(who.deviceId)];
   const page = await store.pull(who.userId, since, allowed, CATCH_UP_SCAN + 1, {
     withData: false,
   });
-  if (page.head <= since) return null;
+  cache?.advance(who.userId, page.head).catch(() => {});
+  if (since > page.head) {
+    // A cursor from the future would hide every change until the sequence caught up.
+    throw new AppError("VALIDATION_FAILED", "cursor is not a cursor this service issued", {
+      fields: { cursor: "is past the newest change" },
+    });
+  }
+  if (page.head === since) return null;
   const expired = since > 0 && since < page.purgedSeq;
   if (!expired && page.rows.length === 0) return null;
   const partial = expired || page.rows.length > CATCH_UP_SCAN;
@@ -36,6 +48,21 @@ export async function catchUp(
     collections: allowed.filter((c) => partial || seen.has(c)),
     origin_device_id: !partial && origins.size === 1 ? [...origins][0] : null,
   };
+}
+
+/**
+ * True when the cache knows `since` to be the user's head: nothing committed after it, so
+ * a `hello` there needs no query. A cached head is never ahead of a commit (SyncCache), so
+ * equal means nothing new; one it does not know yet is an event still on its way, which
+ * reaches the socket live. An unreachable cache is a miss.
+ */
+export async function atCachedHead(
+  cache: SyncCache | null | undefined,
+  userId: string,
+  since: number,
+): Promise<boolean> {
+  if (!cache || since === 0) return false;
+  return await cache.head(userId).catch(() => null) === since;
 }
 
 /** A catch-up at least this many changes long is reported with `sync_progress`. */

@@ -1,6 +1,6 @@
 import { decodeCursor, encodeCursor } from "../cursor.ts";
 import { AppError } from "../errors.ts";
-import { catchUp, catchUpProgress, PROGRESS_MIN_CHANGES } from "./catch_up.ts";
+import { atCachedHead, catchUp, catchUpProgress, PROGRESS_MIN_CHANGES } from "./catch_up.ts";
 import type { Connection } from "./connection.ts";
 import type { HubContext } from "./hub_context.ts";
 import { type ClientMessage, parseClientMessage } from "./messages.ts";
@@ -55,14 +55,17 @@ async function hello(
   cursor: string | undefined,
 ): Promise<void> {
   const since = cursor ? decodeCursor(cursor, "cursor") : 0;
-  connection.noteCursor(since);
   // must: compare with the head only once subscribed, so a change committed between the
   // read and the subscription still arrives as a live event.
   if (!(await connection.ready)) return;
-  const { store, logger } = context;
+  const { store, logger, cache } = context;
+  if (await atCachedHead(cache, connection.userId, since)) return connection.noteCursor(since);
   const policy = await policyOrEvery(store, connection.userId, logger);
   const who = { userId: connection.userId, deviceId: connection.deviceId };
-  const hint = await catchUp(store, policy, who, since);
+  // Throws for a cursor past the head: answered as an error, and never noted as the
+  // device's position (a catch-up after a gap would start there and miss changes).
+  const hint = await catchUp(store, policy, who, since, cache);
+  connection.noteCursor(since);
   if (!hint) return;
   connection.send(hint);
   const target = decodeCursor(hint.cursor, "cursor");
