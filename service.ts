@@ -166,7 +166,7 @@ export async function startService(
         options.onLimited?.(route, scope);
       },
     },
-    ...buildServices(store, notifier, { cache, metrics }),
+    ...buildServices(store, notifier, { cache, metrics, logger }),
   });
   return {
     app,

@@ -1,6 +1,7 @@
 import { type Collection, COLLECTIONS, isCollection } from "./collections.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { AppError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import type { SyncCache } from "./cache/sync_cache.ts";
@@ -45,6 +46,8 @@ export class SyncService {
       /** Answers pulls at the head without a query when it knows the head (null: always query). */
       cache?: SyncCache | null;
       metrics?: Pick<Metrics, "pushed" | "pulled">;
+      /** Told of changes the database refused although they passed validation. */
+      logger?: Logger;
     } = {},
   ) {}
 
@@ -151,6 +154,12 @@ export class SyncService {
       if (!(error instanceof StoreDataError) || valid.length === 0) throw error;
       if (valid.length === 1) {
         const culprit = prepared[valid[0]] as Extract<PreparedChange, { ok: true }>;
+        // Validation should have refused it: worth a look, so say which (never its data).
+        this.options.logger?.warn("The database refused a change that passed validation", {
+          change_id: culprit.change.change_id,
+          collection: culprit.change.collection,
+          sqlstate_class: error.sqlState.slice(0, 2),
+        });
         const rejected = prepared.with(valid[0], {
           ok: false,
           change_id: culprit.change.change_id,

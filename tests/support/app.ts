@@ -55,7 +55,7 @@ export async function openTestApp(
   options: {
     maxBodyBytes?: number;
     hub?: Partial<Omit<HubOptions, "bus" | "store">>;
-    /** Where the app and hub log; silent by default. */
+    /** Where the app, the hub and the services log; silent by default. */
     logger?: Logger;
     /** Rate limits as service.ts wires them; none by default. */
     rateLimiting?: RateLimiting;
@@ -72,13 +72,14 @@ export async function openTestApp(
   const bus = new MemoryBus();
   const metrics = new Metrics();
   const cache = options.cache ?? null;
+  const logger = options.logger ?? SILENT_LOGGER;
   const metered = withHeadTracking(new MeteredBus(bus, metrics), cache, () => {});
   const services = buildServices(store, inProcessNotifier(metered, () => {}), {
     clock: options.clock,
     cache,
     metrics,
+    logger,
   });
-  const logger = options.logger ?? SILENT_LOGGER;
   const hub = new Hub({ bus: metered, store, cache, logger, metrics, ...options.hub });
   metrics.observe({ hub });
   const servers: Deno.HttpServer[] = [];
