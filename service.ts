@@ -19,6 +19,7 @@ import { MeteredBus } from "./sync/bus/metered_bus.ts";
 import { openBus } from "./sync/bus/open_bus.ts";
 import { inProcessNotifier, WAL_NOTIFIER } from "./sync/change_notifier.ts";
 import { withHeadTracking } from "./sync/cache/head_tracking_bus.ts";
+import { withHeadAdvances } from "./sync/cache/head_tracking_notifier.ts";
 import { RedisSyncCache } from "./sync/cache/redis_sync_cache.ts";
 import { MemorySyncCache, type SyncCache } from "./sync/cache/sync_cache.ts";
 import { loadOrCreateDevSecret } from "./sync/dev_secret.ts";
@@ -105,14 +106,16 @@ export async function startService(
   const kv = await openKvConnection(config, logger);
   const cache = config.SYNC_CACHE === "on" ? openSyncCache(kv, embedded) : null;
   const metrics = new Metrics();
+  const onCacheError = (error: unknown) => logger.warn("Head cache update failed", { error });
   const bus = withHeadTracking(
     new MeteredBus(await openBus(config, { logger }), metrics),
     cache,
-    (error) => logger.warn("Head cache update failed", { error }),
+    onCacheError,
   );
+  // In-process events pass the head-tracking bus before the push answers; the WAL's come later.
   const notifier = embedded
     ? inProcessNotifier(bus, (error) => logger.warn("In-process publish failed", { error }))
-    : WAL_NOTIFIER;
+    : withHeadAdvances(WAL_NOTIFIER, cache, onCacheError);
   const store = new SqlStore(driver);
   const hub = new Hub({
     bus,

@@ -5,11 +5,12 @@
 import assert from "node:assert/strict";
 import { SqlStore } from "../../../db/sql_store.ts";
 import { withHeadTracking } from "../../../sync/cache/head_tracking_bus.ts";
+import { withHeadAdvances } from "../../../sync/cache/head_tracking_notifier.ts";
 import { RedisSyncCache } from "../../../sync/cache/redis_sync_cache.ts";
 import { MemorySyncCache, type SyncCache } from "../../../sync/cache/sync_cache.ts";
 import { MemoryBus } from "../../../sync/bus/memory_bus.ts";
-import { inProcessNotifier } from "../../../sync/change_notifier.ts";
-import { encodeCursor } from "../../../sync/cursor.ts";
+import { inProcessNotifier, WAL_NOTIFIER } from "../../../sync/change_notifier.ts";
+import { decodeCursor, encodeCursor } from "../../../sync/cursor.ts";
 import { userKey } from "../../../sync/redis_keys.ts";
 import { buildServices } from "../../../sync/services.ts";
 import type { SyncStore } from "../../../sync/sync_store.ts";
@@ -28,7 +29,8 @@ const account = (userId: string) => ({
 
 /**
  * Services over a store that counts its reads, with the cache wired as service.ts does:
- * in memory on the embedded database, on `redis` with Postgres.
+ * in memory on the embedded database (events published in-process after commit), on
+ * `redis` with Postgres (events from the WAL listener, which these tests do not run).
  */
 async function cachedServices(kind: DriverKind, redis?: KvConfig) {
   const db = await openTestDb(kind);
@@ -44,7 +46,10 @@ async function cachedServices(kind: DriverKind, redis?: KvConfig) {
     },
   }) as SyncStore;
   const bus = withHeadTracking(new MemoryBus(), cache, () => {});
-  const services = buildServices(counted, inProcessNotifier(bus, () => {}), { cache });
+  const notifier = kind === "pglite"
+    ? inProcessNotifier(bus, () => {})
+    : withHeadAdvances(WAL_NOTIFIER, cache, () => {});
+  const services = buildServices(counted, notifier, { cache });
   const userId = `cache-${crypto.randomUUID()}`;
   await store.saveAccount({ account: account(userId), issuedAt: 1 });
   const register = async (name: string) => {
@@ -102,6 +107,18 @@ for (const [where, kind, redis] of STORES) {
     );
     // On Redis, under the user's hash tag.
     if (s.kv) assert.ok(await s.kv.kv.client.zScore(userKey(s.userId, "head"), "head"));
+  });
+
+  Deno.test(`${where}: the device that pushed pulls its own change at once, though it hears of it from no event`, async () => {
+    await using s = await cachedServices(kind, redis());
+    const a = await s.register("a");
+    await s.sync.push(a, [command("ls")]);
+    const before = await s.sync.pull(a, { limit: 100 });
+    assert.equal(await s.cache.head(s.userId), decodeCursor(before.cursor));
+    const pushed = await s.sync.push(a, [command("pwd")]);
+    const after = await s.sync.pull(a, { since: before.cursor, limit: 100 });
+    assert.deepEqual(after.changes.map((c) => c.data?.command), ["pwd"]);
+    assert.equal(after.cursor, pushed.cursor);
   });
 
   Deno.test(`${where}: a recorded head is never lowered, so it is never ahead of what committed`, async () => {
