@@ -1,10 +1,10 @@
 import { createCluster } from "redis";
 import type { Bus } from "./bus.ts";
+import { busFailure, describe } from "./bus_failure.ts";
 import { type BusLogger, silentLogger } from "./bus_logger.ts";
 import {
   ChannelSubscriptions,
   connectWithin,
-  describe,
   type NodeRedisBusOptions,
   ReconnectClock,
   redact,
@@ -99,9 +99,7 @@ export class RedisClusterBus implements Bus {
     try {
       await this.#cluster.sPublish(channel, message);
     } catch (error) {
-      throw new Error(`Redis Cluster publish to "${channel}" failed: ${describe(error)}`, {
-        cause: error,
-      });
+      throw busFailure("Redis Cluster", "publish", channel, error);
     }
   }
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { createLogger } from "../../sync/logger.ts";
 import { openTestApp, type TestApp } from "../support/app.ts";
 import { withDrivers } from "../support/drivers.ts";
 import { change, command } from "../support/changes.ts";
+import { capturedLogs } from "../support/spies.ts";
 import { outcome, pullAll, type PulledItem, pushOk } from "../support/sync_api.ts";
 
 /** Command `id` of session s with `text`, written over `baseVersion` (null: a new item). */
@@ -69,10 +69,8 @@ withDrivers("push", (_open, kind) => {
     name:
       "a write the database refuses for one change's data (test-only constraints) rejects that change alone, every retry, and warns once per change without its data",
     fn: async () => {
-      const lines: string[] = [];
-      await using t = await openTestApp(kind, {
-        logger: createLogger("info", (l) => lines.push(l)),
-      });
+      const { logger, lines } = capturedLogs("info");
+      await using t = await openTestApp(kind, { logger });
       const d = await t.device("alice");
       // Stand-ins for data errors validation does not foresee: a cast that fails (class 22)
       // and a check that fails (class 23).

@@ -3,27 +3,20 @@
  * `since` is, and a `hello` at the head the cache knows costs no query.
  */
 import assert from "node:assert/strict";
-import type { Driver } from "../../db/driver.ts";
 import { MemorySyncCache } from "../../sync/cache/sync_cache.ts";
 import { BROADCAST_CHANNEL } from "../../sync/events.ts";
 import { openTestApp } from "../support/app.ts";
 import { command } from "../support/changes.ts";
 import { type DriverKind, openTestDb, type TestDb, withDrivers } from "../support/drivers.ts";
+import { countingCalls } from "../support/spies.ts";
 import { pushOk } from "../support/sync_api.ts";
 import { assertPong, connectWs, type WsClient } from "../support/ws_client.ts";
 
 /** A fresh database whose driver counts the statements and transactions it runs. */
 async function countedDb(kind: DriverKind): Promise<TestDb & { queries: () => number }> {
   const db = await openTestDb(kind);
-  let queries = 0;
-  const driver = new Proxy(db.driver, {
-    get(target, name, receiver) {
-      if (name === "query" || name === "transaction") queries++;
-      const value = Reflect.get(target, name, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as Driver;
-  return Object.assign(db, { driver, queries: () => queries });
+  const { proxy, calls } = countingCalls(db.driver, ["query", "transaction"]);
+  return Object.assign(db, { driver: proxy, queries: () => calls.query + calls.transaction });
 }
 
 /** Sends `message`, then a ping; resolves with what came before the pong. */

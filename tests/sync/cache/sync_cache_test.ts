@@ -18,6 +18,7 @@ import { command } from "../../support/changes.ts";
 import { type DriverKind, openTestDb } from "../../support/drivers.ts";
 import { eventually } from "../../support/eventually.ts";
 import { type KvConfig, openTestKv, REDIS_BACKENDS } from "../../support/redis_backends.ts";
+import { countingCalls } from "../../support/spies.ts";
 
 const account = (userId: string) => ({
   userId,
@@ -36,15 +37,11 @@ async function cachedServices(kind: DriverKind, redis?: KvConfig) {
   const db = await openTestDb(kind);
   const kv = redis ? await openTestKv(redis) : null;
   const cache: SyncCache = kv ? new RedisSyncCache(kv.kv.client) : new MemorySyncCache();
-  const reads = { pull: 0, stats: 0 };
   const store = new SqlStore(db.driver);
-  const counted = new Proxy(store, {
-    get(target, name, receiver) {
-      if (name === "pull" || name === "stats") reads[name]++;
-      const value = Reflect.get(target, name, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as SyncStore;
+  const { proxy: counted, calls: reads } = countingCalls<SyncStore, "pull" | "stats">(store, [
+    "pull",
+    "stats",
+  ]);
   const bus = withHeadTracking(new MemoryBus(), cache, () => {});
   const notifier = kind === "pglite"
     ? inProcessNotifier(bus, () => {})
