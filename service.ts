@@ -105,11 +105,13 @@ export async function startService(
   const kv = await openKvConnection(config, logger);
   const cache = config.SYNC_CACHE === "on" ? openSyncCache(kv, embedded) : null;
   const metrics = new Metrics();
+  const onCacheError = (error: unknown) => logger.warn("Head cache update failed", { error });
   const bus = withHeadTracking(
     new MeteredBus(await openBus(config, { logger }), metrics),
     cache,
-    (error) => logger.warn("Head cache update failed", { error }),
+    onCacheError,
   );
+  // In-process events pass the head-tracking bus before the push answers; the WAL's come later.
   const notifier = embedded
     ? inProcessNotifier(bus, (error) => logger.warn("In-process publish failed", { error }))
     : WAL_NOTIFIER;
@@ -117,6 +119,7 @@ export async function startService(
   const hub = new Hub({
     bus,
     store,
+    cache,
     logger,
     allowedOrigins: config.WS_ALLOWED_ORIGINS,
     metrics,
@@ -165,7 +168,7 @@ export async function startService(
         options.onLimited?.(route, scope);
       },
     },
-    ...buildServices(store, notifier, { cache, metrics }),
+    ...buildServices(store, notifier, { cache, metrics, logger }),
   });
   return {
     app,
@@ -237,12 +240,12 @@ async function confirmCommitted(
 }
 
 /**
- * The head and stats cache where it sees every commit of the deployment: the shared Redis,
- * or this process's memory in the embedded default (one process). Elsewhere (Postgres
+ * The head and stats cache where it sees every commit of the deployment: the shared Redis
+ * (one, or a cluster), or this process's memory in the embedded default (one process). Elsewhere (Postgres
  * without Redis; Upstash, whose every lookup is an HTTPS round trip) there is none.
  */
 function openSyncCache(kv: KvConnection, embedded: boolean): SyncCache | null {
-  if (kv.kind === "redis") return new RedisSyncCache(kv.client);
+  if (kv.kind === "redis" || kv.kind === "redis-cluster") return new RedisSyncCache(kv.client);
   return kv.kind === "none" && embedded ? new MemorySyncCache() : null;
 }
 

@@ -17,6 +17,7 @@ try {
     await import("./privacy_filter.ts"),
     await import("./push_pull.ts"),
     await import("./pull_at_head.ts"),
+    await import("./hello_at_head.ts"),
     await import("./conflicts.ts"),
     await import("./realtime_latency.ts"),
     await import("./wal_throughput.ts"),

@@ -35,3 +35,8 @@ export function isRetryable(error: unknown): boolean {
   if (!(error instanceof SyncApiError)) return false;
   return error.status >= 500 || error.status === 408 || error.status === 429;
 }
+
+/** An error's message (or the thrown value as text), for status lines and wrapped errors. */
+export function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,5 +1,5 @@
 import { parseRetryAfter } from "./backoff.ts";
-import { NetworkError, SyncApiError } from "./errors.ts";
+import { describe, NetworkError, SyncApiError } from "./errors.ts";
 import { REAL_RUNTIME, type Runtime } from "./runtime.ts";
 
 /** Where and how requests go. */
@@ -79,8 +79,4 @@ function parseError(
   } catch {
     return null;
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -7,7 +7,7 @@ import {
   type SyncClientEvents,
 } from "./client_events.ts";
 import { Emitter } from "./emitter.ts";
-import { isRetryable, SyncApiError } from "./errors.ts";
+import { describe, isRetryable, SyncApiError } from "./errors.ts";
 import { isAbort } from "./http.ts";
 import { type Item, LocalState, type Settled, type Step } from "./local_state.ts";
 import { REAL_RUNTIME, type Runtime, sleep } from "./runtime.ts";
@@ -514,8 +514,4 @@ export class SyncClient {
 /** The service refused the request's body itself: sending it again cannot succeed. */
 function refusesBody(error: unknown): boolean {
   return error instanceof SyncApiError && [400, 413, 422].includes(error.status);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -34,6 +34,9 @@ var SyncApiError = class extends Error {
 var NetworkError = class extends Error {
   name = "NetworkError";
 };
+function describe(error) {
+  return error instanceof Error ? error.message : String(error);
+}
 
 // client/runtime.ts
 var REAL_RUNTIME = {
@@ -87,9 +90,6 @@ function parseError(text) {
   } catch {
     return null;
   }
-}
-function describe(error) {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // client/register_device.ts

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { AppError } from "../sync/errors.ts";
+import { addressKey, deviceKey, userKey } from "../sync/redis_keys.ts";
 import type { Limiter, Quota } from "../sync/rate_limit/limiter.ts";
 import {
   type PolicyState,
@@ -58,13 +59,13 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     });
     const checks: Check[] = [{
       name: "user",
-      key: `user:${account.userId}`,
+      key: userKey(account.userId, "rate"),
       quota: quota(budgets.user),
     }];
     if (device) {
       checks.unshift({
         name: "device",
-        key: `device:${device.deviceId}`,
+        key: deviceKey(account.userId, device.deviceId, "rate"),
         quota: quota(budgets.device),
       });
     }
@@ -125,7 +126,7 @@ export function authFailureLimit(options: AuthFailureLimitOptions): MiddlewareHa
     }
     await next();
     if (c.res.status !== 401) return;
-    const verdict = await options.limiter.consume(`ip:${address}`, quota);
+    const verdict = await options.limiter.consume(addressKey(address, "auth"), quota);
     if (verdict.allowed) return;
     if (refusedUntil.size >= MAX_REFUSED_ADDRESSES) {
       for (const [key, at] of refusedUntil) if (at <= clock()) refusedUntil.delete(key);

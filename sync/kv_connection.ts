@@ -1,18 +1,26 @@
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { createClient } from "redis";
+import { abortableSleep } from "./abortable_sleep.ts";
+import { backoffDelay, DEFAULT_BACKOFF } from "./bus/backoff.ts";
 import { ReconnectClock } from "./bus/node_redis.ts";
+import { createClusterClient } from "./bus/redis_cluster_bus.ts";
 import type { Logger } from "./logger.ts";
 
-/** A node-redis client as the limiter and the caches use it. */
+/** A node-redis client of one Redis, as the limiter and the caches use it. */
 export type RedisClient = ReturnType<typeof newClient>;
+/** node-redis's Redis Cluster client, as the limiter and the caches use it. */
+export type RedisClusterClient = ReturnType<typeof createClusterClient>;
 
 /**
- * The key-value store behind rate limits and caches: the deployment's Redis (TCP or
- * Upstash REST), or none in the embedded default. Separate from the bus's connections, so
- * a burst of checks never queues behind a publish.
+ * The key-value store behind rate limits and caches: the deployment's Redis (TCP, a Redis
+ * Cluster, or Upstash REST), or none in the embedded default. Separate from the bus's
+ * connections, so a burst of checks never queues behind a publish. Every key its users
+ * write is named with `userKey()` / `deviceKey()` (redis_keys.ts), so one user's keys
+ * share a cluster slot and a command over them never spans masters.
  */
 export type KvConnection =
   | { kind: "redis"; client: RedisClient; close(): Promise<void> }
+  | { kind: "redis-cluster"; client: RedisClusterClient; close(): Promise<void> }
   | { kind: "upstash"; redis: UpstashRedis; close(): Promise<void> }
   | { kind: "none"; close(): Promise<void> };
 
@@ -20,13 +28,14 @@ export type KvConnection =
 const CONNECT_WAIT_MS = 2_000;
 
 /**
- * Opens the connection the configuration names. A TCP Redis that does not answer within
- * two seconds does not stop start-up: the client keeps reconnecting in the background and
- * every check falls back to this instance's memory until it is back.
+ * Opens the connection the configuration names. A Redis (or a cluster) that does not
+ * answer within two seconds does not stop start-up: the client keeps connecting in the
+ * background and every check falls back to this instance's memory until it answers.
  */
 export async function openKvConnection(
   config: {
     REDIS_URL?: string;
+    REDIS_CLUSTER_URLS?: readonly string[];
     UPSTASH_REDIS_REST_URL?: string;
     UPSTASH_REDIS_REST_TOKEN?: string;
   },
@@ -42,29 +51,58 @@ export async function openKvConnection(
     });
     return { kind: "upstash", redis, close: () => Promise.resolve() };
   }
+  if (config.REDIS_CLUSTER_URLS?.length) {
+    return await openCluster(config.REDIS_CLUSTER_URLS, logger);
+  }
   if (!config.REDIS_URL) return { kind: "none", close: () => Promise.resolve() };
   const reconnects = new ReconnectClock();
   const client = newClient(config.REDIS_URL, reconnects);
-  let warned = false;
-  client.on("error", (error: unknown) => {
-    // Once per outage: every failed reconnect attempt emits one.
-    if (!warned) logger.warn("Redis for limits and caches unavailable", { error: String(error) });
-    warned = true;
-  });
-  client.on("ready", () => warned = false);
-  const connecting = client.connect();
-  connecting.catch(() => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    connecting,
-    new Promise((resolve) => timer = setTimeout(resolve, CONNECT_WAIT_MS)),
-  ]).catch(() => {});
-  clearTimeout(timer);
+  const outage = outageWarning(logger);
+  client.on("error", outage.began);
+  client.on("ready", outage.ended);
+  await waitAtMost(client.connect());
   return {
     kind: "redis",
     client,
     async close() {
       client.destroy();
+      await reconnects.settled();
+    },
+  };
+}
+
+/**
+ * A cluster client, connected in the background: node-redis gives up on a first connect
+ * that finds no seed node (unlike a lost node, which it redials by itself), so that one
+ * is retried here with the same backoff until it succeeds or the connection is closed.
+ */
+async function openCluster(urls: readonly string[], logger: Logger): Promise<KvConnection> {
+  const reconnects = new ReconnectClock();
+  const client = createClusterClient(urls, reconnects.strategy);
+  const outage = outageWarning(logger);
+  // An 'error' event without a listener would crash the process.
+  client.on("error", outage.began);
+  client.on("node-error", outage.began);
+  client.on("node-ready", outage.ended);
+  const closing = new AbortController();
+  const connected = (async () => {
+    for (let attempt = 0; !closing.signal.aborted; attempt++) {
+      try {
+        return await client.connect();
+      } catch (error) {
+        outage.began(error);
+        await abortableSleep(backoffDelay(attempt, DEFAULT_BACKOFF), closing.signal);
+      }
+    }
+  })();
+  await waitAtMost(connected);
+  return {
+    kind: "redis-cluster",
+    client,
+    async close() {
+      closing.abort();
+      client.destroy();
+      await connected;
       await reconnects.settled();
     },
   };
@@ -81,4 +119,29 @@ function newClient(url: string, reconnects: ReconnectClock) {
       reconnectStrategy: reconnects.strategy,
     },
   });
+}
+
+/** Warns once per outage: every failed reconnect attempt emits an error. */
+function outageWarning(logger: Logger) {
+  let warned = false;
+  return {
+    began(error: unknown) {
+      if (!warned) logger.warn("Redis for limits and caches unavailable", { error: String(error) });
+      warned = true;
+    },
+    ended() {
+      warned = false;
+    },
+  };
+}
+
+/** Waits for `connecting` at most CONNECT_WAIT_MS; its failure is the client's to retry. */
+async function waitAtMost(connecting: Promise<unknown>): Promise<void> {
+  connecting.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    connecting,
+    new Promise((resolve) => timer = setTimeout(resolve, CONNECT_WAIT_MS)),
+  ]).catch(() => {});
+  clearTimeout(timer);
 }

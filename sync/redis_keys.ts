@@ -22,6 +22,15 @@ export function deviceKey(userId: string, deviceId: string, ...parts: string[]):
   return userKey(userId, "device", deviceId, ...parts);
 }
 
+/**
+ * A key of a client address (budgets kept before anyone is authenticated), in a slot of
+ * its own: `{ip:<address>}:<part>…`.
+ * @example addressKey("2001:db8::1", "auth") === "{ip:2001%3Adb8%3A%3A1}:auth"
+ */
+export function addressKey(address: string, ...parts: string[]): string {
+  return [`{ip:${escapeId(address)}}`, ...parts.map(escapeId)].join(":");
+}
+
 /** `%`, `{`, `}` and `:` percent-encoded: the characters that delimit tags and parts. */
 function escapeId(id: string): string {
   return id.replace(/[%{}:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);

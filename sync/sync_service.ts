@@ -1,8 +1,10 @@
 import { type Collection, COLLECTIONS, isCollection } from "./collections.ts";
 import { decodeCursor, decodeSince, encodePosition, type Since, START } from "./cursor.ts";
 import { AppError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
+import { atCachedHead } from "./cache/at_cached_head.ts";
 import type { SyncCache } from "./cache/sync_cache.ts";
 import type { ChangeResult, PulledChange, PullResult, PushResult } from "./api_schemas.ts";
 import { mergePlans, planBatch, type PlanResult, type PreparedChange } from "./push_planner.ts";
@@ -48,6 +50,8 @@ export class SyncService {
       /** Answers pulls at the head without a query when it knows the head (null: always query). */
       cache?: SyncCache | null;
       metrics?: Pick<Metrics, "pushed" | "pulled">;
+      /** Told of changes the database refused although they passed validation. */
+      logger?: Logger;
     } = {},
   ) {}
 
@@ -133,7 +137,7 @@ export class SyncService {
       );
     }
     const userId = who.account.userId;
-    if (await this.#atCachedHead(userId, team, since)) {
+    if (await atCachedHead(this.options.cache, userId, team, since)) {
       return { changes: [], cursor: encodePosition(since, team), has_more: false };
     }
     const settingsItem = await this.store.getItem(userId, "settings", SYNC_SETTINGS_ID);
@@ -172,25 +176,6 @@ export class SyncService {
       await this.options.cache?.advance(owner, plan.committed.seq).catch(() => {});
     }
     await this.notifier.committed(owner, deviceId, plan);
-  }
-
-  /**
-   * The common "anything new?" with nothing new. A cached head is never ahead of a commit
-   * and every writer advances it before answering (SyncCache), so equal heads mean nothing
-   * committed after `since`.
-   */
-  async #atCachedHead(userId: string, team: string | null, since: Since): Promise<boolean> {
-    if (since.user === 0 && since.team === 0) return false;
-    const [user, teams] = await Promise.all([
-      this.#cachedHead(userId),
-      team === null ? since.team : this.#cachedHead(teamOwner(team)),
-    ]);
-    return user === since.user && teams === since.team;
-  }
-
-  async #cachedHead(owner: string): Promise<number | null> {
-    // An unreachable cache is a miss: the pull queries.
-    return await this.options.cache?.head(owner).catch(() => null) ?? null;
   }
 
   /**
@@ -236,6 +221,12 @@ export class SyncService {
       if (!(error instanceof StoreDataError) || valid.length === 0) throw error;
       if (valid.length === 1) {
         const culprit = prepared[valid[0]] as Extract<PreparedChange, { ok: true }>;
+        // Validation should have refused it: worth a look, so say which (never its data).
+        this.options.logger?.warn("The database refused a change that passed validation", {
+          change_id: culprit.change.change_id,
+          collection: culprit.change.collection,
+          sqlstate_class: error.sqlState.slice(0, 2),
+        });
         const rejected = prepared.with(valid[0], {
           ok: false,
           change_id: culprit.change.change_id,

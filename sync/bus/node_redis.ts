@@ -1,5 +1,6 @@
 /** What the two node-redis adapters (RedisBus, RedisClusterBus) share. */
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
+import { busFailure, describe } from "./bus_failure.ts";
 import type { BusLogger } from "./bus_logger.ts";
 
 /** Options of both node-redis adapters' `connect`. */
@@ -49,9 +50,7 @@ export class ChannelSubscriptions {
     const listener: Listener = (message) => this.#deliver(channel, message);
     const active = Promise.try(() => send(listener)).then(() => {}, (error: unknown) => {
       if (this.#subscribed.get(channel)?.listener === listener) this.take(channel);
-      throw new Error(`${this.what} subscribe to "${channel}" failed: ${describe(error)}`, {
-        cause: error,
-      });
+      throw busFailure(this.what, "subscribe", channel, error);
     });
     this.#subscribed.set(channel, { listener, active });
     await active;
@@ -141,10 +140,6 @@ export async function connectWithin(
   } finally {
     clearTimeout(timer);
   }
-}
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The URL without its password, for messages and logs. */

@@ -1,10 +1,10 @@
 import { createClient } from "redis";
 import type { Bus } from "./bus.ts";
+import { busFailure, describe } from "./bus_failure.ts";
 import { type BusLogger, silentLogger } from "./bus_logger.ts";
 import {
   ChannelSubscriptions,
   connectWithin,
-  describe,
   type NodeRedisBusOptions,
   ReconnectClock,
   redact,
@@ -103,7 +103,7 @@ export class RedisBus implements Bus {
     try {
       await this.#publisher.publish(channel, message);
     } catch (error) {
-      throw new Error(`Redis publish to "${channel}" failed: ${describe(error)}`, { cause: error });
+      throw busFailure("Redis", "publish", channel, error);
     }
   }
 

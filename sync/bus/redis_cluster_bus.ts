@@ -1,16 +1,16 @@
 import { createCluster } from "redis";
 import type { Bus } from "./bus.ts";
+import { busFailure, describe } from "./bus_failure.ts";
 import { type BusLogger, silentLogger } from "./bus_logger.ts";
 import {
   ChannelSubscriptions,
   connectWithin,
-  describe,
   type NodeRedisBusOptions,
   ReconnectClock,
   redact,
 } from "./node_redis.ts";
 
-type Cluster = ReturnType<typeof newCluster>;
+type Cluster = ReturnType<typeof createClusterClient>;
 /** A node connection as node-redis keeps it: the bus only listens to its events. */
 interface NodeClient {
   isReady: boolean;
@@ -68,7 +68,7 @@ export class RedisClusterBus implements Bus {
     if (urls.length === 0) throw new Error("RedisClusterBus needs at least one seed node URL");
     const logger = options.logger ?? silentLogger;
     const reconnects = new ReconnectClock(options.backoff);
-    const cluster = newCluster(urls, reconnects.strategy);
+    const cluster = createClusterClient(urls, reconnects.strategy);
     // An 'error' event without a listener would crash the process.
     cluster.on(
       "error",
@@ -99,9 +99,7 @@ export class RedisClusterBus implements Bus {
     try {
       await this.#cluster.sPublish(channel, message);
     } catch (error) {
-      throw new Error(`Redis Cluster publish to "${channel}" failed: ${describe(error)}`, {
-        cause: error,
-      });
+      throw busFailure("Redis Cluster", "publish", channel, error);
     }
   }
 
@@ -186,7 +184,15 @@ export class RedisClusterBus implements Bus {
   }
 }
 
-function newCluster(urls: readonly string[], reconnectStrategy: (retries: number) => number) {
+/**
+ * node-redis's cluster client for seed nodes `urls`, not yet connected, as every part that
+ * talks to the cluster needs it: nodes reconnect with `reconnectStrategy`, and a command
+ * for a master that is away rejects at once instead of waiting in an offline queue.
+ */
+export function createClusterClient(
+  urls: readonly string[],
+  reconnectStrategy: (retries: number) => number,
+) {
   // Nodes learnt from the slot map are dialled with `defaults`: the seeds' credentials and
   // TLS must reach them too.
   const seed = new URL(urls[0]);
@@ -195,7 +201,8 @@ function newCluster(urls: readonly string[], reconnectStrategy: (retries: number
     defaults: {
       ...(seed.username && { username: decodeURIComponent(seed.username) }),
       ...(seed.password && { password: decodeURIComponent(seed.password) }),
-      // must: a publish while a master is away rejects now instead of waiting in a queue
+      // must: a publish (or a rate-limit check) while a master is away rejects now instead
+      // of waiting in a queue
       disableOfflineQueue: true,
       socket: { reconnectStrategy, ...(seed.protocol === "rediss:" && { tls: true }) },
     },

@@ -1,6 +1,7 @@
 import { Redis } from "@upstash/redis";
 import type { Bus } from "./bus.ts";
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
+import { busFailure } from "./bus_failure.ts";
 import { type BusLogger, silentLogger } from "./bus_logger.ts";
 import { KEEPALIVE_MESSAGE, UpstashSubscription } from "./upstash_subscription.ts";
 
@@ -79,9 +80,7 @@ export class UpstashBus implements Bus {
     try {
       await this.#redis.publish(channel, message);
     } catch (error) {
-      throw new Error(`Upstash publish to "${channel}" failed: ${describe(error)}`, {
-        cause: error,
-      });
+      throw busFailure("Upstash", "publish", channel, error);
     }
   }
 
@@ -115,9 +114,7 @@ export class UpstashBus implements Bus {
     } catch (error) {
       if (this.#subscriptions.get(channel) === subscription) this.#subscriptions.delete(channel);
       await subscription.close();
-      throw new Error(`Upstash subscribe to "${channel}" failed: ${describe(error)}`, {
-        cause: error,
-      });
+      throw busFailure("Upstash", "subscribe", channel, error);
     }
   }
 
@@ -149,8 +146,4 @@ export class UpstashBus implements Bus {
   #assertOpen(): void {
     if (this.#closed) throw new Error("UpstashBus is closed");
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

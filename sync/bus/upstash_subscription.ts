@@ -1,4 +1,5 @@
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import { describe } from "./bus_failure.ts";
 import type { BusLogger } from "./bus_logger.ts";
 import { abortableSleep } from "../abortable_sleep.ts";
 
@@ -245,8 +246,4 @@ function parseEvent(line: string, channel: string): StreamEvent | null {
  */
 function pathSegment(channel: string): string {
   return encodeURIComponent(channel).replaceAll("%3A", ":").replaceAll("%40", "@");
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,5 @@
-import type { RedisClient } from "../kv_connection.ts";
+import type { RedisClient, RedisClusterClient } from "../kv_connection.ts";
+import { userKey } from "../redis_keys.ts";
 import {
   type CachedStats,
   HEAD_TTL_SECONDS,
@@ -6,16 +7,17 @@ import {
   type SyncCache,
 } from "./sync_cache.ts";
 
-const headKey = (userId: string) => `devpocket:head:{${userId}}`;
-const statsKey = (userId: string) => `devpocket:stats:{${userId}}`;
+const headKey = (userId: string) => userKey(userId, "head");
+const statsKey = (userId: string) => userKey(userId, "stats");
 
 /**
- * The cache on the deployment's Redis, shared by every instance. A head is a one-member
- * sorted set so that `ZADD … GT` raises it atomically and never lowers it, whichever
- * instance writes last. (The `{user}` hash tag keeps a user's keys in one cluster slot.)
+ * The cache on the deployment's Redis (one, or a cluster), shared by every instance. A
+ * head is a one-member sorted set so that `ZADD … GT` raises it atomically and never
+ * lowers it, whichever instance writes last. Keys are `userKey()`s: one user's head and
+ * stats share a cluster slot, so the MULTI that advances a head stays on one master.
  */
 export class RedisSyncCache implements SyncCache {
-  constructor(readonly client: RedisClient) {}
+  constructor(readonly client: RedisClient | RedisClusterClient) {}
 
   async head(userId: string): Promise<number | null> {
     return await this.client.zScore(headKey(userId), "head");

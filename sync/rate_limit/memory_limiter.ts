@@ -9,15 +9,13 @@ export class MemoryLimiter implements Limiter {
   readonly kind = "memory";
   readonly #byQuota = new Map<string, RateLimiterMemory>();
 
-  constructor(readonly keyPrefix = "devpocket:rl") {}
-
   /** The rate-limiter-flexible limiter of one quota (one per distinct quota, made on first use). */
   limiterFor(quota: Quota): RateLimiterMemory {
     return limiterFor(this.#byQuota, quota, (q) =>
       new RateLimiterMemory({
         points: q.limit,
         duration: q.windowSeconds,
-        keyPrefix: this.keyPrefix,
+        keyPrefix: "",
       }));
   }
 

@@ -25,7 +25,7 @@ export class UpstashLimiter implements Limiter {
     readonly keyPrefix = "devpocket:rl",
     readonly clock: () => number = Date.now,
   ) {
-    this.#insurance = new MemoryLimiter(keyPrefix);
+    this.#insurance = new MemoryLimiter();
   }
 
   async consume(key: string, quota: Quota): Promise<Verdict> {

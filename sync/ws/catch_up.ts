@@ -1,4 +1,6 @@
+import type { SyncCache } from "../cache/sync_cache.ts";
 import { changesBetween, encodePosition, type Position, type Since } from "../cursor.ts";
+import { AppError } from "../errors.ts";
 import type { PullPage, SyncStore } from "../sync_store.ts";
 import { TEAM_COLLECTION, teamOwner } from "../teams.ts";
 import type { Connection } from "./connection.ts";
@@ -26,13 +28,16 @@ export function catchUpTarget(connection: Connection): CatchUpTarget {
  * its team's); the collections are those of the changes after `since` this device
  * receives (all it receives when there are more than the scan looks at, or when `since`
  * predates compaction or counts another team, so that it must pull from zero: its pull
- * then answers 410). `origin_device_id` is set only when one device made every change seen.
+ * then answers 410). `origin_device_id` is set only when one device made every change seen. A `since` past a
+ * head was never issued (DESIGN.md §3, as for a pull): `VALIDATION_FAILED`. The heads read
+ * are recorded in `cache`, as a pull's are.
  */
 export async function catchUp(
   store: SyncStore,
   policy: CollectionPolicy,
   who: CatchUpTarget,
   since: Since,
+  cache?: SyncCache | null,
 ): Promise<(ServerMessage & { type: "sync_data_available" }) | null> {
   const allowed = [...policy(who.deviceId)].filter((c) =>
     who.team !== null || c !== TEAM_COLLECTION
@@ -49,6 +54,14 @@ export async function catchUp(
     read(who.userId, since.user, false),
     who.team === null ? null : read(teamOwner(who.team), since.team, true),
   ]);
+  cache?.advance(who.userId, mine.head).catch(() => {});
+  if (theirs && who.team) cache?.advance(teamOwner(who.team), theirs.head).catch(() => {});
+  if (!since.expired && (since.user > mine.head || since.team > (theirs?.head ?? 0))) {
+    // A cursor from the future would hide every change until the sequences caught up.
+    throw new AppError("VALIDATION_FAILED", "cursor is not a cursor this service issued", {
+      fields: { cursor: "is past the newest change" },
+    });
+  }
   const heads: Position = { user: mine.head, team: theirs?.head ?? 0 };
   const expired = since.expired || purged(since.user, mine) ||
     (theirs !== null && purged(since.team, theirs));

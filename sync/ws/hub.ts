@@ -1,4 +1,5 @@
 import type { Bus } from "../bus/bus.ts";
+import type { SyncCache } from "../cache/sync_cache.ts";
 import { BROADCAST_CHANNEL, type BroadcastEvent, type SyncEvent, userChannel } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { SyncStore } from "../sync_store.ts";
@@ -23,6 +24,8 @@ import { WorkTracker } from "./work_tracker.ts";
 export interface HubOptions {
   bus: Bus;
   store: SyncStore;
+  /** The head cache: a `hello` at the head it knows is answered without a query. */
+  cache?: SyncCache | null;
   logger: Logger;
   /** Origins browsers may connect from, e.g. `https://app.devpocket.dev`; empty allows all. */
   allowedOrigins?: readonly string[];
@@ -96,6 +99,7 @@ export class Hub {
     };
     this.#context = {
       store: options.store,
+      cache: options.cache,
       logger: options.logger,
       metrics: options.metrics,
       publish: (userId, event) => this.#publish(userId, event),

@@ -1,5 +1,6 @@
 import { changesBetween, decodeSince, encodePosition, type Since, START } from "../cursor.ts";
 import { AppError } from "../errors.ts";
+import { atCachedHead } from "../cache/at_cached_head.ts";
 import { catchUp, catchUpProgress, catchUpTarget, PROGRESS_MIN_CHANGES } from "./catch_up.ts";
 import type { Connection } from "./connection.ts";
 import type { HubContext } from "./hub_context.ts";
@@ -55,14 +56,19 @@ async function hello(
   cursor: string | undefined,
 ): Promise<void> {
   const since = cursor ? decodeSince(cursor, connection.team, "cursor") : START;
-  connection.noteCursor(since);
   // must: compare with the heads only once subscribed (to the user's channel and the
   // team's), so a change committed between the read and the subscription still arrives as
   // a live event.
   if (!(await connection.ready)) return;
-  const { store, logger } = context;
+  const { store, logger, cache } = context;
+  if (await atCachedHead(cache, connection.userId, connection.team, since)) {
+    return connection.noteCursor(since);
+  }
   const policy = await policyOrEvery(store, connection.userId, logger);
-  const hint = await catchUp(store, policy, catchUpTarget(connection), since);
+  // Throws for a cursor past a head: answered as an error, and never noted as the
+  // device's position (a catch-up after a gap would start there and miss changes).
+  const hint = await catchUp(store, policy, catchUpTarget(connection), since, cache);
+  connection.noteCursor(since);
   if (!hint) return;
   connection.send(hint);
   // A device whose cursor expired pulls from scratch.

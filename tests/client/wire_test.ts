@@ -3,7 +3,13 @@ import assert from "node:assert/strict";
 import * as wire from "../../client/wire.ts";
 import { COLLECTIONS } from "../../sync/collections.ts";
 import { ItemId } from "../../sync/change_schema.ts";
-import { WS_BEARER_PREFIX, WS_CLOSE, WS_PROTOCOL } from "../../sync/ws/messages.ts";
+import {
+  type ClientMessage,
+  type ServerMessage,
+  WS_BEARER_PREFIX,
+  WS_CLOSE,
+  WS_PROTOCOL,
+} from "../../sync/ws/messages.ts";
 
 Deno.test("wire: the client knows every collection the server syncs", () => {
   for (const collection of COLLECTIONS) {
@@ -24,4 +30,13 @@ Deno.test("wire: the socket's subprotocol, token prefix and close codes match th
     Object.fromEntries(Object.entries(wire.WS_CLOSE).sort()),
     Object.fromEntries(Object.entries(WS_CLOSE).sort()),
   );
+});
+
+/** True only when A and B are the same type. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+Deno.test("wire: the client's socket message types are the server's (checked when type-checking)", () => {
+  const serverMessages: Same<wire.ServerMessage, ServerMessage> = true;
+  const clientMessages: Same<wire.ClientMessage, ClientMessage> = true;
+  assert.deepEqual([serverMessages, clientMessages], [true, true]);
 });

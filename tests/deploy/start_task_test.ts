@@ -8,24 +8,14 @@ import { MIGRATIONS } from "../../db/migrations.ts";
 import { compileArgs } from "../../scripts/compile.ts";
 import { mintAccountToken } from "../../sync/account_tokens.ts";
 import { pullAll, push, randomUser, watch } from "../e2e/devices.ts";
+import { grants, TASKS } from "../support/deno_tasks.ts";
 import { requester } from "../support/instance.ts";
 import { passedThroughEnv, startServiceProcess } from "../support/service_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
-
-/** The `--allow-*` flags of a task's command, by name (`true` when given without a list). */
-function grants(task: string): Record<string, string[] | true> {
-  return Object.fromEntries(
-    task.split(/\s+/).filter((arg) => arg.startsWith("--allow-") || arg === "-A").map((arg) => {
-      const [flag, list] = arg.split("=");
-      return [flag, list === undefined ? true : list.split(",")];
-    }),
-  );
-}
 
 Deno.test("deno task start grants net, env, read of ./data and Deno's npm cache, write of ./data: nothing else", async () => {
-  assert.deepEqual(grants(tasks.start), {
+  assert.deepEqual(grants(TASKS.start), {
     "--allow-net": true,
     "--allow-env": true,
     "--allow-read": [

@@ -3,7 +3,7 @@ import { openTestApp, type TestApp } from "../support/app.ts";
 import { withDrivers } from "../support/drivers.ts";
 import { change, command, SSH_KEY } from "../support/changes.ts";
 import { COLLECTIONS, SPECS } from "../../sync/collections.ts";
-import { createLogger } from "../../sync/logger.ts";
+import { capturedLogs } from "../support/spies.ts";
 import { armourless, KEY_FIXTURES, PUBLIC_FIXTURES, readFixture } from "../support/key_fixtures.ts";
 
 async function push(t: TestApp, token: string, changes: unknown[]) {
@@ -44,10 +44,8 @@ withDrivers("privacy", (_open, kind) => {
     name:
       "private key material in every form, in any value or object key at any depth, is rejected in every collection that holds keys; never stored, echoed or logged",
     fn: async () => {
-      const lines: string[] = [];
-      await using t = await openTestApp(kind, {
-        logger: createLogger("debug", (l) => lines.push(l)),
-      });
+      const { logger, lines } = capturedLogs();
+      await using t = await openTestApp(kind, { logger });
       const d = await t.device("alice");
       const keyCollections = COLLECTIONS.filter((c) => SPECS[c].holdsKeys);
       assert.ok(keyCollections.includes("ssh_profiles") && keyCollections.includes("ssh_keys"));

@@ -4,6 +4,7 @@ import { SILENT_LOGGER } from "../../sync/logger.ts";
 import { type KvConnection, openKvConnection } from "../../sync/kv_connection.ts";
 import { openLimiter } from "../../sync/rate_limit/open_limiter.ts";
 import { type RateLimitsOverride, withOverride } from "../../sync/rate_limit/tier_rate_limits.ts";
+import { addressKey, deviceKey, userKey } from "../../sync/redis_keys.ts";
 import { openTestApp, type TestApp } from "../support/app.ts";
 import { command } from "../support/changes.ts";
 import { type DriverKind, withDrivers } from "../support/drivers.ts";
@@ -17,7 +18,9 @@ async function limitedApp(
   kind: DriverKind,
   override: RateLimitsOverride = {},
   extra: Partial<RateLimiting> = {},
-): Promise<TestApp & { limited: [string, string][] }> {
+): Promise<
+  TestApp & { limited: [string, string][]; counted(key: string): Promise<string | null> }
+> {
   const kv: KvConnection = await openKvConnection(
     kind === "postgres" ? { REDIS_URL: testRedisUrl() } : {},
     SILENT_LOGGER,
@@ -35,6 +38,8 @@ async function limitedApp(
   const dispose = t[Symbol.asyncDispose].bind(t);
   return Object.assign(t, {
     limited,
+    /** The count Redis holds under `key` (null in memory: embedded). */
+    counted: (key: string) => kv.kind === "redis" ? kv.client.get(key) : Promise.resolve(null),
     async [Symbol.asyncDispose]() {
       await dispose();
       await kv.close();
@@ -82,7 +87,8 @@ withDrivers("rate limits", (_open, kind) => {
     name: "every answer carries the remaining budget, errors from the handler included",
     fn: async () => {
       await using t = await limitedApp(kind);
-      const d = await t.device(user("headers"), "phone", "pro");
+      const owner = user("headers");
+      const d = await t.device(owner, "phone", "pro");
       const ok = await t.request("GET", "/api/sync/stats", { token: d.token });
       assert.equal(ok.status, 200);
       assert.equal(ok.headers.get("ratelimit-policy"), `"device";q=1200;w=60, "user";q=4800;w=60`);
@@ -91,6 +97,11 @@ withDrivers("rate limits", (_open, kind) => {
       const bad = await t.request("GET", "/api/sync/data?since=nope", { token: d.token });
       assert.equal(bad.status, 422);
       assert.match(bad.headers.get("ratelimit")!, /^"device";r=1198;t=\d+, "user";r=4797;t=\d+$/);
+      if (kind === "postgres") {
+        // In Redis under the user's hash tag, the device's key beside the user's.
+        assert.equal(await t.counted(deviceKey(owner, d.id, "rate")), "2");
+        assert.equal(await t.counted(userKey(owner, "rate")), "3");
+      }
     },
   });
 
@@ -185,6 +196,10 @@ withDrivers("rate limits", (_open, kind) => {
       statuses.push(after.status);
       assert.deepEqual(statuses, [401, 401, 401, 401, 429]);
       assert.equal((await after.json()).error.details.scope, "ip");
+      if (kind === "postgres") {
+        const address = headers["x-forwarded-for"].split(", ").at(-1)!;
+        assert.equal(await t.counted(addressKey(address, "auth")), "4");
+      }
       assert.ok(Number(after.headers.get("retry-after")) >= 1);
     },
   });

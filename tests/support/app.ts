@@ -5,6 +5,8 @@ import type { AppEnv } from "../../routes/env.ts";
 import { AccountTokenVerifier, mintAccountToken } from "../../sync/account_tokens.ts";
 import { MemoryBus } from "../../sync/bus/memory_bus.ts";
 import { MeteredBus } from "../../sync/bus/metered_bus.ts";
+import { withHeadTracking } from "../../sync/cache/head_tracking_bus.ts";
+import type { SyncCache } from "../../sync/cache/sync_cache.ts";
 import { inProcessNotifier } from "../../sync/change_notifier.ts";
 import { type Logger, SILENT_LOGGER } from "../../sync/logger.ts";
 import { Metrics } from "../../sync/metrics.ts";
@@ -58,7 +60,7 @@ export async function openTestApp(
   options: {
     maxBodyBytes?: number;
     hub?: Partial<Omit<HubOptions, "bus" | "store">>;
-    /** Where the app and hub log; silent by default. */
+    /** Where the app, the hub and the services log; silent by default. */
     logger?: Logger;
     /** Rate limits as service.ts wires them; none by default. */
     rateLimiting?: RateLimiting;
@@ -66,19 +68,24 @@ export async function openTestApp(
     clock?: () => number;
     /** A database opened (and perhaps configured) by the test; the app disposes of it. */
     db?: TestDb;
+    /** The head and stats cache, wired as service.ts does; none by default. */
+    cache?: SyncCache;
   } = {},
 ): Promise<TestApp> {
   const db = options.db ?? await openTestDb(kind);
   const store = new SqlStore(db.driver);
   const bus = new MemoryBus();
   const metrics = new Metrics();
-  const metered = new MeteredBus(bus, metrics);
+  const cache = options.cache ?? null;
+  const logger = options.logger ?? SILENT_LOGGER;
+  const metered = withHeadTracking(new MeteredBus(bus, metrics), cache, () => {});
   const services = buildServices(store, inProcessNotifier(metered, () => {}), {
     clock: options.clock,
+    cache,
     metrics,
+    logger,
   });
-  const logger = options.logger ?? SILENT_LOGGER;
-  const hub = new Hub({ bus: metered, store, logger, metrics, ...options.hub });
+  const hub = new Hub({ bus: metered, store, cache, logger, metrics, ...options.hub });
   metrics.observe({ hub });
   const servers: Deno.HttpServer[] = [];
   const app = createApp({

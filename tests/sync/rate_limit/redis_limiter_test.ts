@@ -1,76 +1,47 @@
-/** The shared limiters against real Redis: one budget for every instance, and the outage. */
+/**
+ * The shared limiter against real Redis, one server and a three-master Redis Cluster: one
+ * budget for every instance, and the outage.
+ */
 import assert from "node:assert/strict";
-import { SILENT_LOGGER } from "../../../sync/logger.ts";
-import { openKvConnection } from "../../../sync/kv_connection.ts";
-import type { Limiter, Quota } from "../../../sync/rate_limit/limiter.ts";
-import { RedisLimiter } from "../../../sync/rate_limit/redis_limiter.ts";
-import { testRedisUrl } from "../../support/services.ts";
-import { startThrowawayRedis } from "../bus/throwaway_redis.ts";
+import { openLimiter } from "../../../sync/rate_limit/open_limiter.ts";
+import { eventually } from "../../support/eventually.ts";
+import { openTestKv, REDIS_BACKENDS } from "../../support/redis_backends.ts";
+import { allowedOf, assertOneBudget, freshKey } from "./shared_budget.ts";
 
-const QUOTA: Quota = { limit: 3, windowSeconds: 60 };
+for (const [name, backend] of Object.entries(REDIS_BACKENDS)) {
+  Deno.test(`RedisLimiter (${name}): two instances share one budget, not one each`, async () => {
+    await using kvA = await openTestKv(backend.shared());
+    await using kvB = await openTestKv(backend.shared());
+    const [a, b] = [openLimiter(kvA.kv), openLimiter(kvB.kv)];
+    assert.deepEqual([a.kind, b.kind], ["redis", "redis"]);
+    const key = freshKey();
+    await assertOneBudget(a, b, key, 5);
+    // Counted under the key as named, no prefix: its hash tag picks the slot.
+    assert.equal(await kvA.get(key), "5");
+  });
 
-async function allowedOf(limiter: Limiter, key: string, n: number, quota = QUOTA) {
-  const out = [];
-  for (let i = 0; i < n; i++) out.push((await limiter.consume(key, quota)).allowed);
-  return out;
-}
-
-Deno.test("RedisLimiter: two instances share one budget, not one each", async () => {
-  const [kvA, kvB] = await Promise.all([
-    openKvConnection({ REDIS_URL: testRedisUrl() }, SILENT_LOGGER),
-    openKvConnection({ REDIS_URL: testRedisUrl() }, SILENT_LOGGER),
-  ]);
-  try {
-    if (kvA.kind !== "redis" || kvB.kind !== "redis") throw new Error("expected Redis");
-    const [a, b] = [new RedisLimiter(kvA.client), new RedisLimiter(kvB.client)];
-    const key = `device:${crypto.randomUUID()}`;
-    const verdicts = [];
-    for (let i = 0; i < 5; i++) verdicts.push(await (i % 2 ? b : a).consume(key, QUOTA));
-    assert.deepEqual(verdicts.map((v) => [v.allowed, v.remaining]), [
-      [true, 2],
-      [true, 1],
-      [true, 0],
-      [false, 0],
-      [false, 0],
-    ]);
-    assert.ok(verdicts.every((v) => v.resetSeconds >= 1 && v.resetSeconds <= 60));
-  } finally {
-    await Promise.all([kvA.close(), kvB.close()]);
-  }
-});
-
-Deno.test("RedisLimiter: while Redis is down each instance counts in memory, fast; back, shared again", async () => {
-  await using redis = await startThrowawayRedis();
-  const kv = await openKvConnection({ REDIS_URL: redis.url }, SILENT_LOGGER);
-  try {
-    if (kv.kind !== "redis") throw new Error("expected Redis");
-    const limiter = new RedisLimiter(kv.client);
-    const key = `device:${crypto.randomUUID()}`;
+  Deno.test(`RedisLimiter (${name}): while the key's server is down each instance counts in memory, fast; back, shared again`, async () => {
+    await using redis = await backend.own();
+    await using kv = await openTestKv(redis.config);
+    const limiter = openLimiter(kv.kv);
+    const user = crypto.randomUUID();
+    const key = freshKey(user);
     assert.deepEqual(await allowedOf(limiter, key, 2), [true, true]);
 
-    await redis.stop();
+    await redis.crash(key);
     const started = performance.now();
     // The insurance limiter starts from zero: the same budget, on this instance only.
-    const during = await allowedOf(limiter, `device:${crypto.randomUUID()}`, 4);
+    const during = await allowedOf(limiter, key, 4);
     const ms = performance.now() - started;
     assert.deepEqual(during, [true, true, true, false]);
     assert.ok(ms < 1_000, `4 checks took ${ms.toFixed(0)} ms while Redis was down`);
 
-    await redis.start();
-    await waitReady(kv.client);
-    const shared = `device:${crypto.randomUUID()}`;
+    await redis.restart();
+    await eventually(() => kv.get(key).then(() => true, () => false), 15_000, "Redis back");
+    // Another device of the same user: the same slot, on the server that was away.
+    const shared = freshKey(user);
     assert.deepEqual(await allowedOf(limiter, shared, 4), [true, true, true, false]);
     // Counted in Redis again, where a second instance sees it.
-    assert.equal(await kv.client.get(`devpocket:rl:${shared}`), "4");
-  } finally {
-    await kv.close();
-  }
-});
-
-async function waitReady(client: { isReady: boolean }) {
-  const deadline = Date.now() + 10_000;
-  while (!client.isReady) {
-    if (Date.now() > deadline) throw new Error("Redis client did not reconnect");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+    assert.equal(await kv.get(shared), "4");
+  });
 }

@@ -1,0 +1,18 @@
+/** The tasks of deno.json, for tests that check what a task grants and run it as written. */
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Every task's command, by name, as deno.json writes it. */
+export const TASKS: Record<string, string> = JSON.parse(
+  await Deno.readTextFile(`${ROOT}deno.json`),
+).tasks;
+
+/** The `--allow-*` flags of a task's command, by name (`true` when given without a list). */
+export function grants(task: string): Record<string, string[] | true> {
+  return Object.fromEntries(
+    task.split(/\s+/).filter((arg) => arg.startsWith("--allow-") || arg === "-A").map((arg) => {
+      const [flag, list] = arg.split("=");
+      return [flag, list === undefined ? true : list.split(",")];
+    }),
+  );
+}
