@@ -1,5 +1,5 @@
 import { type Collection, COLLECTIONS, isCollection } from "./collections.ts";
-import { decodeCursor, decodeSince, encodePosition, type Since, START } from "./cursor.ts";
+import { decodeCursor, decodeSince, encodePosition, START } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
