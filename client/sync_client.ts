@@ -168,6 +168,14 @@ export class SyncClient {
     this.#socket?.start();
     const failure = await this.#firstPull.promise;
     if (failure instanceof SyncApiError && failure.status === 401) throw failure;
+    // The socket's 4401 can halt the client before the first pull answers its own 401.
+    if (this.#status.state === "unauthorized") {
+      throw new SyncApiError(
+        401,
+        "UNAUTHORIZED",
+        "The device token was refused (socket closed with 4401)",
+      );
+    }
   }
 
   /** Applies an upsert locally at once and queues it; answers its `change_id`. */

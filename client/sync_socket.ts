@@ -77,7 +77,13 @@ export class SyncSocket {
     this.#clearTimers();
     const socket = this.#socket;
     this.#socket = null;
-    if (socket && socket.readyState <= 1) socket.close(1000, "Client stopped");
+    if (socket?.readyState === 0) {
+      // A socket closed while still connecting can leave the server's half of the upgrade
+      // open for good (a Deno server then never finishes a graceful shutdown): it opens, then
+      // closes with a proper handshake.
+      socket.onmessage = null;
+      socket.onopen = () => socket.close(1000, "Client stopped");
+    } else if (socket?.readyState === 1) socket.close(1000, "Client stopped");
   }
 
   /** Reconnects now if it is waiting out a backoff (the network is back). */
