@@ -40,7 +40,7 @@ withDrivers("RedactionService", (open) => {
           told.push({ owner, device, ...plan.committed });
           return Promise.resolve();
         },
-      }, { batchSize: 2 });
+      }, { batchSize: 2, pageSize: 3 });
       assert.deepEqual(await redaction.redact(who, { literal: SECRET }), { redacted: 5 });
       assert.deepEqual(
         told.map(({ owner, device, seq, collections }) => [owner, device, seq, collections]),
@@ -70,7 +70,7 @@ withDrivers("RedactionService", (open) => {
           return page;
         },
       }) as SqlStore;
-      const redaction = new RedactionService(racing, WAL_NOTIFIER, { batchSize: 2 });
+      const redaction = new RedactionService(racing, WAL_NOTIFIER, { batchSize: 2, pageSize: 2 });
       assert.deepEqual(await redaction.redact(who, { literal: SECRET }), { redacted: 1 });
       assert.deepEqual(await rowsHolding(db.driver, SECRET), []);
     },
