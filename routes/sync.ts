@@ -9,7 +9,7 @@ import type { StatsService } from "../sync/stats_service.ts";
 import type { ConflictService } from "../sync/conflict_service.ts";
 import { conflictRoutes } from "./conflicts.ts";
 import type { ReceiptsService } from "../sync/receipts.ts";
-import type { RedactionService } from "../sync/redaction.ts";
+import { type RedactionService, touchesSyncSettings } from "../sync/redaction.ts";
 import { itemRoutes } from "./items.ts";
 
 /** `/api/sync`: push, pull, stats and conflicts, for device tokens. */
@@ -28,7 +28,11 @@ export function syncRoutes(
       const { changes } = c.req.valid("json");
       const who = c.get("device")!;
       return c.json(
-        await deps.redaction.afterSettingsPush(who, changes, () => deps.sync.push(who, changes)),
+        await deps.redaction.afterSettingsWrite(
+          who,
+          touchesSyncSettings(changes),
+          () => deps.sync.push(who, changes),
+        ),
       );
     })
     .get("/data", queryParams(PullQuery), async (c) => {

@@ -144,21 +144,22 @@ export class RedactionService {
   }
 
   /**
-   * Runs a push; when it may have stored the user's sync settings, redacts the commands
-   * that the `secret_patterns` it added match (DESIGN.md §10), before answering.
+   * Runs a write (a push, a conflict's resolution); when it may store the user's sync
+   * settings, redacts the commands that the `secret_patterns` it added match (DESIGN.md
+   * §10), before answering.
    */
-  async afterSettingsPush<T>(
+  async afterSettingsWrite<T>(
     who: DeviceIdentity,
-    changes: unknown[],
-    push: () => Promise<T>,
+    maySetPatterns: boolean,
+    write: () => Promise<T>,
   ): Promise<T> {
-    if (!changes.some(touchesSyncSettings)) return await push();
+    if (!maySetPatterns) return await write();
     const userId = who.account.userId;
     const patterns = async () =>
       readSyncSettings((await this.store.getItem(userId, "settings", SYNC_SETTINGS_ID))?.data)
         .secret_patterns ?? [];
     const before = new Set(await patterns());
-    const result = await push();
+    const result = await write();
     const added = (await patterns()).filter((pattern) => !before.has(pattern));
     const compiled = compileUserPatterns(added);
     if (compiled) await this.#redactOwner(userId, ["commands"], compiled.test);
@@ -244,8 +245,10 @@ function holds(value: unknown, matches: Matcher): boolean {
   return false;
 }
 
-/** A change that may write the `sync` settings (judged before validation: any such id). */
-function touchesSyncSettings(change: unknown): boolean {
-  const { collection, id } = (change ?? {}) as { collection?: unknown; id?: unknown };
-  return collection === "settings" && id === SYNC_SETTINGS_ID;
+/** True when a batch may write the `sync` settings (judged before validation: any such id). */
+export function touchesSyncSettings(changes: readonly unknown[]): boolean {
+  return changes.some((change) => {
+    const { collection, id } = (change ?? {}) as { collection?: unknown; id?: unknown };
+    return collection === "settings" && id === SYNC_SETTINGS_ID;
+  });
 }

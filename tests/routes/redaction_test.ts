@@ -203,4 +203,27 @@ withDrivers("redaction", (_open, kind) => {
       );
     },
   });
+
+  Deno.test({
+    name: "a conflict of the sync settings resolved with a new secret pattern redacts as well",
+    fn: async () => {
+      await using t = await openTestApp(kind);
+      const phone = await t.device("alice", "phone");
+      const laptop = await t.device("alice", "laptop");
+      const manual = { conflict_strategies: { settings: "manual" } };
+      await pushOk(t, phone.token, [change("settings", "sync", manual), command(`echo ${SECRET}`)]);
+      const stale = await pushOk(t, laptop.token, [
+        change("settings", "sync", { ...manual, secret_patterns: ["plum-[0-9]{4}-oxide"] }),
+      ]);
+      assert.deepEqual(stale.results.map(outcome), ["conflict"]);
+      assert.equal((await rowsHolding(t.db.driver, SECRET)).length, 1);
+      const res = await t.request(
+        "POST",
+        `/api/sync/conflicts/${stale.results[0].conflict_id}/resolve`,
+        { token: phone.token, body: { resolution: "local" } },
+      );
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.deepEqual(await rowsHolding(t.db.driver, SECRET), []);
+    },
+  });
 });
