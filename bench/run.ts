@@ -24,6 +24,7 @@ try {
     await import("./idle_sockets.ts"),
     await import("./fan_out.ts"),
     await import("./client_sync.ts"),
+    await import("./redaction.ts"),
   ];
   for (const bench of benches) console.log((await bench.run()).join("\n") + "\n");
 } finally {

@@ -6,7 +6,9 @@ import type {
   JobsTx,
   Tombstoned,
 } from "../sync/jobs/jobs_store.ts";
-import { TEAM_OWNER_PREFIX, TEAM_SYNC_TIERS } from "../sync/teams.ts";
+import { TEAM_OWNER_PREFIX } from "../sync/teams.ts";
+import { keepChangeIds, writeTombstones } from "./tombstone_sql.ts";
+import { memberDevicesSql, teamOfOwnerSql, teamPartSql } from "./team_devices_sql.ts";
 
 // Any constant works; it only has to be the same for every instance of the service.
 const JOBS_LOCK = 0x64704a62;
@@ -102,53 +104,11 @@ class JobsQueries implements JobsTx {
     items: readonly ItemAtVersion[],
     nowMs: number,
   ): Promise<Tombstoned> {
-    // must: take the user's lock before numbering, as a push does (batch_sql.ts runBatch),
-    // so sequence numbers follow commit order and no cursor skips a tombstone.
-    const [user] = await this.tx.query<{ seq: number }>(
-      "select seq from users where user_id = $1 for update",
-      [userId],
-    );
-    if (!user || items.length === 0) return { head: user?.seq ?? 0, count: 0 };
-    const keys = JSON.stringify(items.map((k) => ({ c: k.collection, i: k.id, v: k.version })));
-    // must: before the tombstones overwrite them. Every change_id the items and their
-    // history carry moves to applied_changes, so a retried push is still recognised.
-    await this.tx.query(
-      `with targets as (
-         select i.collection, i.id from items i
-         join jsonb_to_recordset($2::jsonb) as k(c text, i text, v int)
-           on i.user_id = $1 and i.collection = k.c and i.id = k.i and i.version = k.v
-         where not i.deleted
-       ), history as (
-         delete from item_versions v using targets t
-         where v.user_id = $1 and v.collection = t.collection and v.id = t.id
-         returning v.collection, v.id, v.version, v.seq, v.change_id
-       ), current as (
-         select i.collection, i.id, i.version, i.seq, i.change_id from items i
-         join targets t on i.user_id = $1 and i.collection = t.collection and i.id = t.id
-       )
-       ${keepChangeIds("$1", "(select * from history union all select * from current)")}`,
-      [userId, keys],
-    );
-    const [{ seq }] = await this.tx.query<{ seq: number }>(
-      `with targets as (
-         select i.collection, i.id, row_number() over (order by i.collection, i.id) as n
-         from items i
-         join jsonb_to_recordset($2::jsonb) as k(c text, i text, v int)
-           on i.user_id = $1 and i.collection = k.c and i.id = k.i and i.version = k.v
-         where not i.deleted
-       ), tombstoned as (
-         update items i set version = i.version + 1, data = null, deleted = true, redacted = false,
-           modified_at = $4, device_id = null, change_id = null, dedupe_key = null,
-           seq = $3 + t.n, updated_at = $5
-         from targets t
-         where i.user_id = $1 and i.collection = t.collection and i.id = t.id
-         returning i.seq
-       )
-       update users set seq = coalesce((select max(seq) from tombstoned), seq)
-       where user_id = $1 returning seq`,
-      [userId, keys, user.seq, nowMs, new Date(nowMs).toISOString()],
-    );
-    return { head: seq, count: seq - user.seq };
+    const { head, count } = await writeTombstones(this.tx, userId, items, {
+      nowMs,
+      redacted: false,
+    });
+    return { head, count };
   }
 
   async dropFreeHistory(limit: number): Promise<number> {
@@ -221,33 +181,18 @@ class JobsQueries implements JobsTx {
 }
 
 /**
- * Records the change_ids of `rows` (item versions about to be deleted or overwritten:
- * collection, id, version, seq, change_id) as applied, so a retried push of one of them is
- * still answered `duplicate` (003_push_bookkeeping.sql).
- */
-function keepChangeIds(userId: string, rows: string): string {
-  return `insert into applied_changes (user_id, change_id, collection, item_id, status, version, seq)
-    select ${userId}, change_id, collection, id, 'applied', version, seq from ${rows} r
-    where change_id is not null
-    on conflict do nothing`;
-}
-
-/**
  * The highest sequence number every active device (seen, or registered, since the
  * `activeSince` parameter) of owner `u` has acknowledged; the owner's head when no device
  * is active (a device coming back later gets 410 and pulls from scratch). A team's owner
- * row (sync/teams.ts) counts the devices of the team's members (users whose newest token
- * names the team, with a tier that syncs it) in the team's stream; a device whose
- * acknowledged team part counts another team has applied none of this one's.
+ * row (sync/teams.ts) counts the devices of the team's members in the team's stream
+ * (db/team_devices_sql.ts).
  */
 function horizon(u: string, activeSince: string): string {
   const active = `coalesce(d.last_seen_at, d.created_at) >= ${activeSince}`;
-  const tiers = TEAM_SYNC_TIERS.map((tier) => `'${tier}'`).join(", ");
+  const team = teamOfOwnerSql(`${u}.user_id`);
   return `case when ${u}.user_id like '${TEAM_OWNER_PREFIX}%' then
-    coalesce((select min(case when d.cursor_team_id = m.team_id then d.team_cursor else 0 end)
-      from users m join devices d on d.user_id = m.user_id
-      where m.team_id = substr(${u}.user_id, ${TEAM_OWNER_PREFIX.length + 1})
-        and m.tier in (${tiers}) and ${active}), ${u}.seq)
+    coalesce((select min(${teamPartSql(team)}) from ${memberDevicesSql(team)} and ${active}),
+      ${u}.seq)
     else coalesce((select min(d.cursor) from devices d where d.user_id = ${u}.user_id
       and ${active}), ${u}.seq) end`;
 }

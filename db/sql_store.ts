@@ -1,4 +1,8 @@
 import type { Driver } from "./driver.ts";
+import { ownerHeads, receivingDevices } from "./receipts_sql.ts";
+import { conflictTexts, itemTexts, redactItems } from "./redaction_sql.ts";
+import type { ReceiptsStore, ReceivingDevice } from "../sync/receipts.ts";
+import type { ConflictTexts, RedactionStore, StoredTexts } from "../sync/redaction.ts";
 import { ITEM_COLUMNS, lockUser, runBatch } from "./batch_sql.ts";
 import type { AccountToken } from "../sync/account_tokens.ts";
 import type { Account } from "../sync/tiers.ts";
@@ -27,7 +31,7 @@ const DEVICE_COLUMNS =
  * The SQL of the service, identical for postgres.js and PGlite. Push batches are in
  * batch_sql.ts; accounts, devices, pulls, conflicts and stats are here.
  */
-export class SqlStore implements SyncStore {
+export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
   constructor(readonly driver: Driver) {}
 
   async saveAccount({ account, issuedAt }: AccountToken): Promise<SavedAccount> {
@@ -282,6 +286,42 @@ export class SqlStore implements SyncStore {
       [owner],
     );
     return { head: user?.seq ?? 0, collections, conflicts, outcomes, filtered: filtered.n };
+  }
+
+  // Receipts and redaction keep their SQL in files of their own (receipts_sql.ts,
+  // redaction_sql.ts).
+  heads(owners: readonly string[]): Promise<Map<string, number>> {
+    return ownerHeads(this.driver, owners);
+  }
+
+  receivingDevices(owner: string): Promise<ReceivingDevice[]> {
+    return receivingDevices(this.driver, owner);
+  }
+
+  itemTexts(
+    owner: string,
+    collections: readonly string[],
+    afterSeq: number,
+    limit: number,
+  ): Promise<StoredTexts[]> {
+    return itemTexts(this.driver, owner, collections, afterSeq, limit);
+  }
+
+  conflictTexts(
+    owner: string,
+    collections: readonly string[],
+    afterId: string | null,
+    limit: number,
+  ): Promise<ConflictTexts[]> {
+    return conflictTexts(this.driver, owner, collections, afterId, limit);
+  }
+
+  redact(
+    owner: string,
+    items: readonly { collection: string; id: string }[],
+    nowMs: number,
+  ): Promise<{ head: number; count: number; collections: string[] }> {
+    return redactItems(this.driver, owner, items, nowMs);
   }
 }
 

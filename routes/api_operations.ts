@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { PullQuery } from "../sync/change_schema.ts";
+import { COLLECTIONS } from "../sync/collections.ts";
 import type { ErrorCode } from "../sync/errors.ts";
 import { ListQuery } from "./conflicts.ts";
 
@@ -13,8 +14,10 @@ export type Auth = "public" | "account" | "device" | "either" | "socket";
  */
 export interface ApiOperation {
   method: "get" | "post" | "delete";
-  /** OpenAPI path template; `{name}` parameters are UUIDs. */
+  /** OpenAPI path template; `{name}` parameters are UUIDs unless `params` says otherwise. */
   path: string;
+  /** JSON Schemas of path parameters that are not UUIDs. */
+  params?: Record<string, Record<string, unknown>>;
   operationId: string;
   summary: string;
   description?: string;
@@ -111,6 +114,40 @@ export const OPERATIONS: ApiOperation[] = [
     tag: "sync",
     auth: "device",
     ok: { status: 200, description: "Counts, devices, conflicts, cursor", schema: "SyncStats" },
+  },
+  {
+    method: "get",
+    path: "/api/sync/items/{collection}/{id}/receipts",
+    operationId: "getItemReceipts",
+    summary: "Delete receipts of an item",
+    description: "Which devices have applied the item's latest version (a delete included): " +
+      "a device has once its acknowledged cursor is at or past the item's. A team item " +
+      "(`team_ssh_profiles`) lists every seen device of the team's members. Another user's " +
+      "or team's item, like an unknown one, is 404.",
+    tag: "sync",
+    auth: "device",
+    params: {
+      collection: { type: "string", enum: [...COLLECTIONS] },
+      id: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
+    },
+    ok: { status: 200, description: "The item and each device", schema: "ItemReceipts" },
+    errors: ["NOT_FOUND"],
+  },
+  {
+    method: "post",
+    path: "/api/sync/redact",
+    operationId: "redactItems",
+    summary: "Erase every stored item whose text matches",
+    description: "Every item of the given collections (default `commands`) holding a string " +
+      "that `pattern` (RE2, as `secret_patterns`) or `literal` matches, in its data, a kept " +
+      "history version or a conflict copy, is erased everywhere it is stored and replaced by a " +
+      "tombstone with `redacted: true` that every device pulls. Complete when it answers. " +
+      "`team_ssh_profiles`: team admins only (`FORBIDDEN`).",
+    tag: "sync",
+    auth: "device",
+    body: "RedactRequest",
+    ok: { status: 200, description: "How many items were redacted", schema: "RedactResult" },
+    errors: ["FORBIDDEN", "SYNC_SUBSCRIPTION_EXPIRED"],
   },
   {
     method: "get",

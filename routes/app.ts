@@ -8,6 +8,8 @@ import type { DeviceService } from "../sync/device_service.ts";
 import type { StatsService } from "../sync/stats_service.ts";
 import type { ConflictService } from "../sync/conflict_service.ts";
 import type { SyncService } from "../sync/sync_service.ts";
+import type { ReceiptsService } from "../sync/receipts.ts";
+import type { RedactionService } from "../sync/redaction.ts";
 import type { Hub } from "../sync/ws/hub.ts";
 import { consoleRoutes } from "./console.ts";
 import { deviceRoutes } from "./devices.ts";
@@ -31,6 +33,8 @@ export interface AppDeps {
   sync: SyncService;
   stats: StatsService;
   conflicts: ConflictService;
+  receipts: ReceiptsService;
+  redaction: RedactionService;
   hub: Hub;
   readiness: Readiness;
   metrics: Metrics;

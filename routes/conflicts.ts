@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { ConflictService } from "../sync/conflict_service.ts";
+import type { RedactionService } from "../sync/redaction.ts";
 import type { AppEnv } from "./env.ts";
 import { jsonBody, pathUuid, queryParams } from "./validate.ts";
 
@@ -12,7 +13,9 @@ export const ResolveBody = z.strictObject({
 });
 
 /** `/api/sync/conflicts`: list and resolve manual conflicts (mounted behind device auth). */
-export function conflictRoutes(deps: { conflicts: ConflictService }): Hono<AppEnv> {
+export function conflictRoutes(
+  deps: { conflicts: ConflictService; redaction: RedactionService },
+): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .get("/", queryParams(ListQuery), async (c) => {
       const { status } = c.req.valid("query");
@@ -20,6 +23,15 @@ export function conflictRoutes(deps: { conflicts: ConflictService }): Hono<AppEn
     })
     .post("/:id/resolve", jsonBody(ResolveBody), async (c) => {
       const id = pathUuid(c.req.param("id"), "conflict");
-      return c.json(await deps.conflicts.resolve(c.get("device")!, id, c.req.valid("json")));
+      const who = c.get("device")!;
+      // Any conflict may be the sync settings' (a resolution is a settings write then);
+      // resolutions are rare enough to read the settings around each.
+      return c.json(
+        await deps.redaction.afterSettingsWrite(
+          who,
+          true,
+          () => deps.conflicts.resolve(who, id, c.req.valid("json")),
+        ),
+      );
     });
 }

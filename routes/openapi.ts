@@ -6,6 +6,7 @@ import { type ErrorCode, STATUS } from "../sync/errors.ts";
 import { type ApiOperation, type Auth, OPERATIONS } from "./api_operations.ts";
 import { ResolveBody } from "./conflicts.ts";
 import { RegisterBody } from "./devices.ts";
+import { RedactBody } from "../sync/redaction.ts";
 import type { AppEnv } from "./env.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -15,6 +16,7 @@ const REQUESTS: Record<string, z.ZodType> = {
   Change,
   PushRequest: PushBody,
   ResolveConflictRequest: ResolveBody,
+  RedactRequest: RedactBody,
 };
 
 const RESPONSES: Record<string, z.ZodType> = {
@@ -30,6 +32,8 @@ const RESPONSES: Record<string, z.ZodType> = {
   Version: api.Version,
   Conflict: api.ConflictView,
   ConflictList: api.ConflictList,
+  ItemReceipts: api.ItemReceipts,
+  RedactResult: api.RedactResult,
   Health: api.Health,
   Readiness: api.Readiness,
 };
@@ -132,7 +136,7 @@ function operation(op: ApiOperation) {
       name,
       in: "path",
       required: true,
-      schema: { type: "string", format: "uuid" },
+      schema: op.params?.[name] ?? { type: "string", format: "uuid" },
     })),
     ...(op.query ? queryParameters(op.query) : []),
   ];

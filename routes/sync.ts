@@ -8,6 +8,9 @@ import { jsonBody, queryParams } from "./validate.ts";
 import type { StatsService } from "../sync/stats_service.ts";
 import type { ConflictService } from "../sync/conflict_service.ts";
 import { conflictRoutes } from "./conflicts.ts";
+import type { ReceiptsService } from "../sync/receipts.ts";
+import { type RedactionService, touchesSyncSettings } from "../sync/redaction.ts";
+import { itemRoutes } from "./items.ts";
 
 /** `/api/sync`: push, pull, stats and conflicts, for device tokens. */
 export function syncRoutes(
@@ -15,12 +18,22 @@ export function syncRoutes(
     sync: SyncService;
     stats: StatsService;
     conflicts: ConflictService;
+    receipts: ReceiptsService;
+    redaction: RedactionService;
   },
 ): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .use(requireAuth(deps, "device"), deps.limit)
     .post("/data", jsonBody(PushBody, { judgedPerChange: true }), async (c) => {
-      return c.json(await deps.sync.push(c.get("device")!, c.req.valid("json").changes));
+      const { changes } = c.req.valid("json");
+      const who = c.get("device")!;
+      return c.json(
+        await deps.redaction.afterSettingsWrite(
+          who,
+          touchesSyncSettings(changes),
+          () => deps.sync.push(who, changes),
+        ),
+      );
     })
     .get("/data", queryParams(PullQuery), async (c) => {
       return c.json(await deps.sync.pull(c.get("device")!, c.req.valid("query")));
@@ -28,5 +41,6 @@ export function syncRoutes(
     .get("/stats", async (c) => {
       return c.json(await deps.stats.forUser(c.get("account")));
     })
-    .route("/conflicts", conflictRoutes(deps));
+    .route("/conflicts", conflictRoutes(deps))
+    .route("/", itemRoutes(deps));
 }

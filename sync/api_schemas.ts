@@ -33,6 +33,10 @@ export const DeviceView = z.object({
   last_seen_at: EpochMs.nullable(),
   online: z.boolean().meta({ description: "Seen within the last 90 seconds" }),
   cursor: Cursor.meta({ description: "The device's acknowledged cursor" }),
+  behind: Count.meta({
+    description: "Changes committed after the device's acknowledged cursor (its user's, and " +
+      "its team's for a member of a team)",
+  }),
 });
 export type DeviceView = z.infer<typeof DeviceView>;
 
@@ -117,6 +121,35 @@ export const SyncStats = z.object({
   filtered_commands: Count,
 });
 export type SyncStats = z.infer<typeof SyncStats>;
+
+/** `GET /api/sync/items/{collection}/{id}/receipts` (DESIGN.md §10). */
+export const ItemReceipts = z.object({
+  item: z.object({
+    collection: z.enum(COLLECTIONS),
+    id: z.string(),
+    version: z.number().int().min(1),
+    deleted: z.boolean(),
+    cursor: Cursor.meta({ description: "The position of the item's latest version" }),
+  }),
+  devices: z.array(z.object({
+    id: Id,
+    name: z.string(),
+    applied: z.boolean().meta({
+      description: "The device's acknowledged cursor is at or past the item's latest version",
+    }),
+    cursor: Cursor.meta({ description: "The device's acknowledged cursor" }),
+    last_seen_at: EpochMs.nullable(),
+  })).meta({
+    description: "The user's devices; for a team item, every seen device of the team's members",
+  }),
+});
+export type ItemReceipts = z.infer<typeof ItemReceipts>;
+
+/** `POST /api/sync/redact`. */
+export const RedactResult = z.object({
+  redacted: Count.meta({ description: "Items erased and replaced by a redacted tombstone" }),
+});
+export type RedactResult = z.infer<typeof RedactResult>;
 
 /** One side of a conflict, as the strategies saw it. */
 export const Version = z.object({

@@ -5,8 +5,16 @@ import type { PlanResult } from "./push_planner.ts";
 
 /** Told of every committed batch; turns it into bus events where no WAL listener does. */
 export interface ChangeNotifier {
-  /** `owner`: the user, or the team's owner key (sync/teams.ts) for a team's items. */
-  committed(owner: string, deviceId: string, plan: PlanResult): Promise<void>;
+  /**
+   * `owner`: the user, or the team's owner key (sync/teams.ts) for a team's items.
+   * `deviceId`: the device that wrote, which needs no hint; null when no device did (a
+   * redaction, which every device must apply, the writer's too).
+   */
+  committed(
+    owner: string,
+    deviceId: string | null,
+    plan: Pick<PlanResult, "committed" | "newConflicts">,
+  ): Promise<void>;
   revoked(userId: string, deviceId: string): Promise<void>;
   /** The device registered again with its install_id: its earlier token stopped working. */
   tokenReplaced(userId: string, deviceId: string): Promise<void>;

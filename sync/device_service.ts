@@ -2,13 +2,14 @@ import type { DeviceView } from "./api_schemas.ts";
 import { encodeBase64Url } from "./base64url.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import { sha256Hex } from "./hashing.ts";
-import { encodePosition } from "./cursor.ts";
+import { changesBetween, encodePosition, type Position } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { DeviceRow, SyncStore } from "./sync_store.ts";
+import type { ReceiptsStore } from "./receipts.ts";
 import { type Account, lowestTierAllowing, TIER_LIMITS, type Upgrade } from "./tiers.ts";
 import type { AccountToken } from "./account_tokens.ts";
 import type { DeviceIdentity } from "./sync_service.ts";
-import { syncedTeam } from "./teams.ts";
+import { syncedTeam, teamOwner } from "./teams.ts";
 
 /**
  * Device tokens are opaque random strings; only their SHA-256 is stored. Every instance
@@ -22,7 +23,7 @@ const TOUCH_EVERY_MS = 60_000;
 
 export class DeviceService {
   constructor(
-    private readonly store: SyncStore,
+    private readonly store: SyncStore & Pick<ReceiptsStore, "heads">,
     private readonly notifier: Pick<ChangeNotifier, "revoked" | "tokenReplaced" | "teamChanged">,
     private readonly clock: () => number = Date.now,
   ) {}
@@ -66,7 +67,8 @@ export class DeviceService {
     }
     // The old token's sockets close on every instance (DESIGN.md §3).
     if (!outcome.created) await this.notifier.tokenReplaced(account.userId, outcome.device.id);
-    return { device: this.#view(outcome.device, account), token };
+    const heads = await this.#heads(account);
+    return { device: this.#view(outcome.device, account, heads), token };
   }
 
   /** The device a token belongs to; a deleted device's token fails at once. */
@@ -84,7 +86,11 @@ export class DeviceService {
 
   /** The account's devices, each with its acknowledged cursor as the account now reads it. */
   async list(account: Account): Promise<DeviceView[]> {
-    return (await this.store.listDevices(account.userId)).map((row) => this.#view(row, account));
+    const [rows, heads] = await Promise.all([
+      this.store.listDevices(account.userId),
+      this.#heads(account),
+    ]);
+    return rows.map((row) => this.#view(row, account, heads));
   }
 
   async delete(userId: string, deviceId: string): Promise<void> {
@@ -94,8 +100,20 @@ export class DeviceService {
     await this.notifier.revoked(userId, deviceId);
   }
 
-  #view(row: DeviceRow, account: Account): DeviceView {
+  /** The heads of the streams the account's devices receive: its user's, and its team's. */
+  async #heads(account: Account): Promise<Position> {
+    const team = syncedTeam(account);
+    const owners = team === null ? [account.userId] : [account.userId, teamOwner(team)];
+    const heads = await this.store.heads(owners);
+    return {
+      user: heads.get(account.userId) ?? 0,
+      team: team === null ? 0 : heads.get(teamOwner(team)) ?? 0,
+    };
+  }
+
+  #view(row: DeviceRow, account: Account, heads: Position): DeviceView {
     const lastSeen = row.last_seen_at?.getTime() ?? null;
+    const team = syncedTeam(account);
     return {
       id: row.id,
       name: row.name,
@@ -105,7 +123,8 @@ export class DeviceService {
       created_at: row.created_at.getTime(),
       last_seen_at: lastSeen,
       online: lastSeen !== null && this.clock() - lastSeen < ONLINE_WINDOW_MS,
-      cursor: acknowledgedCursor(row, syncedTeam(account)),
+      cursor: acknowledgedCursor(row, team),
+      behind: changesBetween(acknowledgedPosition(row, team), heads),
     };
   }
 }
@@ -115,8 +134,12 @@ export class DeviceService {
  * team counts nothing of this one.
  */
 export function acknowledgedCursor(row: DeviceRow, team: string | null): string {
+  return encodePosition(acknowledgedPosition(row, team), team);
+}
+
+function acknowledgedPosition(row: DeviceRow, team: string | null): Position {
   const teamSeq = team !== null && row.cursor_team_id === team ? row.team_cursor : 0;
-  return encodePosition({ user: row.cursor, team: teamSeq }, team);
+  return { user: row.cursor, team: teamSeq };
 }
 
 /** True when the bearer token has the shape of a device token (account tokens are JWTs). */

@@ -6,6 +6,8 @@ import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import { StatsService } from "./stats_service.ts";
 import type { SyncStore } from "./sync_store.ts";
+import { ReceiptsService, type ReceiptsStore } from "./receipts.ts";
+import { RedactionService, type RedactionStore } from "./redaction.ts";
 import { SyncService } from "./sync_service.ts";
 
 /** What the services share besides the store: a clock, the head cache, metrics, a logger. */
@@ -20,7 +22,7 @@ export interface ServiceOptions {
 
 /** The domain services over one store, wired the same way in main.ts and in tests. */
 export function buildServices(
-  store: SyncStore,
+  store: SyncStore & ReceiptsStore & RedactionStore,
   notifier: ChangeNotifier,
   { clock = Date.now, cache = null, metrics, logger }: ServiceOptions = {},
 ) {
@@ -31,5 +33,7 @@ export function buildServices(
     sync,
     stats: new StatsService(store, devices, cache),
     conflicts: new ConflictService(store, sync, clock),
+    receipts: new ReceiptsService(store),
+    redaction: new RedactionService(store, notifier, { clock, cache }),
   };
 }

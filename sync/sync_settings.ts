@@ -6,11 +6,12 @@ import { compileUserPattern } from "./privacy/user_pattern.ts";
 /** The id of the settings item that steers sync (DESIGN.md §7). */
 export const SYNC_SETTINGS_ID = "sync";
 
-const Pattern = z.string().min(1).max(1000);
+/** A user's regular expression as written (its engine and limits: privacy/user_pattern.ts). */
+export const PATTERN_SOURCE = z.string().min(1).max(1000);
 
 const HistoryRule = z.object({
   match: z.object({
-    pattern: Pattern.optional(),
+    pattern: PATTERN_SOURCE.optional(),
     cwd: z.string().max(4096).optional(),
     host: z.string().max(1024).optional(),
   }),
@@ -29,7 +30,7 @@ const StoredSyncSettings = z.looseObject({
     z.enum(COLLECTIONS).exclude(["team_ssh_profiles"]),
     z.enum(STRATEGY_NAMES),
   ).optional(),
-  secret_patterns: z.array(Pattern).max(200).optional(),
+  secret_patterns: z.array(PATTERN_SOURCE).max(200).optional(),
   collections: z.array(z.enum(COLLECTIONS)).optional(),
   device_policies: z.record(z.string(), z.object({ collections: z.array(z.enum(COLLECTIONS)) }))
     .optional(),

@@ -46,6 +46,7 @@ withDrivers("devices", (_open, kind) => {
       for (const d of devices) {
         assert.deepEqual(Object.keys(d).sort(), [
           "app_version",
+          "behind",
           "created_at",
           "cursor",
           "id",

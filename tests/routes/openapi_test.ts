@@ -160,6 +160,15 @@ Deno.test("every operation answers as the document says, success and errors alik
     body: { resolution: "local" },
   });
   await call("GET", "/api/sync/conflicts?status=resolved", 200, { token: a.token });
+  await call("GET", "/api/sync/items/settings/ui/receipts", 200, { token: a.token });
+  await call("GET", "/api/sync/items/settings/nothing/receipts", 404, { token: a.token });
+  await call("POST", "/api/sync/redact", 200, { token: a.token, body: { literal: "dark" } });
+  await call("POST", "/api/sync/redact", 422, { token: a.token, body: { pattern: "(" } });
+  await call("POST", "/api/sync/redact", 403, {
+    token: a.token,
+    body: { literal: "x", collections: ["team_ssh_profiles"] },
+  });
+  await call("POST", "/api/sync/redact", 402, { token: bob, body: { literal: "x" } });
   await call("GET", "/api/sync/ws", 422);
   await call("DELETE", `/api/devices/${b.id}`, 204, { token: a.token });
   await call("GET", "/health", 200);
@@ -202,6 +211,7 @@ Deno.test("the document check fails on answers that drift from the document", as
     last_seen_at: null,
     online: false,
     cursor: "c1.0",
+    behind: 0,
   };
   await assertMatchesDocument("GET", "/api/devices", json(200, { devices: [device] }));
   const drifts: [string, string, Response, RegExp][] = [

@@ -12,7 +12,6 @@ import { inProcessNotifier, WAL_NOTIFIER } from "../../../sync/change_notifier.t
 import { decodeCursor, encodeCursor } from "../../../sync/cursor.ts";
 import { userKey } from "../../../sync/redis_keys.ts";
 import { buildServices } from "../../../sync/services.ts";
-import type { SyncStore } from "../../../sync/sync_store.ts";
 import { command } from "../../support/changes.ts";
 import { type DriverKind, openTestDb } from "../../support/drivers.ts";
 import { eventually } from "../../support/eventually.ts";
@@ -37,7 +36,7 @@ async function cachedServices(kind: DriverKind, redis?: KvConfig) {
   const kv = redis ? await openTestKv(redis) : null;
   const cache: SyncCache = kv ? new RedisSyncCache(kv.kv.client) : new MemorySyncCache();
   const store = new SqlStore(db.driver);
-  const { proxy: counted, calls: reads } = countingCalls<SyncStore, "pull" | "stats">(store, [
+  const { proxy: counted, calls: reads } = countingCalls<SqlStore, "pull" | "stats">(store, [
     "pull",
     "stats",
   ]);
