@@ -3,9 +3,10 @@
  * in its own process, pushes of one change over HTTP on loopback from this process.
  *
  * - Latency at 10 pushes/s, open loop (sent on schedule, not after the previous answer).
- * - Sustained pushes/s before queueing: the offered rate is stepped up (16 devices,
- *   round-robin); the figure is the highest step the service kept up with, i.e. answered
- *   at least 95 % of the offered rate with p99 ≤ 100 ms. Past it, pushes queue.
+ * - Sustained pushes/s before queueing: the offered rate (16 devices, round-robin) doubles
+ *   from 25/s until the service falls behind, then two bisections narrow the edge; the
+ *   figure is the highest rate it kept up with, i.e. answered at least 95 % of the offered
+ *   rate with p99 ≤ 100 ms. Past it, pushes queue.
  *
  * Baseline: single-row inserts with plain SQL into a PGlite on disk in this process, the
  * same commit per change without HTTP, validation or the sync protocol.
@@ -20,11 +21,13 @@ import { figure } from "./support/report.ts";
 import { int, percentile, sleep } from "./support/stats.ts";
 
 const LOW_RATE = { perSecond: 10, seconds: 10 };
-const STEPS = [100, 200, 400, 700, 1000, 1400, 2000];
+const FIRST_STEP = 25;
+const LAST_STEP = 3200;
+const BISECTIONS = 2;
 const STEP_SECONDS = 2;
 const DEVICES = 16;
 /** Past this many unanswered pushes the sender holds back (the achieved rate then falls). */
-const MAX_IN_FLIGHT = 256;
+const MAX_IN_FLIGHT = 64;
 const BOUNDED_P99_MS = 100;
 
 interface RateResult {
@@ -70,8 +73,7 @@ export async function run(): Promise<string[]> {
       }),
     );
 
-    let sustained = 0;
-    for (const offered of STEPS) {
+    const keepsUp = async (offered: number) => {
       const r = await atRate(service.url, tokens, offered, STEP_SECONDS);
       const stepP99 = percentile(r.latencies, 99);
       const bounded = r.failed === 0 && r.achieved >= 0.95 * offered &&
@@ -81,8 +83,21 @@ export async function run(): Promise<string[]> {
           `p50 ${percentile(r.latencies, 50).toFixed(1)} ms, p99 ${stepP99.toFixed(1)} ms` +
           `${r.failed ? `, ${r.failed} failed` : ""}${bounded ? "" : "  <- queueing"}`,
       );
-      if (!bounded) break;
+      return bounded;
+    };
+    let sustained = 0;
+    let queued = LAST_STEP * 2;
+    for (let offered = FIRST_STEP; offered <= LAST_STEP; offered *= 2) {
+      if (!(await keepsUp(offered))) {
+        queued = offered;
+        break;
+      }
       sustained = offered;
+    }
+    for (let i = 0; i < BISECTIONS && sustained > 0 && queued <= LAST_STEP; i++) {
+      const middle = Math.round((sustained + queued) / 2);
+      if (await keepsUp(middle)) sustained = middle;
+      else queued = middle;
     }
     lines.push(
       `  plain SQL: ${int(plain.perSecond)} single-row inserts/s, one after another`,

@@ -8,7 +8,7 @@
  *   the last is answered).
  * - Bytes on the wire for that pull, without Accept-Encoding and with gzip and br:
  *   counted on the socket, before any decoding.
- * - RSS of the service process after 10,000 changes pushed (1,000 pushes of 10) and at
+ * - RSS of the service process after 10,000 changes pushed (500 pushes of 20) and at
  *   its peak while pulling those 10,000 from scratch, twice, and the growth between.
  *
  * Baseline: the bare server (Deno.serve and nothing else, bench/support/server_main.ts)
@@ -137,7 +137,7 @@ async function measure(
   const pullPeak: number[] = [];
   for (let round = 1; round <= 2; round++) {
     const token = await register(url, user(`mem-${round}`), "mem");
-    await pushMany(url, token, PULL_CHANGES, 10, PUSHERS);
+    await pushMany(url, token, PULL_CHANGES, 20, PUSHERS);
     afterPush.push(await rssMb(service.pid));
     const sampler = sampleRss(service.pid, 20);
     await pullFromScratch(url, token);
@@ -145,7 +145,7 @@ async function measure(
   }
   const mb = (values: number[]) => values.map((v) => `${v.toFixed(0)} MB`).join(", ");
   lines.push(
-    `    RSS after 10,000 pushed changes (1,000 pushes of 10): ${mb(afterPush)}; ` +
+    `    RSS after 10,000 pushed changes (500 pushes of 20): ${mb(afterPush)}; ` +
       `peak while pulling them: ${mb(pullPeak)}`,
     figure({
       name: `${mode} RSS after 10,000 pushed changes`,

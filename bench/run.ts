@@ -72,7 +72,10 @@ if (import.meta.main) {
       if (repeat > 1) console.log(`=== run ${round} of ${repeat} ===\n`);
       for (const name of only) {
         const bench = await BENCHES[name]();
-        console.log((await bench.run()).join("\n") + "\n");
+        const start = performance.now();
+        const lines = await bench.run();
+        const seconds = ((performance.now() - start) / 1000).toFixed(0);
+        console.log(`${lines.join("\n")}\n  (${name}: ${seconds} s)\n`);
       }
       rounds.push(takeFigures());
     }
