@@ -18,7 +18,7 @@ import { startEmbeddedService, UNLIMITED_PRO } from "./support/api_service.ts";
 import { benchMain } from "./support/bench_env.ts";
 import { register } from "./support/http_client.ts";
 import { figure } from "./support/report.ts";
-import { int, percentile, sleep } from "./support/stats.ts";
+import { int, openLoop, percentile } from "./support/stats.ts";
 
 const LOW_RATE = { perSecond: 10, seconds: 10 };
 const FIRST_STEP = 25;
@@ -122,40 +122,28 @@ async function atRate(
   perSecond: number,
   seconds: number,
 ): Promise<RateResult> {
-  const count = perSecond * seconds;
   const latencies: number[] = [];
-  const pending = new Set<Promise<void>>();
   let failed = 0;
-  let answered = 0;
-  const send = (i: number) => {
+  const send = async (i: number) => {
     const sentAt = performance.now();
-    const done = fetch(`${baseUrl}/api/sync/data`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${tokens[i % tokens.length]}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ changes: [command(`bench ${i} ${crypto.randomUUID()}`)] }),
-    }).then(async (res) => {
+    try {
+      const res = await fetch(`${baseUrl}/api/sync/data`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${tokens[i % tokens.length]}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ changes: [command(`bench ${i} ${crypto.randomUUID()}`)] }),
+      });
       await res.body?.cancel();
-      if (res.status !== 200) return void failed++;
-      answered++;
-      latencies.push(performance.now() - sentAt);
-    }, () => void failed++).finally(() => pending.delete(done));
-    pending.add(done);
+      if (res.status !== 200) failed++;
+      else latencies.push(performance.now() - sentAt);
+    } catch {
+      failed++;
+    }
   };
-  const start = performance.now();
-  // Bounded: the schedule gets 50 % more time than it needs, then stops sending.
-  const stopAt = start + seconds * 1500;
-  let sent = 0;
-  while (sent < count && performance.now() < stopAt) {
-    const due = Math.min(count, Math.floor((performance.now() - start) * perSecond / 1000) + 1);
-    while (sent < due && pending.size < MAX_IN_FLIGHT) send(sent++);
-    await sleep(1);
-  }
-  await Promise.all(pending);
-  const elapsed = performance.now() - start;
-  return { offered: perSecond, achieved: answered / (elapsed / 1000), latencies, failed };
+  const { elapsedMs } = await openLoop(perSecond, seconds, MAX_IN_FLIGHT, send);
+  return { offered: perSecond, achieved: latencies.length / (elapsedMs / 1000), latencies, failed };
 }
 
 /** Single-row inserts, one after another, into a migrated PGlite on disk in this process. */

@@ -16,7 +16,7 @@ import { openBenchDb } from "./support/bench_db.ts";
 import { register } from "./support/http_client.ts";
 import { figure } from "./support/report.ts";
 import { startServer } from "./support/server_process.ts";
-import { int, percentile, sleep, waitFor } from "./support/stats.ts";
+import { int, openLoop, percentile, waitFor } from "./support/stats.ts";
 
 const RATES = [
   { perSecond: 10, seconds: 3 },
@@ -157,11 +157,9 @@ async function atRate(
   seconds: number,
 ): Promise<RateResult> {
   for (const user of users) user.notifications.length = 0;
-  const count = perSecond * seconds;
   const pushes: Push[] = [];
-  const pending = new Set<Promise<void>>();
   let failed = 0;
-  const send = (i: number) => {
+  const send = async (i: number) => {
     const push: Push = {
       user: users[i % users.length],
       sentAt: performance.now(),
@@ -169,31 +167,24 @@ async function atRate(
       seq: null,
     };
     pushes.push(push);
-    const done = fetch(`${baseUrl}/api/sync/data`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${push.user.pusher}`, "content-type": "application/json" },
-      body: JSON.stringify({ changes: [command(`bench ${i} ${crypto.randomUUID()}`)] }),
-    }).then(async (res) => {
+    try {
+      const res = await fetch(`${baseUrl}/api/sync/data`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${push.user.pusher}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ changes: [command(`bench ${i} ${crypto.randomUUID()}`)] }),
+      });
       const body = await res.json();
       push.answeredAt = performance.now();
       if (res.status === 200) push.seq = decodeCursor(body.cursor);
       else failed++;
-    }, () => {
+    } catch {
       failed++;
-    }).finally(() => pending.delete(done));
-    pending.add(done);
+    }
   };
-  const start = performance.now();
-  // Bounded: the schedule gets 50 % more time than it needs, then stops sending.
-  const stopAt = start + seconds * 1500;
-  let sent = 0;
-  while (sent < count && performance.now() < stopAt) {
-    const due = Math.min(count, Math.floor((performance.now() - start) * perSecond / 1000) + 1);
-    while (sent < due && pending.size < MAX_IN_FLIGHT) send(sent++);
-    await sleep(1);
-  }
-  await Promise.all(pending);
-  const elapsed = performance.now() - start;
+  const { elapsedMs: elapsed } = await openLoop(perSecond, seconds, MAX_IN_FLIGHT, send);
   const lastSeq = new Map<User, number>();
   for (const p of pushes) {
     if (p.seq !== null) lastSeq.set(p.user, Math.max(lastSeq.get(p.user) ?? 0, p.seq));
