@@ -12,7 +12,8 @@
  *   its peak while pulling those 10,000 from scratch, twice, and the growth between.
  *
  * Baseline: the bare server (Deno.serve and nothing else, bench/support/server_main.ts)
- * answering the same page sizes and the same concurrent POSTs: the transport's floor.
+ * answering pages of the same sizes (as they crossed the wire) and the same concurrent POSTs:
+ * the transport's floor.
  */
 import { benchMain } from "./support/bench_env.ts";
 import { openBenchDb } from "./support/bench_db.ts";
@@ -98,7 +99,7 @@ async function measure(
   const pullMs = await medianOf(5, () => timed(() => pullFromScratch(url, reader)));
   const auth = { authorization: `Bearer ${reader}` };
   const sizes: Record<string, { bytes: number; encodings: Set<string> }> = {};
-  const pageBodies: number[] = [];
+  const pageSizes: number[] = [];
   for (const accept of ENCODINGS) {
     const sized = { bytes: 0, encodings: new Set<string>() };
     for (const page of pages) {
@@ -107,11 +108,11 @@ async function measure(
       if (got.status !== 200) throw new Error(`Raw pull answered ${got.status}`);
       sized.bytes += got.bytes;
       sized.encodings.add(got.encoding);
-      if (accept === "identity") pageBodies.push(got.bytes);
+      if (accept === "identity") pageSizes.push(got.bytes);
     }
     sizes[accept] = sized;
   }
-  const bareMs = await baseline.pull(pageBodies);
+  const bareMs = await baseline.pull(pageSizes);
   lines.push(figure({
     name: `over HTTP, ${mode}, pull 10,000 from scratch (pages of 1,000)`,
     value: pullMs,
