@@ -6,6 +6,7 @@
 import postgres from "postgres";
 import { openTestApp } from "../tests/support/app.ts";
 import { command } from "../tests/support/changes.ts";
+import { figure } from "./support/report.ts";
 
 const BATCH = 500;
 const BATCHES = 20;
@@ -38,7 +39,13 @@ export async function run(): Promise<string[]> {
       `push: ${BATCHES} batches of ${BATCH} commands`,
       `  service   ${serviceRate.toFixed(0)} changes/s`,
       `  plain SQL ${plainRate.toFixed(0)} changes/s (one multi-row insert per batch)`,
-      `  ratio     ${(serviceRate / plainRate).toFixed(2)}x  (goal >= 0.5x)`,
+      figure({
+        name: "push ingest, batches of 500, vs plain SQL",
+        value: serviceRate / plainRate,
+        unit: "x",
+        goal: { op: ">=", value: 0.6 },
+        baseline: `${serviceRate.toFixed(0)} vs ${plainRate.toFixed(0)} changes/s`,
+      }),
     );
 
     const reader = await t.device("bench-pull");
@@ -57,9 +64,20 @@ export async function run(): Promise<string[]> {
     );
     lines.push(
       `pull: ${PULL_ROWS} changes from scratch, pages of 1000, median of 5`,
-      `  service   ${pullMs.toFixed(1)} ms  (goal < 150 ms)`,
       `  plain SQL ${plainPullMs.toFixed(1)} ms (one select of the same rows)`,
-      `  ratio     ${(plainPullMs / pullMs).toFixed(2)}x of plain-SQL speed`,
+      figure({
+        name: "pull of 10,000 changes from scratch",
+        value: pullMs,
+        unit: "ms",
+        goal: { op: "<=", value: 100 },
+        baseline: `${(plainPullMs / pullMs).toFixed(2)}x plain SQL speed`,
+      }),
+      figure({
+        name: "pull of 10,000 changes from scratch, vs plain SQL",
+        value: plainPullMs / pullMs,
+        unit: "x",
+        goal: { op: ">=", value: 0.7 },
+      }),
     );
     return lines;
   } finally {

@@ -14,6 +14,7 @@ import { WAL_NOTIFIER } from "../sync/change_notifier.ts";
 import { RedactionService } from "../sync/redaction.ts";
 import { benchMain } from "./support/bench_env.ts";
 import { openBenchDb } from "./support/bench_db.ts";
+import { figure } from "./support/report.ts";
 import { int, ratio } from "./support/stats.ts";
 
 const COMMANDS = 100_000;
@@ -73,9 +74,13 @@ async function measure(kind: string, driver: Driver): Promise<string> {
   if (redacted !== COMMANDS / EVERY || n !== redacted) {
     throw new Error(`Redacted ${redacted}, the baseline ${n}: expected ${COMMANDS / EVERY}`);
   }
-  return `  ${kind.padEnd(9)} service ${int(ours)} ms   plain UPDATE ${int(plain)} ms   ` +
-    `ratio ${ratio(ours / plain)} (the service also scans history and conflicts, keeps ` +
-    `change_ids and commits in batches of 500)`;
+  return figure({
+    name: `redaction, one pattern over ${int(COMMANDS)} commands (${kind})`,
+    value: ours,
+    unit: "ms",
+    baseline: `${ratio(ours / plain)} a plain UPDATE's ${int(plain)} ms, which keeps no ` +
+      `history, conflicts or change_ids`,
+  });
 }
 
 /** `COMMANDS` live commands of `userId` with sequence numbers 1…COMMANDS. */

@@ -12,6 +12,7 @@ const SECRET = BENCH_SECRET;
 export function startWalService(
   db: { url: string; slot: string },
   logLevel: "warn" | "error" = "error",
+  env: Record<string, string> = {},
 ): Promise<ServerProcess> {
   return startServer("service", {
     DATABASE_URL: db.url,
@@ -19,6 +20,29 @@ export function startWalService(
     REPLICATION_SLOT: db.slot,
     JWT_SECRET: SECRET,
     LOG_LEVEL: logLevel,
+    ...env,
+  });
+}
+
+/**
+ * Pro budgets no load test reaches: the limiter still counts every request (its cost is
+ * part of the figure) but refuses none.
+ */
+export const UNLIMITED_PRO = { RATE_LIMITS: JSON.stringify({ pro: { device: 1e7, user: 1e7 } }) };
+
+/**
+ * The embedded default as a self-hoster runs it: PGlite on disk in `dataDir` (not in
+ * memory, so every commit pays its file system work), the in-process bus, no Redis.
+ */
+export function startEmbeddedService(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
+  return startServer("service", {
+    DATA_DIR: dataDir,
+    JWT_SECRET: SECRET,
+    LOG_LEVEL: "error",
+    ...env,
   });
 }
 

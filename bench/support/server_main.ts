@@ -4,11 +4,13 @@
  * stdout once it listens on 127.0.0.1, logs go to stderr.
  *
  * - `service` (first argument): the instance wired as main.ts wires it, from the same
- *   environment variables (`DATABASE_URL` unset → in-memory PGlite, `REDIS_URL` unset →
- *   in-process bus; `ROLE=api` → no replication listener).
+ *   environment variables (`DATABASE_URL` unset → PGlite, in memory unless `DATA_DIR` is
+ *   set, `REDIS_URL` unset → in-process bus; `ROLE=api` → no replication listener).
  * - `bare`: `Deno.upgradeWebSocket` and nothing else: echoes what a socket sends and, with
  *   `BENCH_REDIS_URL`, broadcasts each `changes` event of `sync:user:<user>` to the
  *   sockets that connected with `?user=<user>`. The baseline the service is held to.
+ *   Over plain HTTP it is the transport floor: `GET /__bench/bytes?n=<n>` answers `n`
+ *   bytes of JSON, any POST reads its body and answers a small JSON object.
  *
  * Both answer `GET /__bench/memory` with `Deno.memoryUsage()` after a full GC
  * (run with `--v8-flags=--expose-gc`).
@@ -52,7 +54,7 @@ function memory(): Response {
 async function service(): Promise<Handler> {
   const config = loadConfig(Deno.env.toObject());
   const logger = createLogger(config.LOG_LEVEL, (line) => console.error(line));
-  const service = await startService(config, logger, { inMemory: true });
+  const service = await startService(config, logger, { inMemory: !Deno.env.get("DATA_DIR") });
   const listener = service.listener;
   // Bounded: a listener that never streams shows up as missing notifications, not a hang.
   for (let i = 0; i < 300 && listener && !listener.state().streaming; i++) {
@@ -85,10 +87,8 @@ async function bare(): Promise<Handler> {
     for (const set of sockets.values()) for (const socket of set) socket.close(1012);
     return Promise.resolve();
   }, () => Promise.resolve(redis?.destroy()));
-  return (req) => {
-    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("WebSocket only", { status: 400 });
-    }
+  return async (req) => {
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return await plainHttp(req);
     const user = new URL(req.url).searchParams.get("user") ?? "bench";
     const { socket, response } = Deno.upgradeWebSocket(req);
     socket.addEventListener("open", () => {
@@ -110,4 +110,17 @@ async function bare(): Promise<Handler> {
     });
     return response;
   };
+}
+
+async function plainHttp(req: Request): Promise<Response> {
+  const json = { "content-type": "application/json" };
+  if (req.method === "POST") {
+    await req.arrayBuffer();
+    return new Response('{"ok":true}', { headers: json });
+  }
+  const n = Number(new URL(req.url).searchParams.get("n"));
+  if (req.method !== "GET" || !Number.isInteger(n) || n < 2) {
+    return new Response("WebSocket, GET /__bench/bytes?n=<n> or POST", { status: 400 });
+  }
+  return new Response(`"${"x".repeat(n - 2)}"`, { headers: json });
 }

@@ -60,3 +60,34 @@ export function int(n: number): string {
 export function ratio(n: number): string {
   return Number.isFinite(n) ? `${n.toFixed(2)}x` : "n/a";
 }
+
+/**
+ * Calls `send(i)` on schedule, `perSecond` for `seconds`, without waiting for answers (open
+ * loop), holding back while `maxInFlight` calls are unanswered. Bounded: once the schedule
+ * has had 50 % more time than it needs it stops sending. Resolves when every call settled,
+ * with how many were sent and the ms from the first send to the last settlement.
+ */
+export async function openLoop(
+  perSecond: number,
+  seconds: number,
+  maxInFlight: number,
+  send: (i: number) => Promise<unknown>,
+): Promise<{ sent: number; elapsedMs: number }> {
+  const count = perSecond * seconds;
+  const pending = new Set<Promise<unknown>>();
+  const start = performance.now();
+  const stopAt = start + seconds * 1500;
+  let sent = 0;
+  while (sent < count && performance.now() < stopAt) {
+    const due = Math.min(count, Math.floor((performance.now() - start) * perSecond / 1000) + 1);
+    while (sent < due && pending.size < maxInFlight) {
+      const call: Promise<unknown> = send(sent++).catch(() => {}).finally(() =>
+        pending.delete(call)
+      );
+      pending.add(call);
+    }
+    await sleep(1);
+  }
+  await Promise.all(pending);
+  return { sent, elapsedMs: performance.now() - start };
+}

@@ -1,0 +1,225 @@
+/**
+ * The service as a client sees it: the service in its own process (Postgres mode as
+ * deployed, ROLE=all with the WAL listener and Redis; the embedded default with PGlite on
+ * disk), this process the client, over HTTP on loopback.
+ *
+ * - Pull of 10,000 changes from scratch in pages of 1,000 (median of 5).
+ * - 16 users pushing single changes at once, closed loop (each sends its next push when
+ *   the last is answered).
+ * - Bytes on the wire for that pull, without Accept-Encoding and with gzip and br:
+ *   counted on the socket, before any decoding.
+ * - RSS of the service process after 10,000 changes pushed (500 pushes of 20) and at
+ *   its peak while pulling those 10,000 from scratch, twice, and the growth between.
+ *
+ * Baseline: the bare server (Deno.serve and nothing else, bench/support/server_main.ts)
+ * answering pages of the same sizes (as they crossed the wire) and the same concurrent POSTs:
+ * the transport's floor.
+ */
+import { benchMain } from "./support/bench_env.ts";
+import { openBenchDb } from "./support/bench_db.ts";
+import { startEmbeddedService, startWalService, UNLIMITED_PRO } from "./support/api_service.ts";
+import {
+  bytesOnWire,
+  pullFromScratch,
+  push,
+  pushMany,
+  register,
+  rssMb,
+  sampleRss,
+} from "./support/http_client.ts";
+import { figure } from "./support/report.ts";
+import { type ServerProcess, startServer } from "./support/server_process.ts";
+import { int, timed } from "./support/stats.ts";
+
+const PULL_CHANGES = 10_000;
+const PUSHERS = 16;
+const PUSH_SECONDS = 3;
+const ENCODINGS = ["identity", "gzip", "br"] as const;
+
+type Mode = "postgres" | "embedded";
+
+interface Baseline {
+  /** ms for GETs of `sizes` one after another. */
+  pull(sizes: number[]): Promise<number>;
+  /** POSTs/s with 16 in flight. */
+  pushRate: number;
+}
+
+export async function run(): Promise<string[]> {
+  const lines = ["over HTTP: the service in its own process, this process the client, loopback"];
+  await using bare = await startServer("bare", {});
+  const baseline: Baseline = {
+    pull: (sizes) => medianOf(5, () => timed(() => barePull(bare.url, sizes))),
+    pushRate: await closedLoop(PUSHERS, PUSH_SECONDS, () => barePost(bare.url)),
+  };
+  lines.push(`  bare server: ${int(baseline.pushRate)} POSTs/s with ${PUSHERS} in flight`);
+  {
+    await using db = await openBenchDb();
+    await using service = await startWalService(db, "error", UNLIMITED_PRO);
+    lines.push("  postgres (ROLE=all, WAL listener, Redis):");
+    lines.push(...await measure("postgres", service, baseline));
+  }
+  const dataDir = await Deno.makeTempDir({ prefix: "devpocket-bench-http-" });
+  try {
+    await using service = await startEmbeddedService(dataDir, UNLIMITED_PRO);
+    lines.push("  embedded (PGlite on disk, in-process bus):");
+    lines.push(...await measure("embedded", service, baseline));
+  } finally {
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+  return lines;
+}
+
+async function measure(
+  mode: Mode,
+  service: ServerProcess,
+  baseline: Baseline,
+): Promise<string[]> {
+  const lines: string[] = [`    idle RSS ${(await rssMb(service.pid)).toFixed(0)} MB`];
+  const url = service.url;
+
+  const pushers: string[] = [];
+  for (let u = 0; u < PUSHERS; u++) pushers.push(await register(url, user(`push-${u}`), "p"));
+  let turn = 0;
+  const pushOne = () => push(url, pushers[turn++ % PUSHERS]);
+  await closedLoop(PUSHERS, 1, pushOne);
+  const pushRate = await closedLoop(PUSHERS, PUSH_SECONDS, pushOne);
+  lines.push(figure({
+    name: `over HTTP, ${mode}, 16 users pushing single changes`,
+    value: pushRate,
+    unit: "/s",
+    goal: { op: ">=", value: 1000 },
+    baseline: `${(pushRate / baseline.pushRate).toFixed(2)}x bare HTTP`,
+  }));
+
+  const reader = await register(url, user("pull"), "reader");
+  await pushMany(url, reader, PULL_CHANGES, 500, 1);
+  const { pages, changes } = await pullFromScratch(url, reader);
+  if (changes !== PULL_CHANGES) throw new Error(`Pulled ${changes} of ${PULL_CHANGES} changes`);
+  const pullMs = await medianOf(5, () => timed(() => pullFromScratch(url, reader)));
+  const auth = { authorization: `Bearer ${reader}` };
+  const sizes: Record<string, { bytes: number; encodings: Set<string> }> = {};
+  const pageSizes: number[] = [];
+  for (const accept of ENCODINGS) {
+    const sized = { bytes: 0, encodings: new Set<string>() };
+    for (const page of pages) {
+      const headers = accept === "identity" ? auth : { ...auth, "accept-encoding": accept };
+      const got = await bytesOnWire(page, headers);
+      if (got.status !== 200) throw new Error(`Raw pull answered ${got.status}`);
+      sized.bytes += got.bytes;
+      sized.encodings.add(got.encoding);
+      if (accept === "identity") pageSizes.push(got.bytes);
+    }
+    sizes[accept] = sized;
+  }
+  const bareMs = await baseline.pull(pageSizes);
+  lines.push(figure({
+    name: `over HTTP, ${mode}, pull 10,000 from scratch (pages of 1,000)`,
+    value: pullMs,
+    unit: "ms",
+    goal: { op: "<=", value: 150 },
+    baseline: `${(bareMs / pullMs).toFixed(2)}x bare HTTP speed, ${bareMs.toFixed(1)} ms`,
+  }));
+  for (const accept of ENCODINGS) {
+    const { bytes, encodings } = sizes[accept];
+    const answered = [...encodings].join("+");
+    lines.push(figure({
+      name: `over HTTP, ${mode}, bytes on the wire for the 10k pull, ${accept}`,
+      value: bytes,
+      unit: "B",
+      baseline: accept === "identity"
+        ? "no Accept-Encoding"
+        : `${(bytes / sizes.identity.bytes).toFixed(2)}x uncompressed, answered ${answered}`,
+    }));
+  }
+
+  // Memory: the same work twice, for a user of its own each round; growth is what stays.
+  const afterPush: number[] = [];
+  const pullPeak: number[] = [];
+  for (let round = 1; round <= 2; round++) {
+    const token = await register(url, user(`mem-${round}`), "mem");
+    await pushMany(url, token, PULL_CHANGES, 20, PUSHERS);
+    afterPush.push(await rssMb(service.pid));
+    const sampler = sampleRss(service.pid, 20);
+    await pullFromScratch(url, token);
+    pullPeak.push(Math.max(...await sampler.stop()));
+  }
+  const mb = (values: number[]) => values.map((v) => `${v.toFixed(0)} MB`).join(", ");
+  lines.push(
+    `    RSS after 10,000 pushed changes (500 pushes of 20): ${mb(afterPush)}; ` +
+      `peak while pulling them: ${mb(pullPeak)}`,
+    figure({
+      name: `${mode} RSS after 10,000 pushed changes`,
+      value: afterPush[1],
+      unit: "MB",
+      baseline: `round 1 ${afterPush[0].toFixed(0)} MB`,
+    }),
+    figure({
+      name: `${mode} RSS after 10,000 pushed changes, growth between rounds`,
+      value: afterPush[1] - afterPush[0],
+      unit: "MB",
+      goal: { op: "<=", value: 10 },
+      slack: 10,
+    }),
+    figure({
+      name: `${mode} RSS while pulling 10,000 changes`,
+      value: pullPeak[1],
+      unit: "MB",
+      baseline: `round 1 ${pullPeak[0].toFixed(0)} MB`,
+    }),
+    figure({
+      name: `${mode} RSS while pulling 10,000 changes, growth between rounds`,
+      value: pullPeak[1] - pullPeak[0],
+      unit: "MB",
+      goal: { op: "<=", value: 10 },
+      slack: 10,
+    }),
+  );
+  return lines;
+}
+
+function user(name: string): string {
+  return `http-${name}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Completed calls per second when `clients` call `fn` back to back for `seconds`. */
+async function closedLoop(
+  clients: number,
+  seconds: number,
+  fn: () => Promise<unknown>,
+): Promise<number> {
+  let done = 0;
+  const start = performance.now();
+  const until = start + seconds * 1000;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (performance.now() < until) {
+      await fn();
+      done++;
+    }
+  }));
+  return done / ((performance.now() - start) / 1000);
+}
+
+async function barePull(baseUrl: string, sizes: number[]): Promise<void> {
+  for (const n of sizes) {
+    const res = await fetch(`${baseUrl}/__bench/bytes?n=${n}`);
+    await res.json();
+  }
+}
+
+async function barePost(baseUrl: string): Promise<void> {
+  const res = await fetch(`${baseUrl}/api/sync/data`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ changes: [{ bench: crypto.randomUUID() }] }),
+  });
+  await res.json();
+}
+
+async function medianOf(n: number, fn: () => Promise<number>): Promise<number> {
+  const values: number[] = [];
+  for (let i = 0; i < n; i++) values.push(await fn());
+  return values.sort((a, b) => a - b)[Math.floor(n / 2)];
+}
+
+if (import.meta.main) await benchMain(run);
