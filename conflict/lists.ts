@@ -1,4 +1,4 @@
-import { canonicalJson } from "./canonical.ts";
+import { identityKey } from "./canonical.ts";
 import type { Side } from "./timestamp.ts";
 
 /** How {@linkcode mergeLists} treats the entries of two lists. */
@@ -45,10 +45,8 @@ export function mergeLists(
   return out;
 }
 
-/** Identity by value: canonical JSON, so `{a, b}` and `{b, a}` are one entry. */
-export function valueIdentity(entry: unknown): string {
-  return canonicalJson(entry);
-}
+/** Identity by value, as canonical JSON: `{a, b}` and `{b, a}` are one entry. */
+export const valueIdentity: (entry: unknown) => string = identityKey;
 
 function byIdentity(
   list: readonly unknown[],
