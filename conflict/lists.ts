@@ -33,7 +33,7 @@ export function mergeLists(
     ? [localById, remoteById]
     : [remoteById, localById];
   const out: unknown[] = [];
-  for (const id of new Set([...first.keys(), ...second.keys()])) {
+  const take = (id: string) => {
     const inLocal = localById.has(id);
     const inRemote = remoteById.has(id);
     if (inLocal && inRemote) {
@@ -41,7 +41,9 @@ export function mergeLists(
     } else if (!rules.keepRemovals || !baseById.has(id)) {
       out.push(inLocal ? localById.get(id) : remoteById.get(id));
     }
-  }
+  };
+  for (const id of first.keys()) take(id);
+  for (const id of second.keys()) if (!first.has(id)) take(id);
   return out;
 }
 

@@ -48,11 +48,11 @@ export function mergeRecords(
     // table search each).
     const firstValues = Object.values(first);
     const secondValues = Object.values(second);
+    const [localValues, remoteValues] = localFirst
+      ? [firstValues, secondValues]
+      : [secondValues, firstValues];
     for (let i = 0; i < firstKeys.length; i++) {
-      const [localValue, remoteValue] = localFirst
-        ? [firstValues[i], secondValues[i]]
-        : [secondValues[i], firstValues[i]];
-      mergeField(out, firstKeys[i], true, localValue, remoteValue, base, rules, path);
+      mergeField(out, firstKeys[i], true, localValues[i], remoteValues[i], base, rules, path);
     }
     return out;
   }
