@@ -17,8 +17,10 @@ type Encoding = "gzip" | "br";
  * Compresses JSON and text answers of at least {@linkcode COMPRESS_MIN_BYTES} with gzip or
  * brotli when the request's Accept-Encoding allows one (a pull page of 1,000 changes
  * shrinks to about a quarter). WebSocket upgrades and answers that already carry an
- * encoding pass untouched. Brotli runs at quality 4: at the default 11 it costs several
- * times gzip's CPU for a page for a few percent fewer bytes.
+ * encoding pass untouched. Brotli runs at quality 1: on a 1,000-change page it is both
+ * smaller and quicker than gzip at its default level (74 KB in 11-15 ms against 78 KB in
+ * 17-19 ms), where quality 4 takes twice as long for no fewer bytes and the default, 11,
+ * several times longer still.
  */
 export function compression(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -46,7 +48,7 @@ async function compress(
 ): Promise<Uint8Array<ArrayBuffer>> {
   const packed = encoding === "gzip" ? await gzip(body) : await brotli(body, {
     params: {
-      [zlib.constants.BROTLI_PARAM_QUALITY]: 4,
+      [zlib.constants.BROTLI_PARAM_QUALITY]: 1,
       [zlib.constants.BROTLI_PARAM_SIZE_HINT]: body.length,
     },
   });
@@ -55,8 +57,8 @@ async function compress(
 }
 
 /**
- * The accepted encoding with the higher q-value (`*` counts for both); gzip on a tie, as
- * it costs less CPU for much the same size. Null: neither is accepted.
+ * The accepted encoding with the higher q-value (`*` counts for both); brotli on a tie, as
+ * it is the smaller and the quicker of the two here. Null: neither is accepted.
  */
 export function chooseEncoding(header: string | undefined): Encoding | null {
   if (!header) return null;
@@ -70,5 +72,5 @@ export function chooseEncoding(header: string | undefined): Encoding | null {
   const gzipQ = q.gzip ?? q["*"] ?? 0;
   const brQ = q.br ?? q["*"] ?? 0;
   if (gzipQ <= 0 && brQ <= 0) return null;
-  return gzipQ >= brQ ? "gzip" : "br";
+  return brQ >= gzipQ ? "br" : "gzip";
 }

@@ -32,7 +32,7 @@ withDrivers("compression", (_open, kind) => {
       assert.ok(gzipBytes.length < plainText.length / 2);
       assert.equal(new TextDecoder().decode(gunzipSync(gzipBytes)), plainText);
 
-      const brotli = await pull({ "accept-encoding": "gzip;q=0.5, br" });
+      const brotli = await pull({ "accept-encoding": "gzip, br" });
       assert.equal(brotli.headers.get("content-encoding"), "br");
       const brText = await new Response(
         brotli.body!.pipeThrough(new DecompressionStream("brotli" as CompressionFormat)),
@@ -91,13 +91,15 @@ withDrivers("compression", (_open, kind) => {
   });
 });
 
-Deno.test("chooseEncoding() follows the q-values, gzip on a tie, nothing for identity", () => {
+Deno.test("chooseEncoding() follows the q-values, brotli on a tie, nothing for identity", () => {
   assert.equal(chooseEncoding(undefined), null);
   assert.equal(chooseEncoding("identity"), null);
-  assert.equal(chooseEncoding("gzip, deflate, br"), "gzip");
+  assert.equal(chooseEncoding("gzip, deflate, br"), "br");
+  assert.equal(chooseEncoding("gzip, deflate"), "gzip");
   assert.equal(chooseEncoding("br"), "br");
   assert.equal(chooseEncoding("gzip;q=0.2, br;q=0.8"), "br");
-  assert.equal(chooseEncoding("*"), "gzip");
-  assert.equal(chooseEncoding("*;q=0.5, gzip;q=0"), "br");
+  assert.equal(chooseEncoding("*"), "br");
+  assert.equal(chooseEncoding("*;q=0.5, gzip"), "gzip");
+  assert.equal(chooseEncoding("br;q=0.5, gzip;q=0.9"), "gzip");
   assert.equal(chooseEncoding("gzip;q=0, br;q=0"), null);
 });
