@@ -1,4 +1,11 @@
-import { canonicalJson, field, isPlainObject, jsonEqual, type PlainObject } from "./canonical.ts";
+import {
+  canonicalJson,
+  field,
+  identityKey,
+  isPlainObject,
+  jsonEqual,
+  type PlainObject,
+} from "./canonical.ts";
 import { mergeLists } from "./lists.ts";
 import { KEEP_REMOTE, settle, TAKE_LOCAL, trivialOutcome } from "./settle.ts";
 import { mergeRecords, type MergeRules, mergeValue } from "./three_way.ts";
@@ -67,7 +74,7 @@ export function additive(input: MergeInput, options: MergeOptions): Outcome {
         winner,
         identity: (entry) => {
           const key = isPlainObject(entry) ? entryKey(entry, options.dedupeKey) : undefined;
-          return key === undefined ? `v${canonicalJson(entry)}` : `k${canonicalJson(key)}`;
+          return key === undefined ? `v${identityKey(entry)}` : `k${canonicalJson(key)}`;
         },
         keepRemovals: false,
         combine: (entryBase, localEntry, remoteEntry) =>

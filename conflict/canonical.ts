@@ -17,37 +17,65 @@ export type PlainObject = Record<string, unknown>;
  * ```
  */
 export function canonicalJson(value: unknown): string {
+  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null";
   if (Array.isArray(value)) {
-    return `[${value.map((item) => item === undefined ? "null" : canonicalJson(item)).join(",")}]`;
-  }
-  if (isPlainObject(value)) {
-    const parts: string[] = [];
-    for (const key of Object.keys(value).sort()) {
-      if (value[key] !== undefined) {
-        parts.push(`${JSON.stringify(key)}:${canonicalJson(value[key])}`);
-      }
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ",";
+      out += value[i] === undefined ? "null" : canonicalJson(value[i]);
     }
-    return `{${parts.join(",")}}`;
+    return out + "]";
   }
-  return JSON.stringify(value) ?? "null";
+  let out = "{";
+  for (const key of Object.keys(value).sort()) {
+    const item = (value as PlainObject)[key];
+    if (item === undefined) continue;
+    if (out.length > 1) out += ",";
+    out += JSON.stringify(key) + ":" + canonicalJson(item);
+  }
+  return out + "}";
 }
 
-/** Structural equality of JSON values, ignoring object key order. */
+/**
+ * A string that is equal for two values exactly when {@linkcode jsonEqual} says they are:
+ * canonical JSON, except that a string (the usual list entry) is not escaped. No other
+ * value's canonical form starts with a quote, so no two values share a key.
+ */
+export function identityKey(value: unknown): string {
+  return typeof value === "string" ? `"${value}` : canonicalJson(value);
+}
+
+/**
+ * Structural equality of JSON values, ignoring object key order. Walks both values once
+ * and stops at the first difference: no canonical strings are built, and identical
+ * references (shared subtrees) are equal without a look inside.
+ */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
     return true;
   }
-  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  if (Array.isArray(b)) return false;
+  return recordsEqual(a as PlainObject, b as PlainObject);
+}
+
+function recordsEqual(a: PlainObject, b: PlainObject): boolean {
   let aCount = 0;
-  for (const key in a) {
-    if (!Object.hasOwn(a, key) || a[key] === undefined) continue;
-    if (!jsonEqual(a[key], field(b, key))) return false;
+  for (const key of Object.keys(a)) {
+    const value = a[key];
+    if (value === undefined) continue;
+    if (!jsonEqual(value, field(b, key))) return false;
     aCount++;
   }
-  return aCount === definedCount(b);
+  // Every defined field of `a` is in `b`, so `b` has no more unless it has more keys.
+  const bKeys = Object.keys(b);
+  if (bKeys.length === aCount) return true;
+  let bCount = 0;
+  for (const key of bKeys) if (b[key] !== undefined) bCount++;
+  return bCount === aCount;
 }
 
 /** True for `{…}` values: not null, not an array. */
@@ -57,7 +85,12 @@ export function isPlainObject(value: unknown): value is PlainObject {
 
 /** An own field, or undefined: `obj.constructor` must not leak in from the prototype. */
 export function field(obj: PlainObject | null | undefined, key: string): unknown {
-  return obj && Object.hasOwn(obj, key) ? obj[key] : undefined;
+  if (!obj) return undefined;
+  const value = obj[key];
+  // One lookup, not two (a hash or shape search each): what an object inherits from
+  // Object.prototype is a function or `__proto__`, and JSON values are never functions.
+  if (typeof value === "function") return undefined;
+  return key === "__proto__" && !Object.hasOwn(obj, key) ? undefined : value;
 }
 
 /** Sets an own field; a `__proto__` key stays a key instead of replacing the prototype. */
@@ -73,10 +106,4 @@ export function setField(obj: PlainObject, key: string, value: unknown): void {
   } else {
     obj[key] = value;
   }
-}
-
-function definedCount(obj: PlainObject): number {
-  let count = 0;
-  for (const key in obj) if (Object.hasOwn(obj, key) && obj[key] !== undefined) count++;
-  return count;
 }

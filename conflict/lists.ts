@@ -1,4 +1,4 @@
-import { canonicalJson } from "./canonical.ts";
+import { identityKey } from "./canonical.ts";
 import type { Side } from "./timestamp.ts";
 
 /** How {@linkcode mergeLists} treats the entries of two lists. */
@@ -26,39 +26,57 @@ export function mergeLists(
   remote: readonly unknown[],
   rules: ListRules,
 ): unknown[] {
-  const baseById = byIdentity(Array.isArray(base) ? base : [], rules.identity);
-  const localById = byIdentity(local, rules.identity);
-  const remoteById = byIdentity(remote, rules.identity);
+  const baseById = new Entries(Array.isArray(base) ? base : [], rules.identity);
+  const localById = new Entries(local, rules.identity);
+  const remoteById = new Entries(remote, rules.identity);
   const [first, second] = rules.winner === "local"
     ? [localById, remoteById]
     : [remoteById, localById];
   const out: unknown[] = [];
-  for (const id of new Set([...first.keys(), ...second.keys()])) {
-    const inLocal = localById.has(id);
-    const inRemote = remoteById.has(id);
-    if (inLocal && inRemote) {
-      out.push(rules.combine(baseById.get(id), localById.get(id), remoteById.get(id)));
-    } else if (!rules.keepRemovals || !baseById.has(id)) {
-      out.push(inLocal ? localById.get(id) : remoteById.get(id));
+  const take = (id: string) => {
+    const inLocal = localById.indexOf(id);
+    const inRemote = remoteById.indexOf(id);
+    if (inLocal >= 0 && inRemote >= 0) {
+      const inBase = baseById.indexOf(id);
+      out.push(rules.combine(
+        inBase >= 0 ? baseById.values[inBase] : undefined,
+        localById.values[inLocal],
+        remoteById.values[inRemote],
+      ));
+    } else if (!rules.keepRemovals || baseById.indexOf(id) < 0) {
+      out.push(inLocal >= 0 ? localById.values[inLocal] : remoteById.values[inRemote]);
     }
-  }
+  };
+  for (const id of first.ids) take(id);
+  for (const id of second.ids) if (first.indexOf(id) < 0) take(id);
   return out;
 }
 
-/** Identity by value: canonical JSON, so `{a, b}` and `{b, a}` are one entry. */
-export function valueIdentity(entry: unknown): string {
-  return canonicalJson(entry);
-}
+/** Identity by value, as canonical JSON: `{a, b}` and `{b, a}` are one entry. */
+export const valueIdentity: (entry: unknown) => string = identityKey;
 
-function byIdentity(
-  list: readonly unknown[],
-  identity: (entry: unknown) => string,
-): Map<string, unknown> {
-  const map = new Map<string, unknown>();
-  // A list's own duplicates collapse to their first occurrence.
-  for (const entry of list) {
-    const id = identity(entry);
-    if (!map.has(id)) map.set(id, entry);
+/**
+ * A list's entries by identity, its own duplicates collapsed to their first occurrence.
+ * Short lists (tags, a few paths) are searched in place: cheaper than hashing freshly built
+ * identity strings into a Map, which long lists (history) still get.
+ */
+class Entries {
+  readonly ids: string[] = [];
+  readonly values: unknown[] = [];
+  readonly #index: Map<string, number> | null;
+
+  constructor(list: readonly unknown[], identity: (entry: unknown) => string) {
+    this.#index = list.length > 16 ? new Map() : null;
+    for (const entry of list) {
+      const id = identity(entry);
+      if (this.indexOf(id) >= 0) continue;
+      this.#index?.set(id, this.ids.length);
+      this.ids.push(id);
+      this.values.push(entry);
+    }
   }
-  return map;
+
+  indexOf(id: string): number {
+    return this.#index ? this.#index.get(id) ?? -1 : this.ids.indexOf(id);
+  }
 }

@@ -34,21 +34,42 @@ export function mergeRecords(
   rules: MergeRules,
   path: readonly string[] = [],
 ): PlainObject {
-  const out: PlainObject = {};
   // Winner's keys first: a deterministic key order whichever side is which.
   const [first, second] = rules.winner === "local" ? [local, remote] : [remote, local];
-  const keys = new Set([...Object.keys(first), ...Object.keys(second)]);
-  for (const key of keys) {
-    const value = mergeValue(
-      field(base, key),
-      field(local, key),
-      field(remote, key),
-      rules,
-      [...path, key],
-    );
-    if (value !== undefined) setField(out, key, value);
+  const firstKeys = Object.keys(first);
+  const secondKeys = Object.keys(second);
+  // A copy of the winner has its keys in order and V8's fast layout; building the result
+  // key by key would make it a slow hash table after a few dozen fields.
+  const out: PlainObject = { ...first };
+  const localFirst = rules.winner === "local";
+  if (sameOrder(firstKeys, secondKeys)) {
+    // Two versions of one item nearly always list the same keys in the same order: then
+    // both sides' values come by position, without a lookup by name (a shape or hash
+    // table search each).
+    const firstValues = Object.values(first);
+    const secondValues = Object.values(second);
+    const [localValues, remoteValues] = localFirst
+      ? [firstValues, secondValues]
+      : [secondValues, firstValues];
+    for (let i = 0; i < firstKeys.length; i++) {
+      mergeField(out, firstKeys[i], true, localValues[i], remoteValues[i], base, rules, path);
+    }
+    return out;
+  }
+  for (const key of firstKeys) {
+    mergeField(out, key, true, field(local, key), field(remote, key), base, rules, path);
+  }
+  for (const key of secondKeys) {
+    if (Object.hasOwn(first, key)) continue;
+    mergeField(out, key, false, field(local, key), field(remote, key), base, rules, path);
   }
   return out;
+}
+
+function sameOrder(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Three-way merge of one value; `undefined` stands for an absent (deleted) field. */
@@ -62,6 +83,44 @@ export function mergeValue(
   if (jsonEqual(local, remote)) return local;
   if (jsonEqual(local, base)) return remote;
   if (jsonEqual(remote, base)) return local;
+  return mergeChanged(base, local, remote, rules, path);
+}
+
+/** {@linkcode mergeValue} of one field into `out`; its path is built only for a real conflict. */
+function mergeField(
+  out: PlainObject,
+  key: string,
+  inOut: boolean,
+  localValue: unknown,
+  remoteValue: unknown,
+  base: PlainObject | null,
+  rules: MergeRules,
+  path: readonly string[],
+): void {
+  let value: unknown;
+  if (jsonEqual(localValue, remoteValue)) value = localValue;
+  else {
+    const baseValue = field(base, key);
+    if (jsonEqual(localValue, baseValue)) value = remoteValue;
+    else if (jsonEqual(remoteValue, baseValue)) value = localValue;
+    else value = mergeChanged(baseValue, localValue, remoteValue, rules, [...path, key]);
+  }
+  // `out` is a copy of the winner: only a key it lacks or a value it does not hold changes.
+  if (value === undefined) {
+    if (inOut) delete out[key];
+  } else if (!inOut || value !== (rules.winner === "local" ? localValue : remoteValue)) {
+    setField(out, key, value);
+  }
+}
+
+/** Both sides changed the value since `base`, to different values. */
+function mergeChanged(
+  base: unknown,
+  local: unknown,
+  remote: unknown,
+  rules: MergeRules,
+  path: readonly string[],
+): unknown {
   if (isPlainObject(local) && isPlainObject(remote)) {
     return mergeRecords(isPlainObject(base) ? base : null, local, remote, rules, path);
   }

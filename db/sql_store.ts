@@ -216,21 +216,27 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
     limit: number,
     { withData = true }: { withData?: boolean } = {},
   ): Promise<PullPage> {
-    const [user] = await this.driver.query<{ seq: number; purged_seq: number }>(
-      "select seq, purged_seq from users where user_id = $1",
-      [owner],
-    );
     const columns = withData
       ? ITEM_COLUMNS
       : ITEM_COLUMNS.replace(", data,", ", null::jsonb as data,");
-    const rows = await this.driver.query<ItemRow>(
-      `select ${columns} from items
-       where user_id = $1 and seq > $2
-         and collection = any(array(select jsonb_array_elements_text($3::jsonb)))
-       order by seq limit $4`,
+    // One statement, one snapshot: the head and the rows agree, in one round trip. The
+    // owner's row comes back once with null item columns when nothing is past `since`, and
+    // not at all for an owner never seen.
+    const rows = await this.driver.query<ItemRow & { head: number; purged_seq: number }>(
+      `select u.seq as head, u.purged_seq, i.* from users u
+       left join lateral (select ${columns} from items
+         where user_id = u.user_id and seq > $2
+           and collection = any(array(select jsonb_array_elements_text($3::jsonb)))
+         order by seq limit $4) i on true
+       where u.user_id = $1`,
       [owner, since, JSON.stringify(collections), limit],
     );
-    return { rows, head: user?.seq ?? 0, purgedSeq: user?.purged_seq ?? 0 };
+    const [first] = rows;
+    const items: ItemRow[] = [];
+    for (const { head: _head, purged_seq: _purged, ...row } of rows) {
+      if (row.seq !== null) items.push(row);
+    }
+    return { rows: items, head: first?.head ?? 0, purgedSeq: first?.purged_seq ?? 0 };
   }
 
   async getItem(userId: string, collection: string, id: string): Promise<ItemRow | null> {

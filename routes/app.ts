@@ -11,6 +11,7 @@ import type { SyncService } from "../sync/sync_service.ts";
 import type { ReceiptsService } from "../sync/receipts.ts";
 import type { RedactionService } from "../sync/redaction.ts";
 import type { Hub } from "../sync/ws/hub.ts";
+import { compression } from "./compress.ts";
 import { consoleRoutes } from "./console.ts";
 import { deviceRoutes } from "./devices.ts";
 import { docsRoutes } from "./docs.ts";
@@ -52,6 +53,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(requestLog(deps.logger, deps.metrics, (c) => endpoints.pattern(c)));
   app.use(endpoints.methodNotAllowed());
   app.onError(errorHandler(deps.logger));
+  // Inside the request log, so its byte counts are what went on the wire.
+  app.use(compression());
   app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such endpoint")), 404));
   app.route("/", healthRoutes(deps.readiness));
   app.route("/", metricsRoutes(deps.metrics));

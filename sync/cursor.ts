@@ -104,8 +104,14 @@ export function changesBetween(from: Position, to: Position): number {
  * of another team is recognised (and answered 410) without storing anything per device.
  */
 function teamTag(team: string): string {
-  return sha256Hex(`devpocket.team:${team}`).slice(0, 16);
+  // A pull encodes one cursor per change, all for the same team: hash it once.
+  if (team !== lastTag.team) {
+    lastTag = { team, tag: sha256Hex(`devpocket.team:${team}`).slice(0, 16) };
+  }
+  return lastTag.tag;
 }
+
+let lastTag = { team: "", tag: "" };
 
 function toSeq(base36: string, field: string): number {
   const seq = parseInt(base36, 36);

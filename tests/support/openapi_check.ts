@@ -35,8 +35,9 @@ export function documentedPath(path: string): string | null {
 export async function assertMatchesDocument(
   method: string,
   url: string,
-  res: Response,
+  encoded: Response,
 ): Promise<void> {
+  const res = decoded(encoded);
   const path = new URL(url, "http://test").pathname;
   const template = documentedPath(path);
   const lower = method.toLowerCase() === "head" ? "get" : method.toLowerCase();
@@ -68,6 +69,14 @@ export async function assertMatchesDocument(
   }
   if (media !== "application/json") return;
   validate(validator(`${pointer}/content/application~1json/schema`), await res.json(), where);
+}
+
+/** The answer as the client reads it once its Content-Encoding is undone. */
+function decoded(res: Response): Response {
+  const encoding = res.headers.get("content-encoding");
+  if (!encoding || !res.body) return res;
+  const format = (encoding === "br" ? "brotli" : encoding) as CompressionFormat;
+  return new Response(res.body.pipeThrough(new DecompressionStream(format)), res);
 }
 
 function validate(check: ValidateFunction, body: unknown, where: string): void {
