@@ -195,7 +195,10 @@ var SyncSocket = class {
     this.#clearTimers();
     const socket = this.#socket;
     this.#socket = null;
-    if (socket && socket.readyState <= 1) socket.close(1e3, "Client stopped");
+    if (socket?.readyState === 0) {
+      socket.onmessage = null;
+      socket.onopen = () => socket.close(1e3, "Client stopped");
+    } else if (socket?.readyState === 1) socket.close(1e3, "Client stopped");
   }
   /** Reconnects now if it is waiting out a backoff (the network is back). */
   retryNow() {
