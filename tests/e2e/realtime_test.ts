@@ -190,6 +190,9 @@ Deno.test("e2e: a device reconnecting with an old cursor is told the head at onc
   const user = randomUser();
   const phone = await register(c.a, user, "phone");
   const laptop = await register(c.a, user, "laptop");
+  // Stays on A throughout: once it has the head's live hint, A has delivered every earlier
+  // one (a channel's events arrive in order), which a loaded listener may deliver late.
+  await using tablet = await watch(c.a, await register(c.a, user, "tablet"));
 
   const seen = await push(c.b, phone);
   {
@@ -221,6 +224,7 @@ Deno.test("e2e: a device reconnecting with an old cursor is told the head at onc
   assert.ok(pulled.cursors.every((cursor) => seq(cursor) > seq(seen.cursor)));
   assert.equal(pulled.cursor, head);
   // At the head, hello is answered by nothing but the pong.
+  await tablet.waitFor(head);
   await using atHead = await watch(c.a, laptop, head);
   assert.deepEqual(atHead.messages, [{ type: "pong" }]);
 });
