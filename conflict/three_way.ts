@@ -4,7 +4,14 @@
  * order on the versions), which is what makes both strategies commutative.
  * @module
  */
-import { field, isPlainObject, jsonEqual, type PlainObject, setField } from "./canonical.ts";
+import {
+  definedCount,
+  field,
+  isPlainObject,
+  jsonEqual,
+  type PlainObject,
+  setField,
+} from "./canonical.ts";
 import type { Side } from "./timestamp.ts";
 
 /** How a merge settles what both sides changed. */
@@ -35,41 +42,30 @@ export function mergeRecords(
   path: readonly string[] = [],
 ): PlainObject {
   // Winner's keys first: a deterministic key order whichever side is which.
-  const [first, second] = rules.winner === "local" ? [local, remote] : [remote, local];
-  const firstKeys = Object.keys(first);
-  const secondKeys = Object.keys(second);
+  const localFirst = rules.winner === "local";
+  const first = localFirst ? local : remote;
+  const second = localFirst ? remote : local;
   // A copy of the winner has its keys in order and V8's fast layout; building the result
   // key by key would make it a slow hash table after a few dozen fields.
   const out: PlainObject = { ...first };
-  const localFirst = rules.winner === "local";
-  if (sameOrder(firstKeys, secondKeys)) {
-    // Two versions of one item nearly always list the same keys in the same order: then
-    // both sides' values come by position, without a lookup by name (a shape or hash
-    // table search each).
-    const firstValues = Object.values(first);
-    const secondValues = Object.values(second);
-    const [localValues, remoteValues] = localFirst
-      ? [firstValues, secondValues]
-      : [secondValues, firstValues];
-    for (let i = 0; i < firstKeys.length; i++) {
-      mergeField(out, firstKeys[i], true, localValues[i], remoteValues[i], base, rules, path);
-    }
-    return out;
+  // for..in reads `first`'s values by slot from V8's enum cache, with no key or value
+  // arrays allocated; JSON objects have no inherited enumerable keys.
+  let shared = 0;
+  for (const key in first) {
+    const firstValue = first[key];
+    const secondValue = field(second, key);
+    if (secondValue !== undefined) shared++;
+    if (localFirst) mergeField(out, key, true, firstValue, secondValue, base, rules, path);
+    else mergeField(out, key, true, secondValue, firstValue, base, rules, path);
   }
-  for (const key of firstKeys) {
-    mergeField(out, key, true, field(local, key), field(remote, key), base, rules, path);
-  }
-  for (const key of secondKeys) {
+  // Two versions of one item nearly always hold the same keys: then `second` has none
+  // left to merge, which counting its fields tells without a lookup per key.
+  if (definedCount(second) === shared) return out;
+  for (const key in second) {
     if (Object.hasOwn(first, key)) continue;
     mergeField(out, key, false, field(local, key), field(remote, key), base, rules, path);
   }
   return out;
-}
-
-function sameOrder(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Three-way merge of one value; `undefined` stands for an absent (deleted) field. */
