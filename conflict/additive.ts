@@ -8,7 +8,7 @@ import {
 } from "./canonical.ts";
 import { mergeLists } from "./lists.ts";
 import { KEEP_REMOTE, settle, TAKE_LOCAL, trivialOutcome } from "./settle.ts";
-import { mergeRecords, type MergeRules, mergeValue } from "./three_way.ts";
+import { mergeRecords, type MergeRules, mergeValue, Verdict } from "./three_way.ts";
 import { laterSide, timestamp } from "./timestamp.ts";
 import type { MergeInput, MergeOptions, Outcome } from "./types.ts";
 
@@ -54,19 +54,19 @@ import type { MergeInput, MergeOptions, Outcome } from "./types.ts";
  * ```
  */
 export function additive(input: MergeInput, options: MergeOptions): Outcome {
-  const trivial = trivialOutcome(input);
-  if (trivial) return trivial;
   const { base, local, remote } = input;
-  if (local.deleted) return TAKE_LOCAL;
-  if (remote.deleted) return KEEP_REMOTE;
+  if (local.deleted || remote.deleted) {
+    return trivialOutcome(input) ?? (local.deleted ? TAKE_LOCAL : KEEP_REMOTE);
+  }
   const localData = local.data ?? {};
   const remoteData = remote.data ?? {};
   const localKey = entryKey(localData, options.dedupeKey);
   const remoteKey = entryKey(remoteData, options.dedupeKey);
   if (localKey !== undefined && remoteKey !== undefined && !jsonEqual(localKey, remoteKey)) {
-    return timestamp(input, options);
+    return trivialOutcome(input) ?? timestamp(input, options);
   }
   const winner = laterSide(input);
+  const verdict = new Verdict();
   const rules: MergeRules = {
     winner,
     list: (listBase, localList, remoteList, path) =>
@@ -78,14 +78,13 @@ export function additive(input: MergeInput, options: MergeOptions): Outcome {
         },
         keepRemovals: false,
         combine: (entryBase, localEntry, remoteEntry) =>
-          mergeValue(entryBase, localEntry, remoteEntry, rules, path),
+          mergeValue(entryBase, localEntry, remoteEntry, rules, verdict, path),
       }),
   };
   const baseData = base && !base.deleted ? base.data : null;
-  return settle(input, {
-    data: mergeRecords(baseData, localData, remoteData, rules),
-    deleted: false,
-  });
+  // No trivialOutcome first: the merge's verdict says whether it equals a side, which is
+  // all that check would find (both sides equal, or one equal to base), in one walk.
+  return settle(input, mergeRecords(baseData, localData, remoteData, rules, verdict), verdict);
 }
 
 /** The values of the dedupe key fields, or undefined when the key is empty or incomplete. */

@@ -1,6 +1,6 @@
 import { mergeLists, valueIdentity } from "./lists.ts";
 import { settle, trivialOutcome } from "./settle.ts";
-import { mergeRecords, type MergeRules } from "./three_way.ts";
+import { mergeRecords, type MergeRules, Verdict } from "./three_way.ts";
 import { laterSide, timestamp } from "./timestamp.ts";
 import type { MergeInput, MergeOptions, Outcome } from "./types.ts";
 
@@ -44,10 +44,8 @@ import type { MergeInput, MergeOptions, Outcome } from "./types.ts";
  * ```
  */
 export function fieldMerge(input: MergeInput, options: MergeOptions): Outcome {
-  const trivial = trivialOutcome(input);
-  if (trivial) return trivial;
   const { base, local, remote } = input;
-  if (local.deleted || remote.deleted) return timestamp(input, options);
+  if (local.deleted || remote.deleted) return trivialOutcome(input) ?? timestamp(input, options);
   const winner = laterSide(input);
   const rules: MergeRules = {
     winner,
@@ -62,6 +60,9 @@ export function fieldMerge(input: MergeInput, options: MergeOptions): Outcome {
         : undefined,
   };
   const baseData = base && !base.deleted ? base.data : null;
-  const data = mergeRecords(baseData, local.data ?? {}, remote.data ?? {}, rules);
-  return settle(input, { data, deleted: false });
+  // No trivialOutcome first: the merge's verdict says whether it equals a side, which is
+  // all that check would find (both sides equal, or one equal to base), in one walk.
+  const verdict = new Verdict();
+  const data = mergeRecords(baseData, local.data ?? {}, remote.data ?? {}, rules, verdict);
+  return settle(input, data, verdict);
 }
