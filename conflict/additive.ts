@@ -76,6 +76,7 @@ export function additive(input: MergeInput, options: MergeOptions): Outcome {
           const key = isPlainObject(entry) ? entryKey(entry, options.dedupeKey) : undefined;
           return key === undefined ? `v${identityKey(entry)}` : `k${canonicalJson(key)}`;
         },
+        same: (a, b) => sameEntry(a, b, options.dedupeKey),
         keepRemovals: false,
         combine: (entryBase, localEntry, remoteEntry) =>
           mergeValue(entryBase, localEntry, remoteEntry, rules, verdict, path),
@@ -92,4 +93,22 @@ function entryKey(data: PlainObject, dedupeKey: readonly string[]): unknown[] | 
   if (dedupeKey.length === 0) return undefined;
   const values = dedupeKey.map((name) => field(data, name));
   return values.includes(undefined) ? undefined : values;
+}
+
+/** {@linkcode mergeLists}' identity of `additive` as a comparison: no strings built. */
+function sameEntry(a: unknown, b: unknown, dedupeKey: readonly string[]): boolean {
+  const keyed = isKeyed(a, dedupeKey);
+  if (keyed !== isKeyed(b, dedupeKey)) return false;
+  if (!keyed) return jsonEqual(a, b);
+  for (const name of dedupeKey) {
+    if (!jsonEqual(field(a as PlainObject, name), field(b as PlainObject, name))) return false;
+  }
+  return true;
+}
+
+/** A record holding every dedupe key field: deduplicated by them, not by its value. */
+function isKeyed(entry: unknown, dedupeKey: readonly string[]): boolean {
+  if (dedupeKey.length === 0 || !isPlainObject(entry)) return false;
+  for (const name of dedupeKey) if (field(entry, name) === undefined) return false;
+  return true;
 }

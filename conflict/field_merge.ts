@@ -1,4 +1,4 @@
-import { mergeLists, valueIdentity } from "./lists.ts";
+import { mergeLists, sameValue, valueIdentity } from "./lists.ts";
 import { settle, trivialOutcome } from "./settle.ts";
 import { mergeRecords, type MergeRules, Verdict } from "./three_way.ts";
 import { laterSide, timestamp } from "./timestamp.ts";
@@ -54,6 +54,7 @@ export function fieldMerge(input: MergeInput, options: MergeOptions): Outcome {
         ? mergeLists(listBase, localList, remoteList, {
           winner,
           identity: valueIdentity,
+          same: sameValue,
           keepRemovals: true,
           combine: (_base, entry) => entry,
         })
