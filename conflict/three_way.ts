@@ -77,9 +77,23 @@ export function mergeRecords(
     if (secondValue !== undefined) shared++;
     // Equal scalars, the common case, need no base and no merge.
     if (firstValue === secondValue) continue;
+    const baseValue = field(base, key);
+    if (typeof firstValue !== "object" && typeof secondValue !== "object") {
+      // Scalars or absent on both sides, the usual field edit: JSON equality is ===, and
+      // the value stays the winner's (first's) unless first is the side still at base.
+      if (firstValue !== baseValue) {
+        equalsSecond = false;
+        continue;
+      }
+      equalsFirst = false;
+      out ??= { ...first };
+      if (secondValue === undefined) delete out[key];
+      else setField(out, key, secondValue);
+      continue;
+    }
     const value = localFirst
-      ? mergeValue(field(base, key), firstValue, secondValue, rules, verdict, path, key)
-      : mergeValue(field(base, key), secondValue, firstValue, rules, verdict, path, key);
+      ? mergeValue(baseValue, firstValue, secondValue, rules, verdict, path, key)
+      : mergeValue(baseValue, secondValue, firstValue, rules, verdict, path, key);
     const toFirst = localFirst ? verdict.equalsLocal : verdict.equalsRemote;
     equalsSecond &&= localFirst ? verdict.equalsRemote : verdict.equalsLocal;
     if (toFirst) continue;
