@@ -73,7 +73,7 @@ export const sameValue: (a: unknown, b: unknown) => boolean = jsonEqual;
  * (history) still get.
  */
 class Entries {
-  readonly values: unknown[] = [];
+  readonly values: readonly unknown[];
   readonly #rules: ListRules;
   readonly #ids: string[] | null;
   readonly #index: Map<string, number> | null;
@@ -82,6 +82,13 @@ class Entries {
     this.#rules = rules;
     this.#ids = byId ? [] : null;
     this.#index = byId ? new Map() : null;
+    // A short list without duplicates, the usual case, serves as it is: no copy.
+    if (!byId && !hasDuplicates(list, rules.same)) {
+      this.values = list;
+      return;
+    }
+    const values: unknown[] = [];
+    this.values = values;
     for (const entry of list) {
       if (this.#ids && this.#index) {
         const id = rules.identity(entry);
@@ -89,7 +96,7 @@ class Entries {
         this.#index.set(id, this.#ids.length);
         this.#ids.push(id);
       } else if (this.#indexOfEntry(entry) >= 0) continue;
-      this.values.push(entry);
+      values.push(entry);
     }
   }
 
@@ -105,4 +112,11 @@ class Entries {
     }
     return -1;
   }
+}
+
+function hasDuplicates(list: readonly unknown[], same: ListRules["same"]): boolean {
+  for (let i = 1; i < list.length; i++) {
+    for (let j = 0; j < i; j++) if (same(list[j], list[i])) return true;
+  }
+  return false;
 }
