@@ -57,7 +57,11 @@ export function mergeRecords(
   rules: MergeRules,
   verdict: Verdict,
   path: readonly string[] = [],
+  at?: string,
 ): PlainObject {
+  // This object's own path (`path` and `at`), built only if a field is more than a scalar:
+  // the nested objects of settings are mostly flat.
+  let ownPath = at === undefined ? path : null;
   // Winner's keys first: a deterministic key order whichever side is which.
   const localFirst = rules.winner === "local";
   const first = localFirst ? local : remote;
@@ -91,9 +95,10 @@ export function mergeRecords(
       else setField(out, key, secondValue);
       continue;
     }
+    ownPath ??= extend(path, at);
     const value = localFirst
-      ? mergeValue(baseValue, firstValue, secondValue, rules, verdict, path, key)
-      : mergeValue(baseValue, secondValue, firstValue, rules, verdict, path, key);
+      ? mergeValue(baseValue, firstValue, secondValue, rules, verdict, ownPath, key)
+      : mergeValue(baseValue, secondValue, firstValue, rules, verdict, ownPath, key);
     const toFirst = localFirst ? verdict.equalsLocal : verdict.equalsRemote;
     equalsSecond &&= localFirst ? verdict.equalsRemote : verdict.equalsLocal;
     if (toFirst) continue;
@@ -109,9 +114,11 @@ export function mergeRecords(
       if (Object.hasOwn(first, key)) continue;
       const secondValue = second[key];
       if (secondValue === undefined) continue;
+      ownPath ??= extend(path, at);
+      const baseValue = field(base, key);
       const value = localFirst
-        ? mergeValue(field(base, key), undefined, secondValue, rules, verdict, path, key)
-        : mergeValue(field(base, key), secondValue, undefined, rules, verdict, path, key);
+        ? mergeValue(baseValue, undefined, secondValue, rules, verdict, ownPath, key)
+        : mergeValue(baseValue, secondValue, undefined, rules, verdict, ownPath, key);
       equalsSecond &&= localFirst ? verdict.equalsRemote : verdict.equalsLocal;
       if (value === undefined) continue;
       equalsFirst = false;
@@ -126,8 +133,7 @@ export function mergeRecords(
 
 /**
  * Three-way merge of one value; `undefined` stands for an absent (deleted) field. `key`,
- * when given, names the value inside `path`: the path is built only if a rule needs it,
- * by concat, which sizes the array exactly (a spread starts with room for 16 entries).
+ * when given, names the value inside `path`: the path is built only if a rule needs it.
  * Sets `verdict` to whether the result equals each side.
  */
 export function mergeValue(
@@ -142,15 +148,8 @@ export function mergeValue(
   // Objects merge field by field straight away: the walk finds equal sides, or a side
   // equal to base, as it goes, instead of comparing whole subtrees first.
   if (isPlainObject(local) && isPlainObject(remote)) {
-    const childPath = key === undefined ? path : path.concat(key);
-    return mergeRecords(
-      isPlainObject(base) ? base : null,
-      local,
-      remote,
-      rules,
-      verdict,
-      childPath,
-    );
+    const objectBase = isPlainObject(base) ? base : null;
+    return mergeRecords(objectBase, local, remote, rules, verdict, path, key);
   }
   if (jsonEqual(local, remote)) {
     verdict.set(true, true);
@@ -165,7 +164,7 @@ export function mergeValue(
     return local;
   }
   if (rules.list && Array.isArray(local) && Array.isArray(remote)) {
-    const merged = rules.list(base, local, remote, key === undefined ? path : path.concat(key));
+    const merged = rules.list(base, local, remote, extend(path, key));
     if (merged !== undefined) {
       verdict.set(jsonEqual(merged, local), jsonEqual(merged, remote));
       return merged;
@@ -175,4 +174,9 @@ export function mergeValue(
   const localWins = rules.winner === "local";
   verdict.set(localWins, !localWins);
   return localWins ? local : remote;
+}
+
+/** `path` and then `key`, if any: by concat, sized exactly (a spread starts with room for 16). */
+function extend(path: readonly string[], key: string | undefined): readonly string[] {
+  return key === undefined ? path : path.concat(key);
 }
