@@ -1,8 +1,24 @@
-import { mergeLists, sameValue, valueIdentity } from "./lists.ts";
+import { type ListRules, mergeLists, sameValue, valueIdentity } from "./lists.ts";
 import { settle, trivialOutcome } from "./settle.ts";
 import { mergeRecords, type MergeRules, Verdict } from "./three_way.ts";
-import { laterSide, timestamp } from "./timestamp.ts";
+import { laterSide, type Side, timestamp } from "./timestamp.ts";
 import type { MergeInput, MergeOptions, Outcome } from "./types.ts";
+
+/** How set fields merge, per timestamp winner: built once, not per merge. */
+const SET_RULES: Readonly<Record<Side, ListRules>> = Object.freeze({
+  local: setRules("local"),
+  remote: setRules("remote"),
+});
+
+function setRules(winner: Side): ListRules {
+  return Object.freeze({
+    winner,
+    identity: valueIdentity,
+    same: sameValue,
+    keepRemovals: true,
+    combine: (_base: unknown, entry: unknown) => entry,
+  });
+}
 
 /**
  * Three-way merge of objects against their common `base`, field by field.
@@ -51,13 +67,7 @@ export function fieldMerge(input: MergeInput, options: MergeOptions): Outcome {
     winner,
     list: (listBase, localList, remoteList, path) =>
       path.length === 1 && options.setFields.includes(path[0])
-        ? mergeLists(listBase, localList, remoteList, {
-          winner,
-          identity: valueIdentity,
-          same: sameValue,
-          keepRemovals: true,
-          combine: (_base, entry) => entry,
-        })
+        ? mergeLists(listBase, localList, remoteList, SET_RULES[winner])
         : undefined,
   };
   const baseData = base && !base.deleted ? base.data : null;
