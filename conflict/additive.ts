@@ -8,7 +8,7 @@ import {
 } from "./canonical.ts";
 import { mergeLists } from "./lists.ts";
 import { KEEP_REMOTE, settle, TAKE_LOCAL, trivialOutcome } from "./settle.ts";
-import { mergeRecords, type MergeRules, mergeValue } from "./three_way.ts";
+import { mergeRecords, type MergeRules, mergeValue, Verdict } from "./three_way.ts";
 import { laterSide, timestamp } from "./timestamp.ts";
 import type { MergeInput, MergeOptions, Outcome } from "./types.ts";
 
@@ -54,19 +54,19 @@ import type { MergeInput, MergeOptions, Outcome } from "./types.ts";
  * ```
  */
 export function additive(input: MergeInput, options: MergeOptions): Outcome {
-  const trivial = trivialOutcome(input);
-  if (trivial) return trivial;
   const { base, local, remote } = input;
-  if (local.deleted) return TAKE_LOCAL;
-  if (remote.deleted) return KEEP_REMOTE;
+  if (local.deleted || remote.deleted) {
+    return trivialOutcome(input) ?? (local.deleted ? TAKE_LOCAL : KEEP_REMOTE);
+  }
   const localData = local.data ?? {};
   const remoteData = remote.data ?? {};
   const localKey = entryKey(localData, options.dedupeKey);
   const remoteKey = entryKey(remoteData, options.dedupeKey);
   if (localKey !== undefined && remoteKey !== undefined && !jsonEqual(localKey, remoteKey)) {
-    return timestamp(input, options);
+    return trivialOutcome(input) ?? timestamp(input, options);
   }
   const winner = laterSide(input);
+  const verdict = new Verdict();
   const rules: MergeRules = {
     winner,
     list: (listBase, localList, remoteList, path) =>
@@ -76,16 +76,16 @@ export function additive(input: MergeInput, options: MergeOptions): Outcome {
           const key = isPlainObject(entry) ? entryKey(entry, options.dedupeKey) : undefined;
           return key === undefined ? `v${identityKey(entry)}` : `k${canonicalJson(key)}`;
         },
+        same: (a, b) => sameEntry(a, b, options.dedupeKey),
         keepRemovals: false,
         combine: (entryBase, localEntry, remoteEntry) =>
-          mergeValue(entryBase, localEntry, remoteEntry, rules, path),
+          mergeValue(entryBase, localEntry, remoteEntry, rules, verdict, path),
       }),
   };
   const baseData = base && !base.deleted ? base.data : null;
-  return settle(input, {
-    data: mergeRecords(baseData, localData, remoteData, rules),
-    deleted: false,
-  });
+  // No trivialOutcome first: the merge's verdict says whether it equals a side, which is
+  // all that check would find (both sides equal, or one equal to base), in one walk.
+  return settle(input, mergeRecords(baseData, localData, remoteData, rules, verdict), verdict);
 }
 
 /** The values of the dedupe key fields, or undefined when the key is empty or incomplete. */
@@ -93,4 +93,22 @@ function entryKey(data: PlainObject, dedupeKey: readonly string[]): unknown[] | 
   if (dedupeKey.length === 0) return undefined;
   const values = dedupeKey.map((name) => field(data, name));
   return values.includes(undefined) ? undefined : values;
+}
+
+/** {@linkcode mergeLists}' identity of `additive` as a comparison: no strings built. */
+function sameEntry(a: unknown, b: unknown, dedupeKey: readonly string[]): boolean {
+  const keyed = isKeyed(a, dedupeKey);
+  if (keyed !== isKeyed(b, dedupeKey)) return false;
+  if (!keyed) return jsonEqual(a, b);
+  for (const name of dedupeKey) {
+    if (!jsonEqual(field(a as PlainObject, name), field(b as PlainObject, name))) return false;
+  }
+  return true;
+}
+
+/** A record holding every dedupe key field: deduplicated by them, not by its value. */
+function isKeyed(entry: unknown, dedupeKey: readonly string[]): boolean {
+  if (dedupeKey.length === 0 || !isPlainObject(entry)) return false;
+  for (const name of dedupeKey) if (field(entry, name) === undefined) return false;
+  return true;
 }

@@ -1,8 +1,24 @@
-import { mergeLists, valueIdentity } from "./lists.ts";
+import { type ListRules, mergeLists, sameValue, valueIdentity } from "./lists.ts";
 import { settle, trivialOutcome } from "./settle.ts";
-import { mergeRecords, type MergeRules } from "./three_way.ts";
-import { laterSide, timestamp } from "./timestamp.ts";
+import { mergeRecords, type MergeRules, Verdict } from "./three_way.ts";
+import { laterSide, type Side, timestamp } from "./timestamp.ts";
 import type { MergeInput, MergeOptions, Outcome } from "./types.ts";
+
+/** How set fields merge, per timestamp winner: built once, not per merge. */
+const SET_RULES: Readonly<Record<Side, ListRules>> = Object.freeze({
+  local: setRules("local"),
+  remote: setRules("remote"),
+});
+
+function setRules(winner: Side): ListRules {
+  return Object.freeze({
+    winner,
+    identity: valueIdentity,
+    same: sameValue,
+    keepRemovals: true,
+    combine: (_base: unknown, entry: unknown) => entry,
+  });
+}
 
 /**
  * Three-way merge of objects against their common `base`, field by field.
@@ -44,24 +60,20 @@ import type { MergeInput, MergeOptions, Outcome } from "./types.ts";
  * ```
  */
 export function fieldMerge(input: MergeInput, options: MergeOptions): Outcome {
-  const trivial = trivialOutcome(input);
-  if (trivial) return trivial;
   const { base, local, remote } = input;
-  if (local.deleted || remote.deleted) return timestamp(input, options);
+  if (local.deleted || remote.deleted) return trivialOutcome(input) ?? timestamp(input, options);
   const winner = laterSide(input);
   const rules: MergeRules = {
     winner,
     list: (listBase, localList, remoteList, path) =>
       path.length === 1 && options.setFields.includes(path[0])
-        ? mergeLists(listBase, localList, remoteList, {
-          winner,
-          identity: valueIdentity,
-          keepRemovals: true,
-          combine: (_base, entry) => entry,
-        })
+        ? mergeLists(listBase, localList, remoteList, SET_RULES[winner])
         : undefined,
   };
   const baseData = base && !base.deleted ? base.data : null;
-  const data = mergeRecords(baseData, local.data ?? {}, remote.data ?? {}, rules);
-  return settle(input, { data, deleted: false });
+  // No trivialOutcome first: the merge's verdict says whether it equals a side, which is
+  // all that check would find (both sides equal, or one equal to base), in one walk.
+  const verdict = new Verdict();
+  const data = mergeRecords(baseData, local.data ?? {}, remote.data ?? {}, rules, verdict);
+  return settle(input, data, verdict);
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { jsonEqual, type PlainObject } from "./canonical.ts";
+import type { Verdict } from "./three_way.ts";
 import type { MergeInput, Outcome, Version } from "./types.ts";
 
 export const KEEP_REMOTE: Outcome = Object.freeze({ kind: "keep_remote" });
@@ -37,14 +38,17 @@ export function trivialOutcome({ base, local, remote }: MergeInput): Outcome | u
   return undefined;
 }
 
-/** Maps a computed result to the cheapest outcome that stores it. */
-export function settle(input: MergeInput, result: Content): Outcome {
-  if (sameContent(result, input.remote)) return KEEP_REMOTE;
-  if (sameContent(result, input.local)) return TAKE_LOCAL;
+/**
+ * Maps a merged `data` to the cheapest outcome that stores it, from the merge's own
+ * verdict of whether it equals either side (both sides live, not tombstones).
+ */
+export function settle(input: MergeInput, data: PlainObject, verdict: Verdict): Outcome {
+  if (verdict.equalsRemote) return KEEP_REMOTE;
+  if (verdict.equalsLocal) return TAKE_LOCAL;
   return {
     kind: "merged",
-    data: result.deleted ? null : result.data,
-    deleted: result.deleted,
+    data,
+    deleted: false,
     modified_at: Math.max(input.local.modified_at, input.remote.modified_at),
   };
 }

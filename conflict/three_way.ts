@@ -4,7 +4,14 @@
  * order on the versions), which is what makes both strategies commutative.
  * @module
  */
-import { field, isPlainObject, jsonEqual, type PlainObject, setField } from "./canonical.ts";
+import {
+  definedCount,
+  field,
+  isPlainObject,
+  jsonEqual,
+  type PlainObject,
+  setField,
+} from "./canonical.ts";
 import type { Side } from "./timestamp.ts";
 
 /** How a merge settles what both sides changed. */
@@ -24,109 +31,152 @@ export interface MergeRules {
 }
 
 /**
+ * Whether a merge's result equals each side (JSON equality), filled in by the merge itself
+ * so a caller never walks the result again to find out. Scratch: each merge of a value
+ * overwrites it, and a caller reads it right after the call.
+ */
+export class Verdict {
+  equalsLocal = true;
+  equalsRemote = true;
+
+  set(equalsLocal: boolean, equalsRemote: boolean): void {
+    this.equalsLocal = equalsLocal;
+    this.equalsRemote = equalsRemote;
+  }
+}
+
+/**
  * Merges two objects field by field against `base` (null: two-way, every field present
- * on one side only is taken). Fields absent from the result were deleted.
+ * on one side only is taken). Fields absent from the result were deleted. A result equal
+ * to the winner's object is that object itself, not a copy.
  */
 export function mergeRecords(
   base: PlainObject | null,
   local: PlainObject,
   remote: PlainObject,
   rules: MergeRules,
+  verdict: Verdict,
   path: readonly string[] = [],
+  at?: string,
 ): PlainObject {
+  // This object's own path (`path` and `at`), built only if a field is more than a scalar:
+  // the nested objects of settings are mostly flat.
+  let ownPath = at === undefined ? path : null;
   // Winner's keys first: a deterministic key order whichever side is which.
-  const [first, second] = rules.winner === "local" ? [local, remote] : [remote, local];
-  const firstKeys = Object.keys(first);
-  const secondKeys = Object.keys(second);
-  // A copy of the winner has its keys in order and V8's fast layout; building the result
-  // key by key would make it a slow hash table after a few dozen fields.
-  const out: PlainObject = { ...first };
   const localFirst = rules.winner === "local";
-  if (sameOrder(firstKeys, secondKeys)) {
-    // Two versions of one item nearly always list the same keys in the same order: then
-    // both sides' values come by position, without a lookup by name (a shape or hash
-    // table search each).
-    const firstValues = Object.values(first);
-    const secondValues = Object.values(second);
-    const [localValues, remoteValues] = localFirst
-      ? [firstValues, secondValues]
-      : [secondValues, firstValues];
-    for (let i = 0; i < firstKeys.length; i++) {
-      mergeField(out, firstKeys[i], true, localValues[i], remoteValues[i], base, rules, path);
+  const first = localFirst ? local : remote;
+  const second = localFirst ? remote : local;
+  // Copied only once a field differs from the winner's: most nested objects come out
+  // unchanged. A copy of the winner has its keys in order and V8's fast layout; building
+  // the result key by key would make it a slow hash table after a few dozen fields.
+  let out: PlainObject | null = null;
+  let equalsFirst = true;
+  let equalsSecond = true;
+  // for..in reads `first`'s values by slot from V8's enum cache, with no key or value
+  // arrays allocated; JSON objects have no inherited enumerable keys.
+  let shared = 0;
+  for (const key in first) {
+    const firstValue = first[key];
+    const secondValue = field(second, key);
+    if (secondValue !== undefined) shared++;
+    // Equal scalars, the common case, need no base and no merge.
+    if (firstValue === secondValue) continue;
+    const baseValue = field(base, key);
+    if (typeof firstValue !== "object" && typeof secondValue !== "object") {
+      // Scalars or absent on both sides, the usual field edit: JSON equality is ===, and
+      // the value stays the winner's (first's) unless first is the side still at base.
+      if (firstValue !== baseValue) {
+        equalsSecond = false;
+        continue;
+      }
+      equalsFirst = false;
+      out ??= { ...first };
+      if (secondValue === undefined) delete out[key];
+      else setField(out, key, secondValue);
+      continue;
     }
-    return out;
+    ownPath ??= extend(path, at);
+    const value = localFirst
+      ? mergeValue(baseValue, firstValue, secondValue, rules, verdict, ownPath, key)
+      : mergeValue(baseValue, secondValue, firstValue, rules, verdict, ownPath, key);
+    const toFirst = localFirst ? verdict.equalsLocal : verdict.equalsRemote;
+    equalsSecond &&= localFirst ? verdict.equalsRemote : verdict.equalsLocal;
+    if (toFirst) continue;
+    equalsFirst = false;
+    out ??= { ...first };
+    if (value === undefined) delete out[key];
+    else setField(out, key, value);
   }
-  for (const key of firstKeys) {
-    mergeField(out, key, true, field(local, key), field(remote, key), base, rules, path);
+  // Two versions of one item nearly always hold the same keys: then `second` has none
+  // left to merge, which counting its fields tells without a lookup per key.
+  if (definedCount(second) !== shared) {
+    for (const key in second) {
+      if (Object.hasOwn(first, key)) continue;
+      const secondValue = second[key];
+      if (secondValue === undefined) continue;
+      ownPath ??= extend(path, at);
+      const baseValue = field(base, key);
+      const value = localFirst
+        ? mergeValue(baseValue, undefined, secondValue, rules, verdict, ownPath, key)
+        : mergeValue(baseValue, secondValue, undefined, rules, verdict, ownPath, key);
+      equalsSecond &&= localFirst ? verdict.equalsRemote : verdict.equalsLocal;
+      if (value === undefined) continue;
+      equalsFirst = false;
+      out ??= { ...first };
+      setField(out, key, value);
+    }
   }
-  for (const key of secondKeys) {
-    if (Object.hasOwn(first, key)) continue;
-    mergeField(out, key, false, field(local, key), field(remote, key), base, rules, path);
-  }
-  return out;
+  if (localFirst) verdict.set(equalsFirst, equalsSecond);
+  else verdict.set(equalsSecond, equalsFirst);
+  return out ?? first;
 }
 
-function sameOrder(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Three-way merge of one value; `undefined` stands for an absent (deleted) field. */
+/**
+ * Three-way merge of one value; `undefined` stands for an absent (deleted) field. `key`,
+ * when given, names the value inside `path`: the path is built only if a rule needs it.
+ * Sets `verdict` to whether the result equals each side.
+ */
 export function mergeValue(
   base: unknown,
   local: unknown,
   remote: unknown,
   rules: MergeRules,
+  verdict: Verdict,
   path: readonly string[],
+  key?: string,
 ): unknown {
-  if (jsonEqual(local, remote)) return local;
-  if (jsonEqual(local, base)) return remote;
-  if (jsonEqual(remote, base)) return local;
-  return mergeChanged(base, local, remote, rules, path);
-}
-
-/** {@linkcode mergeValue} of one field into `out`; its path is built only for a real conflict. */
-function mergeField(
-  out: PlainObject,
-  key: string,
-  inOut: boolean,
-  localValue: unknown,
-  remoteValue: unknown,
-  base: PlainObject | null,
-  rules: MergeRules,
-  path: readonly string[],
-): void {
-  let value: unknown;
-  if (jsonEqual(localValue, remoteValue)) value = localValue;
-  else {
-    const baseValue = field(base, key);
-    if (jsonEqual(localValue, baseValue)) value = remoteValue;
-    else if (jsonEqual(remoteValue, baseValue)) value = localValue;
-    else value = mergeChanged(baseValue, localValue, remoteValue, rules, [...path, key]);
-  }
-  // `out` is a copy of the winner: only a key it lacks or a value it does not hold changes.
-  if (value === undefined) {
-    if (inOut) delete out[key];
-  } else if (!inOut || value !== (rules.winner === "local" ? localValue : remoteValue)) {
-    setField(out, key, value);
-  }
-}
-
-/** Both sides changed the value since `base`, to different values. */
-function mergeChanged(
-  base: unknown,
-  local: unknown,
-  remote: unknown,
-  rules: MergeRules,
-  path: readonly string[],
-): unknown {
+  // Objects merge field by field straight away: the walk finds equal sides, or a side
+  // equal to base, as it goes, instead of comparing whole subtrees first.
   if (isPlainObject(local) && isPlainObject(remote)) {
-    return mergeRecords(isPlainObject(base) ? base : null, local, remote, rules, path);
+    const objectBase = isPlainObject(base) ? base : null;
+    return mergeRecords(objectBase, local, remote, rules, verdict, path, key);
+  }
+  if (jsonEqual(local, remote)) {
+    verdict.set(true, true);
+    return local;
+  }
+  if (jsonEqual(local, base)) {
+    verdict.set(false, true);
+    return remote;
+  }
+  if (jsonEqual(remote, base)) {
+    verdict.set(true, false);
+    return local;
   }
   if (rules.list && Array.isArray(local) && Array.isArray(remote)) {
-    const merged = rules.list(base, local, remote, path);
-    if (merged !== undefined) return merged;
+    const merged = rules.list(base, local, remote, extend(path, key));
+    if (merged !== undefined) {
+      verdict.set(jsonEqual(merged, local), jsonEqual(merged, remote));
+      return merged;
+    }
   }
-  return rules.winner === "local" ? local : remote;
+  // Both sides changed it to different values: the timestamp winner's stands.
+  const localWins = rules.winner === "local";
+  verdict.set(localWins, !localWins);
+  return localWins ? local : remote;
+}
+
+/** `path` and then `key`, if any: by concat, sized exactly (a spread starts with room for 16). */
+function extend(path: readonly string[], key: string | undefined): readonly string[] {
+  return key === undefined ? path : path.concat(key);
 }
