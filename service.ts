@@ -6,8 +6,6 @@ import type { Hono } from "hono";
 import { type Config, ConfigError } from "./config.ts";
 import type { Driver } from "./db/driver.ts";
 import { JobsSql } from "./db/jobs_sql.ts";
-import { openPgliteDriver } from "./db/pglite_driver.ts";
-import { openPostgresDriver } from "./db/postgres_driver.ts";
 import { migrate } from "./db/migrate.ts";
 import { SqlStore } from "./db/sql_store.ts";
 import { createApp } from "./routes/app.ts";
@@ -29,7 +27,7 @@ import type { Logger } from "./sync/logger.ts";
 import { openLimiter } from "./sync/rate_limit/open_limiter.ts";
 import { withOverride } from "./sync/rate_limit/tier_rate_limits.ts";
 import { Metrics } from "./sync/metrics.ts";
-import { ReplicationListener } from "./sync/replication/listener.ts";
+import type { ReplicationListener } from "./sync/replication/listener.ts";
 import { parseLsn } from "./sync/replication/lsn.ts";
 import { buildServices } from "./sync/services.ts";
 import { Hub } from "./sync/ws/hub.ts";
@@ -83,9 +81,10 @@ export async function startService(
 ): Promise<Service> {
   const embedded = !config.DATABASE_URL;
   if (embedded && !options.inMemory) assertDataDirGranted(config.DATA_DIR);
-  const driver = config.DATABASE_URL
-    ? openPostgresDriver(config.DATABASE_URL)
-    : await openPgliteDriver(options.inMemory ? undefined : `${config.DATA_DIR}/pgdata`);
+  const driver = await openDriver(
+    config.DATABASE_URL,
+    options.inMemory ? undefined : config.DATA_DIR,
+  );
   const applied = await migrate(driver);
   if (applied.length > 0) logger.info("Migrations applied", { migrations: applied });
 
@@ -127,7 +126,7 @@ export async function startService(
   // Edge instances (ROLE=api) never open a replication connection; the embedded database has no WAL.
   const listener = config.DATABASE_URL && config.ROLE !== "api"
     ? options.listener?.(bus) ??
-      new ReplicationListener({
+      new (await import("./sync/replication/listener.ts")).ReplicationListener({
         databaseUrl: config.DATABASE_URL,
         slot: config.REPLICATION_SLOT,
         bus,
@@ -196,6 +195,16 @@ export async function startService(
       await driver.close();
     },
   };
+}
+
+/**
+ * Postgres at `databaseUrl`, else PGlite in `dataDir` (in memory without one). Each
+ * driver's library is loaded only when chosen: an instance holds one or the other.
+ */
+async function openDriver(databaseUrl: string | undefined, dataDir: string | undefined) {
+  if (databaseUrl) return (await import("./db/postgres_driver.ts")).openPostgresDriver(databaseUrl);
+  const { openPgliteDriver } = await import("./db/pglite_driver.ts");
+  return await openPgliteDriver(dataDir && `${dataDir}/pgdata`);
 }
 
 /**

@@ -1,13 +1,12 @@
-import { Redis as UpstashRedis } from "@upstash/redis";
-import { createClient } from "redis";
+import type { Redis as UpstashRedis } from "@upstash/redis";
 import { abortableSleep } from "./abortable_sleep.ts";
 import { backoffDelay, DEFAULT_BACKOFF } from "./bus/backoff.ts";
 import { ReconnectClock } from "./bus/node_redis.ts";
-import { createClusterClient } from "./bus/redis_cluster_bus.ts";
+import type { createClusterClient } from "./bus/redis_cluster_bus.ts";
 import type { Logger } from "./logger.ts";
 
 /** A node-redis client of one Redis, as the limiter and the caches use it. */
-export type RedisClient = ReturnType<typeof newClient>;
+export type RedisClient = Awaited<ReturnType<typeof newClient>>;
 /** node-redis's Redis Cluster client, as the limiter and the caches use it. */
 export type RedisClusterClient = ReturnType<typeof createClusterClient>;
 
@@ -28,7 +27,8 @@ export type KvConnection =
 const CONNECT_WAIT_MS = 2_000;
 
 /**
- * Opens the connection the configuration names. A Redis (or a cluster) that does not
+ * Opens the connection the configuration names; each client library is loaded only when
+ * named (node-redis alone holds about 25MB of the embedded default's memory). A Redis (or a cluster) that does not
  * answer within two seconds does not stop start-up: the client keeps connecting in the
  * background and every check falls back to this instance's memory until it answers.
  */
@@ -42,6 +42,7 @@ export async function openKvConnection(
   logger: Logger,
 ): Promise<KvConnection> {
   if (config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
+    const { Redis: UpstashRedis } = await import("@upstash/redis");
     const redis = new UpstashRedis({
       url: config.UPSTASH_REDIS_REST_URL,
       token: config.UPSTASH_REDIS_REST_TOKEN,
@@ -56,7 +57,7 @@ export async function openKvConnection(
   }
   if (!config.REDIS_URL) return { kind: "none", close: () => Promise.resolve() };
   const reconnects = new ReconnectClock();
-  const client = newClient(config.REDIS_URL, reconnects);
+  const client = await newClient(config.REDIS_URL, reconnects);
   const outage = outageWarning(logger);
   client.on("error", outage.began);
   client.on("ready", outage.ended);
@@ -77,6 +78,7 @@ export async function openKvConnection(
  * is retried here with the same backoff until it succeeds or the connection is closed.
  */
 async function openCluster(urls: readonly string[], logger: Logger): Promise<KvConnection> {
+  const { createClusterClient } = await import("./bus/redis_cluster_bus.ts");
   const reconnects = new ReconnectClock();
   const client = createClusterClient(urls, reconnects.strategy);
   const outage = outageWarning(logger);
@@ -108,7 +110,8 @@ async function openCluster(urls: readonly string[], logger: Logger): Promise<KvC
   };
 }
 
-function newClient(url: string, reconnects: ReconnectClock) {
+async function newClient(url: string, reconnects: ReconnectClock) {
+  const { createClient } = await import("redis");
   return createClient({
     url,
     // must: with the offline queue a check waits for a reconnect that may never come, and

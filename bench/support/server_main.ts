@@ -15,7 +15,6 @@
  * Both answer `GET /__bench/memory` with `Deno.memoryUsage()` after a full GC
  * (run with `--v8-flags=--expose-gc`).
  */
-import { createClient } from "redis";
 import { loadConfig } from "../../config.ts";
 import { startService } from "../../service.ts";
 import { createLogger } from "../../sync/logger.ts";
@@ -67,7 +66,8 @@ async function service(): Promise<Handler> {
 async function bare(): Promise<Handler> {
   const sockets = new Map<string, Set<WebSocket>>();
   const redisUrl = Deno.env.get("BENCH_REDIS_URL");
-  const redis = redisUrl ? createClient({ url: redisUrl }) : null;
+  // Loaded here: the service process must hold only what the service itself imports.
+  const redis = redisUrl ? (await import("redis")).createClient({ url: redisUrl }) : null;
   redis?.on("error", (error: unknown) => console.error(`bare server: Redis error: ${error}`));
   await redis?.connect();
   const broadcast = (user: string, raw: string) => {

@@ -1,4 +1,5 @@
 /** Starts `server_main.ts` in a child process and talks to it. */
+import { TASKS, v8Flags } from "../../tests/support/deno_tasks.ts";
 import { passedThroughEnv, readLines } from "../../tests/support/service_process.ts";
 import { sleep } from "./stats.ts";
 
@@ -18,6 +19,8 @@ export interface ServerProcess extends AsyncDisposable {
 }
 
 const SCRIPT = new URL("./server_main.ts", import.meta.url).pathname;
+/** The V8 flags `deno task start` runs with, so RSS is measured as deployed; and a GC to call. */
+const V8_FLAGS = [...v8Flags(TASKS.start), "--expose-gc"].join(",");
 
 /**
  * Spawns the server (`service` or `bare`) with exactly `env` (plus PATH/HOME); resolves once
@@ -28,7 +31,7 @@ export async function startServer(
   env: Record<string, string>,
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--v8-flags=--expose-gc", SCRIPT, mode],
+    args: ["run", "--allow-all", `--v8-flags=${V8_FLAGS}`, SCRIPT, mode],
     env: { ...passedThroughEnv(), ...env },
     clearEnv: true,
     stdin: "null",

@@ -31,15 +31,29 @@ export const HEAD_TTL_SECONDS = 30;
 /** How long stats are served unchanged when nothing was written (device presence moves on). */
 export const STATS_TTL_SECONDS = 5;
 
+/** Users whose head (and, apart, stats) the memory cache holds at most. */
+export const MEMORY_CACHE_USERS = 10_000;
+
 /**
  * The cache in this process's memory, for the embedded default, where every commit of the
- * deployment passes through this process.
+ * deployment passes through this process. An entry expires when its user is next looked
+ * up, and a user who never comes back is not looked up: so each map holds at most
+ * `maxUsers`, and a full one first drops what expired, then the entries written longest
+ * ago, down to nine tenths of the bound. Dropping an entry is as safe as its expiry: the next reader asks the database.
  */
 export class MemorySyncCache implements SyncCache {
   readonly #heads = new Map<string, { seq: number; until: number }>();
   readonly #stats = new Map<string, { stats: CachedStats; until: number }>();
 
-  constructor(readonly clock: () => number = Date.now) {}
+  constructor(
+    readonly clock: () => number = Date.now,
+    readonly maxUsers: number = MEMORY_CACHE_USERS,
+  ) {}
+
+  /** How many users' heads and stats are held (tests assert the bound). */
+  get size(): { heads: number; stats: number } {
+    return { heads: this.#heads.size, stats: this.#stats.size };
+  }
 
   head(userId: string): Promise<number | null> {
     return Promise.resolve(this.#fresh(this.#heads, userId)?.seq ?? null);
@@ -47,7 +61,7 @@ export class MemorySyncCache implements SyncCache {
 
   advance(userId: string, seq: number): Promise<void> {
     const known = this.#fresh(this.#heads, userId)?.seq ?? -1;
-    this.#heads.set(userId, {
+    this.#put(this.#heads, userId, {
       seq: Math.max(known, seq),
       until: this.clock() + HEAD_TTL_SECONDS * 1000,
     });
@@ -62,7 +76,7 @@ export class MemorySyncCache implements SyncCache {
   }
 
   putStats(userId: string, stats: CachedStats): Promise<void> {
-    this.#stats.set(userId, { stats, until: this.clock() + STATS_TTL_SECONDS * 1000 });
+    this.#put(this.#stats, userId, { stats, until: this.clock() + STATS_TTL_SECONDS * 1000 });
     return Promise.resolve();
   }
 
@@ -70,6 +84,23 @@ export class MemorySyncCache implements SyncCache {
     this.#heads.clear();
     this.#stats.clear();
     return Promise.resolve();
+  }
+
+  /** Writes `entry` as the newest of `map`, making room first when the map is full. */
+  #put<T extends { until: number }>(map: Map<string, T>, userId: string, entry: T): void {
+    // Deleted first so that insertion order is the order of writes, oldest first.
+    map.delete(userId);
+    if (map.size >= this.maxUsers) {
+      const now = this.clock();
+      for (const [key, { until }] of map) if (until <= now) map.delete(key);
+      // A tenth of the room freed at once, so a full map is swept once per that many writes.
+      const keep = this.maxUsers - Math.ceil(this.maxUsers / 10);
+      for (const key of map.keys()) {
+        if (map.size <= keep) break;
+        map.delete(key);
+      }
+    }
+    map.set(userId, entry);
   }
 
   #fresh<T extends { until: number }>(map: Map<string, T>, userId: string): T | undefined {

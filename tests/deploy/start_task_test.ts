@@ -8,7 +8,7 @@ import { MIGRATIONS } from "../../db/migrations.ts";
 import { compileArgs } from "../../scripts/compile.ts";
 import { mintAccountToken } from "../../sync/account_tokens.ts";
 import { pullAll, push, randomUser, watch } from "../e2e/devices.ts";
-import { grants, TASKS } from "../support/deno_tasks.ts";
+import { grants, TASKS, v8Flags } from "../support/deno_tasks.ts";
 import { requester } from "../support/instance.ts";
 import { passedThroughEnv, startServiceProcess } from "../support/service_process.ts";
 
@@ -33,6 +33,11 @@ Deno.test("deno task start grants net, env, read of ./data and Deno's npm cache,
     "--allow-read": ["./data"],
     "--allow-write": ["./data"],
   });
+});
+
+Deno.test("deno task start and the compiled binary run with the same V8 flags: a young generation of 4 MB semi-spaces", async () => {
+  assert.deepEqual(v8Flags(TASKS.start), ["--max-semi-space-size=4"]);
+  assert.deepEqual(v8Flags((await compileArgs()).join(" ")), v8Flags(TASKS.start));
 });
 
 Deno.test("deno task start, embedded (PGlite, in-process bus), serves register, push, pull and a socket with those permissions alone", async () => {

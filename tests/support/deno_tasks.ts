@@ -16,3 +16,9 @@ export function grants(task: string): Record<string, string[] | true> {
     }),
   );
 }
+
+/** The V8 flags of a command (`--v8-flags=a,b`), in order; none when it sets none. */
+export function v8Flags(command: string): string[] {
+  return command.split(/\s+/).filter((arg) => arg.startsWith("--v8-flags="))
+    .flatMap((arg) => arg.slice("--v8-flags=".length).split(","));
+}
