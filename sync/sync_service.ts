@@ -6,7 +6,7 @@ import type { Metrics } from "./metrics.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import { atCachedHead } from "./cache/at_cached_head.ts";
 import type { SyncCache } from "./cache/sync_cache.ts";
-import type { ChangeResult, PulledChange, PullResult, PushResult } from "./api_schemas.ts";
+import type { ChangeResult, PulledChange, PushResult } from "./api_schemas.ts";
 import { mergePlans, planBatch, type PlanResult, type PreparedChange } from "./push_planner.ts";
 import { splitByOwner } from "./owner_split.ts";
 import { mergeStreams } from "./stream_merge.ts";
