@@ -87,6 +87,11 @@ export async function startService(
   );
   const applied = await migrate(driver);
   if (applied.length > 0) logger.info("Migrations applied", { migrations: applied });
+  const jobsStore = new JobsSql(driver);
+  // Before serving, under the jobs' lock (one instance at a time): an embedded database
+  // never autovacuums, and pulls planned without statistics sort all of a user's rows.
+  const analyzed = await jobsStore.locked((tx) => tx.analyzeGrownTables());
+  if (analyzed?.value.length) logger.info("Statistics refreshed", { tables: analyzed.value });
 
   const accounts = await AccountTokenVerifier.create({
     // Only the embedded default may generate its secret: instances sharing a database must
@@ -135,7 +140,7 @@ export async function startService(
     : null;
   await listener?.start();
   const jobs = new JobRunner({
-    store: new JobsSql(driver),
+    store: jobsStore,
     logger,
     intervalSeconds: config.JOBS_INTERVAL_SECONDS,
     tombstoneRetentionDays: config.TOMBSTONE_RETENTION_DAYS,

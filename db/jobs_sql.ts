@@ -7,6 +7,7 @@ import type {
   Tombstoned,
 } from "../sync/jobs/jobs_store.ts";
 import { TEAM_OWNER_PREFIX } from "../sync/teams.ts";
+import { analyzeGrownTables } from "./statistics_sql.ts";
 import { keepChangeIds, writeTombstones } from "./tombstone_sql.ts";
 import { memberDevicesSql, teamOfOwnerSql, teamPartSql } from "./team_devices_sql.ts";
 
@@ -177,6 +178,10 @@ class JobsQueries implements JobsTx {
       [userId, cutoff.toISOString(), activeSince.toISOString(), limit],
     );
     return { purged: row.purged, purgedSeq: row.purged_seq };
+  }
+
+  analyzeGrownTables(): Promise<string[]> {
+    return analyzeGrownTables(this.tx);
   }
 }
 

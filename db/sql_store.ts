@@ -14,6 +14,7 @@ import {
   type BatchWrites,
   type ConflictRow,
   type DeviceRow,
+  type EncodedRow,
   type ItemRow,
   type PullPage,
   type SavedAccount,
@@ -26,6 +27,18 @@ const CONFLICT_COLUMNS =
 const ACCOUNT_COLUMNS = "user_id, tier, tier_expires_at, team_id, team_role";
 const DEVICE_COLUMNS =
   "d.id, d.user_id, d.name, d.platform, d.install_id, d.app_version, d.cursor, d.team_cursor, d.cursor_team_id, d.created_at, d.last_seen_at";
+
+/**
+ * An items row as the JSON text of its change in a pull (`toPulledChange`, same keys in the
+ * same order; `redacted` and `author` only when set), cut before the cursor: EncodedRow.
+ * to_json escapes strings as JSON; jsonb prints valid JSON of the same value.
+ */
+const CHANGE_JSON = `'{"collection":' || to_json(collection) || ',"id":' || to_json(id)
+  || ',"version":' || version || ',"data":' || coalesce(data::text, 'null')
+  || ',"deleted":' || deleted || case when redacted then ',"redacted":true' else '' end
+  || ',"modified_at":' || modified_at
+  || ',"device_id":' || coalesce(to_json(device_id)::text, 'null')
+  || coalesce(',"author":' || to_json(author), '')`;
 
 /**
  * The SQL of the service, identical for postgres.js and PGlite. Push batches are in
@@ -219,10 +232,35 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
     const columns = withData
       ? ITEM_COLUMNS
       : ITEM_COLUMNS.replace(", data,", ", null::jsonb as data,");
+    return await this.#pullPage<ItemRow>(owner, since, collections, limit, columns);
+  }
+
+  async pullEncoded(
+    owner: string,
+    since: number,
+    collections: readonly string[],
+    limit: number,
+  ): Promise<PullPage<EncodedRow>> {
+    return await this.#pullPage<EncodedRow>(
+      owner,
+      since,
+      collections,
+      limit,
+      `seq, ${CHANGE_JSON} as json`,
+    );
+  }
+
+  async #pullPage<R extends { seq: number }>(
+    owner: string,
+    since: number,
+    collections: readonly string[],
+    limit: number,
+    columns: string,
+  ): Promise<PullPage<R>> {
     // One statement, one snapshot: the head and the rows agree, in one round trip. The
     // owner's row comes back once with null item columns when nothing is past `since`, and
     // not at all for an owner never seen.
-    const rows = await this.driver.query<ItemRow & { head: number; purged_seq: number }>(
+    const rows = await this.driver.query<R & { head: number; purged_seq: number }>(
       `select u.seq as head, u.purged_seq, i.* from users u
        left join lateral (select ${columns} from items
          where user_id = u.user_id and seq > $2
@@ -232,9 +270,9 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
       [owner, since, JSON.stringify(collections), limit],
     );
     const [first] = rows;
-    const items: ItemRow[] = [];
+    const items: R[] = [];
     for (const { head: _head, purged_seq: _purged, ...row } of rows) {
-      if (row.seq !== null) items.push(row);
+      if (row.seq !== null) items.push(row as unknown as R);
     }
     return { rows: items, head: first?.head ?? 0, purgedSeq: first?.purged_seq ?? 0 };
   }

@@ -36,7 +36,10 @@ export function syncRoutes(
       );
     })
     .get("/data", queryParams(PullQuery), async (c) => {
-      return c.json(await deps.sync.pull(c.get("device")!, c.req.valid("query")));
+      // Already JSON text (SyncService.pull); the same Content-Type as c.json.
+      return c.body(await deps.sync.pull(c.get("device")!, c.req.valid("query")), 200, {
+        "content-type": "application/json",
+      });
     })
     .get("/stats", async (c) => {
       return c.json(await deps.stats.forUser(c.get("account")));

@@ -1,19 +1,18 @@
 import type { Position } from "./cursor.ts";
-import type { ItemRow } from "./sync_store.ts";
 
 /** What one pull read of one stream (a user's or a team's). */
-export interface StreamRead {
+export interface StreamRead<R extends { seq: number } = { seq: number }> {
   /** Where the device stood in this stream. */
   since: number;
   /** The stream's head, read before its rows: every change up to it had committed. */
   head: number;
   /** Its rows after `since` in sequence order, at most one more than a page holds. */
-  rows: ItemRow[];
+  rows: R[];
 }
 
 /** One page over both streams, with the position after each row and after the page. */
-export interface MergedPage {
-  rows: { row: ItemRow; position: Position }[];
+export interface MergedPage<R> {
+  rows: { row: R; position: Position }[];
   position: Position;
   hasMore: boolean;
 }
@@ -33,14 +32,14 @@ export interface MergedPage {
  * @example mergeStreams({ since: 0, head: 1, rows: [u1] }, { since: 0, head: 0, rows: [] }, 10)
  * // { rows: [{ row: u1, position: { user: 1, team: 0 } }], position: { user: 1, team: 0 }, hasMore: false }
  */
-export function mergeStreams(
-  user: StreamRead,
-  team: StreamRead | null,
+export function mergeStreams<R extends { seq: number }>(
+  user: StreamRead<R>,
+  team: StreamRead<R> | null,
   limit: number,
-): MergedPage {
-  const other = team ?? { since: 0, head: 0, rows: [] };
+): MergedPage<R> {
+  const other: StreamRead<R> = team ?? { since: 0, head: 0, rows: [] };
   const position: Position = { user: user.since, team: other.since };
-  const rows: MergedPage["rows"] = [];
+  const rows: MergedPage<R>["rows"] = [];
   let [u, t] = [0, 0];
   while (rows.length < limit && (u < user.rows.length || t < other.rows.length)) {
     if (u < user.rows.length) {

@@ -6,7 +6,7 @@ import type { Metrics } from "./metrics.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
 import { atCachedHead } from "./cache/at_cached_head.ts";
 import type { SyncCache } from "./cache/sync_cache.ts";
-import type { ChangeResult, PulledChange, PullResult, PushResult } from "./api_schemas.ts";
+import type { ChangeResult, PulledChange, PushResult } from "./api_schemas.ts";
 import { mergePlans, planBatch, type PlanResult, type PreparedChange } from "./push_planner.ts";
 import { splitByOwner } from "./owner_split.ts";
 import { mergeStreams } from "./stream_merge.ts";
@@ -121,11 +121,12 @@ export class SyncService {
    * for a member of a team, the team's, each stream in its sequence order (stream_merge.ts).
    * 410 when `since` predates a stream's compaction horizon or counts another team's
    * stream (the user's team changed: the device resyncs from scratch, DESIGN.md §11).
+   * Answers the PullResult as JSON text (see `pullJson`).
    */
   async pull(
     who: DeviceIdentity,
     query: { since?: string; collections?: string; limit: number },
-  ): Promise<PullResult> {
+  ): Promise<string> {
     const team = syncedTeam(who.account);
     const since = query.since ? decodeSince(query.since, team) : START;
     const wanted = parseCollections(query.collections);
@@ -138,10 +139,10 @@ export class SyncService {
     }
     const userId = who.account.userId;
     if (await atCachedHead(this.options.cache, userId, team, since)) {
-      return { changes: [], cursor: encodePosition(since, team), has_more: false };
+      return pullJson([], encodePosition(since, team), false);
     }
     const read = (owner: string, from: number, streamed: Collection[]) =>
-      this.store.pull(owner, from, streamed, query.limit + 1).then((page) => {
+      this.store.pullEncoded(owner, from, streamed, query.limit + 1).then((page) => {
         this.options.cache?.advance(owner, page.head).catch(() => {});
         assertServable(from, page);
         return { since: from, head: page.head, rows: page.rows };
@@ -164,13 +165,13 @@ export class SyncService {
     const [mine, theirs] =
       await (collections.length === wanted.length ? guess : readStreams(collections));
     const page = mergeStreams(mine, theirs, query.limit);
-    return {
-      changes: page.rows.map(({ row, position }) =>
-        toPulledChange(row, encodePosition(position, team))
+    return pullJson(
+      page.rows.map(({ row, position }) =>
+        `${row.json},"cursor":${JSON.stringify(encodePosition(position, team))}}`
       ),
-      cursor: encodePosition(page.position, team),
-      has_more: page.hasMore,
-    };
+      encodePosition(page.position, team),
+      page.hasMore,
+    );
   }
 
   /**
@@ -331,7 +332,20 @@ function refusal(error: StoreDataError): NonNullable<ChangeResult["error"]> {
     };
 }
 
-/** A stored item as pulls and conflict resolutions show it, at `cursor`. */
+/**
+ * A pull's answer (PullResult) as JSON text, around changes already encoded: their data
+ * goes from the database to the answer without being parsed (EncodedRow).
+ */
+function pullJson(changes: string[], cursor: string, hasMore: boolean): string {
+  return `{"changes":[${changes.join(",")}],"cursor":${
+    JSON.stringify(cursor)
+  },"has_more":${hasMore}}`;
+}
+
+/**
+ * A stored item as conflict resolutions show it, at `cursor`; pulls show the same
+ * (db/sql_store.ts CHANGE_JSON writes it in SQL).
+ */
 export function toPulledChange(row: ItemRow, cursor: string): PulledChange {
   return {
     collection: row.collection,

@@ -118,10 +118,20 @@ export interface BatchReads {
   conflictId?: string;
 }
 
-export interface PullPage {
-  rows: ItemRow[];
+export interface PullPage<R = ItemRow> {
+  rows: R[];
   head: number;
   purgedSeq: number;
+}
+
+/**
+ * A pulled change as the JSON text a pull answers (`toPulledChange` of sync_service.ts)
+ * without its cursor and closing brace, which the page adds: written by the database, so
+ * a pull parses and re-stringifies no item data.
+ */
+export interface EncodedRow {
+  seq: number;
+  json: string;
 }
 
 /** The persistence the sync domain needs; implemented once in db/sql_store.ts for both drivers. */
@@ -177,6 +187,13 @@ export interface SyncStore {
     limit: number,
     options?: { withData?: boolean },
   ): Promise<PullPage>;
+  /** As `pull`, each row as the JSON text of its change ({@linkcode EncodedRow}). */
+  pullEncoded(
+    owner: string,
+    since: number,
+    collections: readonly string[],
+    limit: number,
+  ): Promise<PullPage<EncodedRow>>;
   getItem(userId: string, collection: string, id: string): Promise<ItemRow | null>;
   listConflicts(userId: string, status: "open" | "resolved"): Promise<ConflictRow[]>;
   getConflict(userId: string, conflictId: string): Promise<ConflictRow | null>;

@@ -50,10 +50,14 @@ export async function pushMany(
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
-/** Every page of a pull from scratch (pages of 1,000): the URLs and how many changes came. */
+/**
+ * Every page of a pull from scratch (pages of 1,000): the URLs and how many changes came.
+ * `acceptEncoding` replaces what fetch sends by default (`gzip, br`; fetch decodes it).
+ */
 export async function pullFromScratch(
   baseUrl: string,
   token: string,
+  acceptEncoding?: "identity",
 ): Promise<{ pages: string[]; changes: number }> {
   const pages: string[] = [];
   let changes = 0;
@@ -61,7 +65,12 @@ export async function pullFromScratch(
   for (;;) {
     const url = `${baseUrl}/api/sync/data?limit=1000${cursor ? `&since=${cursor}` : ""}`;
     pages.push(url);
-    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(url, {
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(acceptEncoding && { "accept-encoding": acceptEncoding }),
+      },
+    });
     if (res.status !== 200) throw new Error(`Pull failed: ${res.status} ${await res.text()}`);
     const page = await res.json();
     changes += page.changes.length;

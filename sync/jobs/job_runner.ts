@@ -15,6 +15,8 @@ export interface JobsReport {
   expired: number;
   /** Tombstones purged by compaction. */
   purged: number;
+  /** Tables whose planner statistics were refreshed (grown since their last ANALYZE). */
+  analyzed: string[];
   /** Set when the run ended early; the next run goes on from where the data is. */
   interrupted: Interruption | null;
   ms: number;
@@ -38,7 +40,7 @@ export interface JobRunnerOptions extends CompactionPolicy {
 
 /**
  * The scheduled jobs of DESIGN.md §12: free-tier retention, `expire` history rules and
- * tombstone compaction, every `intervalSeconds`. Every instance runs a runner; each step
+ * tombstone compaction, then planner statistics of grown tables, every `intervalSeconds`. Every instance runs a runner; each step
  * of a run is a transaction that first takes a Postgres advisory lock, so at most one
  * instance works at a time across the deployment (the others' runs end at once) and the
  * work is done once. Steps are bounded (`batchSize` rows) and a run stops starting new
@@ -99,17 +101,26 @@ export class JobRunner {
       options.notify,
     );
     const counts = { tombstoned: 0, historyDropped: 0, expired: 0, purged: 0 };
+    let analyzed: string[] = [];
     let interrupted: Interruption | null = null;
     try {
       await freeRetention(ctx, counts);
       await expireRules(ctx, counts);
       await compactTombstones(ctx, options, counts);
+      // Last: after the jobs' own deletes. An embedded database never autovacuums.
+      analyzed = await ctx.step((tx) => tx.analyzeGrownTables());
     } catch (error) {
       if (!(error instanceof RunInterrupted)) throw error;
       interrupted = error.reason;
     }
-    const report = { ...counts, interrupted, ms: Math.round(performance.now() - started) };
-    const didWork = counts.tombstoned + counts.historyDropped + counts.expired + counts.purged > 0;
+    const report = {
+      ...counts,
+      analyzed,
+      interrupted,
+      ms: Math.round(performance.now() - started),
+    };
+    const didWork = counts.tombstoned + counts.historyDropped + counts.expired + counts.purged +
+        analyzed.length > 0;
     if (didWork || interrupted === "time_budget") {
       options.logger.info("Scheduled jobs ran", { ...report });
     } else options.logger.debug("Scheduled jobs ran", { ...report });

@@ -70,6 +70,11 @@ export interface JobsTx {
     activeSince: Date,
     limit: number,
   ): Promise<{ purged: number; purgedSeq: number }>;
+  /**
+   * Refreshes the planner statistics of tables never analyzed or much changed since
+   * (db/statistics_sql.ts); answers their names.
+   */
+  analyzeGrownTables(): Promise<string[]>;
 }
 
 /** The persistence of the scheduled jobs (db/jobs_sql.ts). */

@@ -20,12 +20,12 @@ function row(collection: ItemRow["collection"], seq: number): ItemRow {
   };
 }
 
-const user = (since: number, head: number, seqs: number[]): StreamRead => ({
+const user = (since: number, head: number, seqs: number[]): StreamRead<ItemRow> => ({
   since,
   head,
   rows: seqs.map((s) => row("commands", s)),
 });
-const team = (since: number, head: number, seqs: number[]): StreamRead => ({
+const team = (since: number, head: number, seqs: number[]): StreamRead<ItemRow> => ({
   since,
   head,
   rows: seqs.map((s) => row("team_ssh_profiles", s)),

@@ -12,6 +12,7 @@ import { inProcessNotifier, WAL_NOTIFIER } from "../../../sync/change_notifier.t
 import { decodeCursor, encodeCursor } from "../../../sync/cursor.ts";
 import { userKey } from "../../../sync/redis_keys.ts";
 import { buildServices } from "../../../sync/services.ts";
+import type { PullResult } from "../../../sync/api_schemas.ts";
 import { command } from "../../support/changes.ts";
 import { type DriverKind, openTestDb } from "../../support/drivers.ts";
 import { eventually } from "../../support/eventually.ts";
@@ -36,10 +37,10 @@ async function cachedServices(kind: DriverKind, redis?: KvConfig) {
   const kv = redis ? await openTestKv(redis) : null;
   const cache: SyncCache = kv ? new RedisSyncCache(kv.kv.client) : new MemorySyncCache();
   const store = new SqlStore(db.driver);
-  const { proxy: counted, calls: reads } = countingCalls<SqlStore, "pull" | "stats">(store, [
-    "pull",
-    "stats",
-  ]);
+  const { proxy: counted, calls: reads } = countingCalls<SqlStore, "pullEncoded" | "stats">(
+    store,
+    ["pullEncoded", "stats"],
+  );
   const bus = withHeadTracking(new MemoryBus(), cache, () => {});
   // On Postgres no event is published here: the writers alone advance the cache, as while
   // the replication listener is slow or down.
@@ -53,6 +54,9 @@ async function cachedServices(kind: DriverKind, redis?: KvConfig) {
   };
   return {
     ...services,
+    /** A pull as the client reads it (the service answers JSON text). */
+    pull: async (...args: Parameters<typeof services.sync.pull>): Promise<PullResult> =>
+      JSON.parse(await services.sync.pull(...args)),
     reads,
     cache,
     kv,
@@ -82,22 +86,22 @@ for (const [where, kind, redis] of STORES) {
     await using s = await cachedServices(kind, redis());
     const [a, b] = [await s.register("a"), await s.register("b")];
     const first = await s.sync.push(a, [command("make")]);
-    const full = await s.sync.pull(b, { limit: 100 });
+    const full = await s.pull(b, { limit: 100 });
     assert.equal(full.cursor, first.cursor);
-    const reads = s.reads.pull;
+    const reads = s.reads.pullEncoded;
 
-    const atHead = await s.sync.pull(b, { since: full.cursor, limit: 100 });
+    const atHead = await s.pull(b, { since: full.cursor, limit: 100 });
     assert.deepEqual(atHead, { changes: [], cursor: full.cursor, has_more: false });
-    assert.equal(s.reads.pull, reads, "answered from the cache");
+    assert.equal(s.reads.pullEncoded, reads, "answered from the cache");
 
     const second = await s.sync.push(a, [command("make test")]);
-    const next = await s.sync.pull(b, { since: full.cursor, limit: 100 });
-    assert.equal(s.reads.pull, reads + 1);
+    const next = await s.pull(b, { since: full.cursor, limit: 100 });
+    assert.equal(s.reads.pullEncoded, reads + 1);
     assert.deepEqual(next.changes.map((c) => c.data?.command), ["make test"]);
     assert.equal(next.cursor, second.cursor);
     // Still validated on the fast path.
     await assert.rejects(
-      s.sync.pull(b, { since: next.cursor, collections: "nope", limit: 100 }),
+      s.pull(b, { since: next.cursor, collections: "nope", limit: 100 }),
       /Unknown collection/,
     );
     // On Redis, under the user's hash tag.
@@ -108,10 +112,10 @@ for (const [where, kind, redis] of STORES) {
     await using s = await cachedServices(kind, redis());
     const a = await s.register("a");
     await s.sync.push(a, [command("ls")]);
-    const before = await s.sync.pull(a, { limit: 100 });
+    const before = await s.pull(a, { limit: 100 });
     assert.equal(await s.cache.head(s.userId), decodeCursor(before.cursor));
     const pushed = await s.sync.push(a, [command("pwd")]);
-    const after = await s.sync.pull(a, { since: before.cursor, limit: 100 });
+    const after = await s.pull(a, { since: before.cursor, limit: 100 });
     assert.deepEqual(after.changes.map((c) => c.data?.command), ["pwd"]);
     assert.equal(after.cursor, pushed.cursor);
   });
@@ -124,8 +128,8 @@ for (const [where, kind, redis] of STORES) {
     await s.cache.advance(s.userId, 4);
     assert.equal(await s.cache.head(s.userId), 10);
     // A device behind the cached head is answered from Postgres, which has less.
-    const page = await s.sync.pull(b, { since: encodeCursor(3), limit: 100 });
-    assert.equal(s.reads.pull, 1);
+    const page = await s.pull(b, { since: encodeCursor(3), limit: 100 });
+    assert.equal(s.reads.pullEncoded, 1);
     assert.deepEqual(page.changes, []);
   });
 
@@ -152,10 +156,10 @@ for (const [name, backend] of Object.entries(REDIS_BACKENDS)) {
     const [a, b] = [await s.register("a"), await s.register("b")];
     const pushed = await s.sync.push(a, [command("make")]);
     await redis.crash(userKey(s.userId, "head"));
-    const page = await s.sync.pull(b, { since: encodeCursor(0), limit: 100 });
+    const page = await s.pull(b, { since: encodeCursor(0), limit: 100 });
     assert.equal(page.cursor, pushed.cursor);
     assert.equal((await s.stats.forUser(account(s.userId))).cursor, pushed.cursor);
-    const atHead = await s.sync.pull(b, { since: pushed.cursor, limit: 100 });
+    const atHead = await s.pull(b, { since: pushed.cursor, limit: 100 });
     assert.deepEqual(atHead.changes, []);
 
     await redis.restart();
@@ -165,10 +169,10 @@ for (const [name, backend] of Object.entries(REDIS_BACKENDS)) {
       "Redis back",
     );
     // The restarted server lost the head: one pull reads it from Postgres and records it.
-    await s.sync.pull(b, { since: pushed.cursor, limit: 100 });
-    const reads = s.reads.pull;
-    const cached = await s.sync.pull(b, { since: pushed.cursor, limit: 100 });
+    await s.pull(b, { since: pushed.cursor, limit: 100 });
+    const reads = s.reads.pullEncoded;
+    const cached = await s.pull(b, { since: pushed.cursor, limit: 100 });
     assert.deepEqual(cached, { changes: [], cursor: pushed.cursor, has_more: false });
-    assert.equal(s.reads.pull, reads, "answered from the cache again");
+    assert.equal(s.reads.pullEncoded, reads, "answered from the cache again");
   });
 }

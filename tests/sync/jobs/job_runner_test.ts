@@ -3,6 +3,7 @@ import { JobsSql } from "../../../db/jobs_sql.ts";
 import { openPostgresDriver } from "../../../db/postgres_driver.ts";
 import type { JobsStore } from "../../../sync/jobs/jobs_store.ts";
 import { openTestApp } from "../../support/app.ts";
+import { withDrivers } from "../../support/drivers.ts";
 import { DAY_MS, pushCommands, testRunner } from "./support.ts";
 
 Deno.test("[postgres] two job runners on one Postgres at once: one works at a time, work done once", async () => {
@@ -77,4 +78,40 @@ Deno.test("[pglite] a run past its time budget stops between steps and the next 
   assert.deepEqual([stopped.interrupted, stopped.tombstoned], ["time_budget", 0]);
   const finished = await testRunner(t, () => now).runner.runOnce();
   assert.deepEqual([finished.interrupted, finished.tombstoned], [null, 1]);
+});
+
+withDrivers("jobs", (_open, kind) => {
+  Deno.test({
+    name:
+      "refresh the statistics of a table that grew, once, so pulls walk the (user_id, seq) index",
+    fn: async () => {
+      await using t = await openTestApp(kind);
+      const { runner } = testRunner(t, Date.now);
+      await runner.runOnce();
+      // The activity counters reach the statistics the job reads when a session flushes
+      // them (at most every second, or ten when idle): this one flushes at commit.
+      await t.db.driver.transaction(async (tx) => {
+        await tx.query(
+          `insert into items (user_id, collection, id, version, data, modified_at, seq)
+           select 'grown', 'commands', 'c' || g, 1, '{}', 1, g from generate_series(1, 3000) g`,
+        );
+        await tx.query("select pg_stat_force_next_flush()");
+      });
+      const first = await runner.runOnce();
+      assert.ok(first.analyzed.includes("items"), JSON.stringify(first));
+      const [{ reltuples }] = await t.db.driver.query<{ reltuples: number }>(
+        "select reltuples from pg_class where relname = 'items'",
+      );
+      assert.equal(reltuples, 3000);
+      // Nothing grew since: nothing to analyze.
+      assert.deepEqual((await runner.runOnce()).analyzed, []);
+      // With statistics, a page of a pull is an ordered index walk, not a sort of all rows.
+      const plan = await t.db.driver.query<Record<string, string>>(
+        `explain select * from items where user_id = 'grown' and seq > 0 order by seq limit 1000`,
+      );
+      const text = plan.map((row) => Object.values(row)[0]).join("\n");
+      assert.match(text, /Index Scan using items_user_seq/);
+      assert.doesNotMatch(text, /Sort/);
+    },
+  });
 });

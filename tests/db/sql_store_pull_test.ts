@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { SqlStore } from "../../db/sql_store.ts";
+import { toPulledChange } from "../../sync/sync_service.ts";
+import { withDrivers } from "../support/drivers.ts";
+
+// Values whose JSON text differs between writers (escapes, spacing, number forms) but
+// whose meaning must not.
+const TRICKY = [
+  { command: 'say "hi" \\ back\\slash', cwd: "/tmp/ü/日本/🚀", tab: "a\tb\nc\u0001" },
+  { nested: { list: [1, 2.5, -0, 1e21, 12345678901234567890, null, true] }, empty: {} },
+  { command: "</script><!-- \u2028 \u2029", n: 0.1 },
+];
+
+withDrivers("store pullEncoded", (open) => {
+  Deno.test({
+    name: "each change's JSON text means what toPulledChange of the row says, in the same order",
+    fn: async () => {
+      await using db = await open();
+      const store = new SqlStore(db.driver);
+      await db.driver.query("insert into users (user_id, seq) values ('enc', 6)");
+      await db.driver.query(
+        `insert into items (user_id, collection, id, version, data, deleted, redacted,
+           modified_at, device_id, change_id, seq, author)
+         select 'enc', r.c, r.i, r.v, r.d, r.x, r.r, r.m, r.g, r.h, r.s, r.a
+         from jsonb_to_recordset($1::jsonb) as r(c text, i text, v int, d jsonb, x bool,
+           r bool, m bigint, g uuid, h uuid, s bigint, a text)`,
+        [JSON.stringify([
+          ...TRICKY.map((d, n) => ({
+            c: "commands",
+            i: `id "${n}" \\`,
+            v: n + 1,
+            d,
+            x: false,
+            r: false,
+            m: 1_700_000_000_000 + n,
+            g: crypto.randomUUID(),
+            h: crypto.randomUUID(),
+            s: n + 1,
+            a: null,
+          })),
+          { c: "commands", i: "gone", v: 2, d: null, x: true, r: true, m: 1, s: 4 },
+          { c: "snippets", i: "s", v: 1, d: { name: "x" }, x: false, r: false, m: 2, s: 5 },
+          { c: "team_snippets", i: "t", v: 3, d: {}, x: false, r: false, m: 3, s: 6, a: 'ü"' },
+        ])],
+      );
+      const all = ["commands", "snippets", "team_snippets"];
+      const rows = await store.pull("enc", 0, all, 10);
+      const encoded = await store.pullEncoded("enc", 0, all, 10);
+      assert.equal(encoded.rows.length, 6);
+      assert.deepEqual([encoded.head, encoded.purgedSeq], [rows.head, rows.purgedSeq]);
+      encoded.rows.forEach((row, n) => {
+        const text = `${row.json},"cursor":"c${n}"}`;
+        const expected = toPulledChange(rows.rows[n], `c${n}`);
+        assert.equal(row.seq, rows.rows[n].seq);
+        // Same keys in the same order, and the same values as a client parses them.
+        assert.deepEqual(Object.keys(JSON.parse(text)), Object.keys(expected));
+        assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(expected)));
+      });
+      // Past the head: no rows, the same head.
+      const none = await store.pullEncoded("enc", 6, all, 10);
+      assert.deepEqual(none, { rows: [], head: 6, purgedSeq: 0 });
+    },
+  });
+});
