@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { ConflictService } from "../sync/conflict_service.ts";
-import type { RedactionService } from "../sync/redaction.ts";
 import type { AppEnv } from "./env.ts";
 import { jsonBody, pathUuid, queryParams } from "./validate.ts";
 
@@ -14,7 +13,7 @@ export const ResolveBody = z.strictObject({
 
 /** `/api/sync/conflicts`: list and resolve manual conflicts (mounted behind device auth). */
 export function conflictRoutes(
-  deps: { conflicts: ConflictService; redaction: RedactionService },
+  deps: { conflicts: ConflictService },
 ): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .get("/", queryParams(ListQuery), async (c) => {
@@ -23,15 +22,6 @@ export function conflictRoutes(
     })
     .post("/:id/resolve", jsonBody(ResolveBody), async (c) => {
       const id = pathUuid(c.req.param("id"), "conflict");
-      const who = c.get("device")!;
-      // Any conflict may be the sync settings' (a resolution is a settings write then);
-      // resolutions are rare enough to read the settings around each.
-      return c.json(
-        await deps.redaction.afterSettingsWrite(
-          who,
-          true,
-          () => deps.conflicts.resolve(who, id, c.req.valid("json")),
-        ),
-      );
+      return c.json(await deps.conflicts.resolve(c.get("device")!, id, c.req.valid("json")));
     });
 }

@@ -9,7 +9,7 @@ import type { StatsService } from "../sync/stats_service.ts";
 import type { ConflictService } from "../sync/conflict_service.ts";
 import { conflictRoutes } from "./conflicts.ts";
 import type { ReceiptsService } from "../sync/receipts.ts";
-import { type RedactionService, touchesSyncSettings } from "../sync/redaction.ts";
+import type { RedactionService } from "../sync/redaction.ts";
 import { itemRoutes } from "./items.ts";
 
 /** `/api/sync`: push, pull, stats and conflicts, for device tokens. */
@@ -25,15 +25,7 @@ export function syncRoutes(
   return new Hono<AppEnv>()
     .use(requireAuth(deps, "device"), deps.limit)
     .post("/data", jsonBody(PushBody, { judgedPerChange: true }), async (c) => {
-      const { changes } = c.req.valid("json");
-      const who = c.get("device")!;
-      return c.json(
-        await deps.redaction.afterSettingsWrite(
-          who,
-          touchesSyncSettings(changes),
-          () => deps.sync.push(who, changes),
-        ),
-      );
+      return c.json(await deps.sync.push(c.get("device")!, c.req.valid("json").changes));
     })
     .get("/data", queryParams(PullQuery), async (c) => {
       // Already JSON text (SyncService.pull); the same Content-Type as c.json.

@@ -1,4 +1,5 @@
 import type { StrategyName, Version } from "../conflict/types.ts";
+import type { RedactionService } from "./redaction.ts";
 import { AppError } from "./errors.ts";
 import type { ConflictRow, SyncStore } from "./sync_store.ts";
 import { type DeviceIdentity, type SyncService, toPulledChange } from "./sync_service.ts";
@@ -22,6 +23,8 @@ export class ConflictService {
     private readonly store: SyncStore,
     private readonly sync: SyncService,
     private readonly clock: () => number = Date.now,
+    /** Redacts what a resolution's new `secret_patterns` match (absent: no such sweep). */
+    private readonly redaction?: Pick<RedactionService, "afterSettingsWrite">,
   ) {}
 
   async list(userId: string, status: "open" | "resolved"): Promise<ConflictView[]> {
@@ -34,6 +37,21 @@ export class ConflictService {
    * leaves the conflict open with nothing written.
    */
   async resolve(
+    who: DeviceIdentity,
+    conflictId: string,
+    choice: { resolution: Resolution; data?: Record<string, unknown>; remember?: boolean },
+  ): Promise<PulledChange> {
+    // Any conflict may be the sync settings' (a resolution is a settings write then);
+    // resolutions are rare enough to read the settings around each.
+    if (!this.redaction) return await this.#resolve(who, conflictId, choice);
+    return await this.redaction.afterSettingsWrite(
+      who,
+      true,
+      () => this.#resolve(who, conflictId, choice),
+    );
+  }
+
+  async #resolve(
     who: DeviceIdentity,
     conflictId: string,
     choice: { resolution: Resolution; data?: Record<string, unknown>; remember?: boolean },

@@ -27,13 +27,14 @@ export function buildServices(
   { clock = Date.now, cache = null, metrics, logger }: ServiceOptions = {},
 ) {
   const devices = new DeviceService(store, notifier, clock);
-  const sync = new SyncService(store, notifier, { clock, cache, metrics, logger });
+  const redaction = new RedactionService(store, notifier, { clock, cache });
+  const sync = new SyncService(store, notifier, { clock, cache, metrics, logger, redaction });
   return {
     devices,
     sync,
     stats: new StatsService(store, devices, cache),
-    conflicts: new ConflictService(store, sync, clock),
+    conflicts: new ConflictService(store, sync, clock, redaction),
     receipts: new ReceiptsService(store),
-    redaction: new RedactionService(store, notifier, { clock, cache }),
+    redaction,
   };
 }

@@ -1,4 +1,5 @@
 import { type Collection, COLLECTIONS, isCollection } from "./collections.ts";
+import { type RedactionService, touchesSyncSettings } from "./redaction.ts";
 import { decodeCursor, decodeSince, encodePosition, START } from "./cursor.ts";
 import { AppError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -52,6 +53,8 @@ export class SyncService {
       metrics?: Pick<Metrics, "pushed" | "pulled">;
       /** Told of changes the database refused although they passed validation. */
       logger?: Logger;
+      /** Redacts what a push's new `secret_patterns` match (absent: no such sweep). */
+      redaction?: Pick<RedactionService, "afterSettingsWrite">;
     } = {},
   ) {}
 
@@ -65,6 +68,16 @@ export class SyncService {
     who: DeviceIdentity,
     rawChanges: unknown[],
   ): Promise<PushResult> {
+    const redaction = this.options.redaction;
+    if (!redaction) return await this.#push(who, rawChanges);
+    return await redaction.afterSettingsWrite(
+      who,
+      touchesSyncSettings(rawChanges),
+      () => this.#push(who, rawChanges),
+    );
+  }
+
+  async #push(who: DeviceIdentity, rawChanges: unknown[]): Promise<PushResult> {
     const now = this.#writableNow(who);
     const prepared = rawChanges.map(prepareChange);
     const parts = splitByOwner(prepared, who.account, await this.#sendPolicy(who, prepared));
