@@ -18,6 +18,7 @@ type HistoryRule = NonNullable<SyncSettings["history_rules"]>[number];
 export class PrivacyFilter {
   readonly #userPatterns: UserPattern | null;
   readonly #localOnly: HistoryRuleMatcher[];
+  readonly #verdicts = new Map<string, boolean>();
 
   constructor(settings: Pick<SyncSettings, "secret_patterns" | "history_rules"> = {}) {
     this.#userPatterns = compileUserPatterns(settings.secret_patterns ?? []);
@@ -39,10 +40,33 @@ export class PrivacyFilter {
   isPrivate(command: Record<string, unknown>): boolean {
     const isSecret = (text: string) => this.isSecret(text);
     return Object.entries(command).some(([field, value]) =>
-      (!COMMAND_FIELDS.has(field) && isSecret(field)) || someText(value, isSecret)
+      (!COMMAND_FIELDS.has(field) && isSecret(field)) ||
+      (typeof value === "string" && REPEATING_FIELDS.has(field)
+        ? this.#isSecretRepeating(value)
+        : someText(value, isSecret))
     ) || this.#localOnly.some((matches) => matches(command));
   }
+
+  /**
+   * A device's `cwd`, `host` and `shell` repeat across a batch (a few directories, one
+   * host, one shell), so each distinct short value is judged once per filter; the command
+   * text itself rarely repeats and is always judged.
+   */
+  #isSecretRepeating(text: string): boolean {
+    if (text.length > MEMO_TEXT_LIMIT) return this.isSecret(text);
+    let verdict = this.#verdicts.get(text);
+    if (verdict === undefined) {
+      verdict = this.isSecret(text);
+      if (this.#verdicts.size < MEMO_ENTRIES) this.#verdicts.set(text, verdict);
+    }
+    return verdict;
+  }
 }
+
+const REPEATING_FIELDS = new Set(["cwd", "host", "shell"]);
+// Bounds the memo whatever a batch holds: a batch is at most 500 changes.
+const MEMO_TEXT_LIMIT = 1_024;
+const MEMO_ENTRIES = 512;
 
 // The contract's field names (DESIGN.md §2): no secret hides in them, so they are not read.
 const COMMAND_FIELDS = new Set([

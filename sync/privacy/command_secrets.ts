@@ -37,23 +37,28 @@ const USER_FLAG = /^(?:-u|-U|--user|--username)$/;
 const PORT_LIKE = /^[\d.:/-]+(?:tcp|udp)?$/;
 
 interface Context {
+  words: readonly string[];
   rule: ToolRule | undefined;
-  /** A user is named (`-u bob`), so a `-p` beside it is that user's password. */
-  withUser: boolean;
-  /** The command stores a secret, so its `--value` is one. */
-  secretValue: boolean;
+}
+
+/** A user is named (`-u bob`), so a `-p` beside it is that user's password. */
+function namesUser(words: readonly string[]): boolean {
+  return words.some((w, i) => USER_FLAG.test(w) && !(words[i + 1] ?? "-").startsWith("-"));
+}
+
+/** The command stores a secret, so its `--value` is one. */
+function storesSecret(words: readonly string[]): boolean {
+  return words.some((w, i) =>
+    SECRET_MARKS.has(w) ||
+    (w === "--name" || w === "-n") && secretNameKind(lastSegment(words[i + 1] ?? "")) !== null
+  );
 }
 
 function commandHoldsSecret(command: SimpleCommand): boolean {
   const { words } = command;
-  const context: Context = {
-    rule: undefined,
-    withUser: words.some((w, i) => USER_FLAG.test(w) && !(words[i + 1] ?? "-").startsWith("-")),
-    secretValue: words.some((w, i) =>
-      SECRET_MARKS.has(w) ||
-      (w === "--name" || w === "-n") && secretNameKind(lastSegment(words[i + 1] ?? "")) !== null
-    ),
-  };
+  // The whole-command facts (namesUser, storesSecret) are read only when a `-p` or a
+  // `--value` asks: most commands have neither, and the scans were a fifth of the cost.
+  const context: Context = { words, rule: undefined };
   if (command.hereString !== null && wordHoldsSecret(command.hereString)) return true;
   let setting = false;
   for (let i = 0; i < words.length; i++) {
@@ -131,8 +136,10 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
   if (rule?.optional?.includes(flag)) return false;
   if (rule?.secret?.includes(flag)) return isLiteralSecret(value);
   if (rule?.credentials?.includes(flag)) return hasPassword(value);
-  if (flag === "-p") return context.withUser && !PORT_LIKE.test(value) && isLiteralSecret(value);
-  if (flag === "--value") return context.secretValue && isLiteralSecret(value);
+  if (flag === "-p") {
+    return !PORT_LIKE.test(value) && isLiteralSecret(value) && namesUser(context.words);
+  }
+  if (flag === "--value") return isLiteralSecret(value) && storesSecret(context.words);
   if (USER_FLAG.test(flag)) return userWithPassword(value);
   const bare = flag.replace(/^-+/, "");
   // Other one-letter flags mean a different thing to every tool: only the table knows them.

@@ -23,6 +23,20 @@ Deno.test("PrivacyFilter.isPrivate() reads every text of a command: known fields
   );
 });
 
+Deno.test("PrivacyFilter.isPrivate() judges a repeated cwd, host or shell the same every time in a batch", () => {
+  const filter = new PrivacyFilter();
+  const leakingCwd = `/tmp/${TOKEN}`;
+  const verdicts = [leakingCwd, "/home/a", leakingCwd, "/home/a", leakingCwd].map((cwd) =>
+    filter.isPrivate({ ...base, cwd, host: "laptop", shell: "/bin/zsh" })
+  );
+  assert.deepEqual(verdicts, [true, false, true, false, true]);
+  // Past the memo's bounds every value is still judged.
+  const many = Array.from({ length: 600 }, (_, i) => `/srv/app-${i}`);
+  assert.equal(many.some((cwd) => filter.isPrivate({ ...base, cwd })), false);
+  assert.equal(filter.isPrivate({ ...base, cwd: `/srv/${TOKEN}` }), true);
+  assert.equal(filter.isPrivate({ ...base, host: `h-${"x".repeat(2_000)} ${TOKEN}` }), true);
+});
+
 Deno.test("PrivacyFilter.isSecret() adds the user's patterns to the built-in rules", () => {
   const filter = new PrivacyFilter({ secret_patterns: [String.raw`(?i)\bacme_[a-z0-9]{8}\b`] });
   assert.equal(filter.isSecret("deploy ACME_1a2b3c4d"), true);
