@@ -11,6 +11,7 @@ import { junitSummary } from "./support/junit_summary.ts";
 import { ensureChromium } from "./support/chromium.ts";
 import { cleanUpOnInterrupt, type Service, startPostgres, startRedis } from "./support/cluster.ts";
 import { startRedisCluster } from "./support/redis_cluster.ts";
+import { makeMigratedSeed } from "./support/drivers.ts";
 
 const services: Service[] = [];
 let child: Deno.ChildProcess | null = null;
@@ -46,6 +47,10 @@ try {
     services.push(redisCluster);
     env.TEST_REDIS_CLUSTER_URLS = redisCluster.url;
   }
+  const seed = await Deno.makeTempFile({ suffix: ".tar" });
+  services.push({ url: seed, stop: () => Deno.remove(seed) });
+  await Deno.writeFile(seed, (await makeMigratedSeed()).stream());
+  env.TEST_PGLITE_SEED = seed;
   const chromium = await ensureChromium();
   if (chromium) env.CHROMIUM_PATH = chromium;
   console.log(

@@ -43,8 +43,9 @@ export async function openTestDb(
   { migrated = true } = {},
 ): Promise<TestDb> {
   if (kind === "pglite") {
-    const driver = await openPgliteDriver();
-    if (migrated) await migrate(driver);
+    const driver = migrated
+      ? await openPgliteDriver(undefined, await migratedSeed())
+      : await openPgliteDriver();
     return { kind, driver, [Symbol.asyncDispose]: () => driver.close() };
   }
   const admin = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
@@ -64,4 +65,29 @@ export async function openTestDb(
       await admin.end();
     },
   };
+}
+
+let seed: Promise<Blob> | null = null;
+
+/**
+ * One migrated embedded database, copied for each test: initdb takes seconds per
+ * database, and hundreds of tests open one. `deno task test` makes it once for the whole
+ * run (TEST_PGLITE_SEED names the file); a `deno test` by hand makes it once per test file.
+ * Migrations themselves still run from scratch in the tests that open a database unmigrated.
+ */
+function migratedSeed(): Promise<Blob> {
+  const file = Deno.env.get("TEST_PGLITE_SEED");
+  seed ??= file ? Deno.readFile(file).then((bytes) => new Blob([bytes])) : makeMigratedSeed();
+  return seed;
+}
+
+/** A fresh embedded database, migrated, as a `dump()`. */
+export async function makeMigratedSeed(): Promise<Blob> {
+  const driver = await openPgliteDriver();
+  try {
+    await migrate(driver);
+    return await driver.dump();
+  } finally {
+    await driver.close();
+  }
 }
