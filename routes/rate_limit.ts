@@ -95,8 +95,12 @@ export interface AuthFailureLimitOptions {
   clock?: () => number;
 }
 
-/** Addresses remembered as refused, per instance, before old ones are swept. */
-const MAX_REFUSED_ADDRESSES = 10_000;
+/**
+ * Addresses remembered as refused, per instance. Past it, expired entries are swept, then
+ * the oldest refusal is forgotten: that address reaches authentication again and is
+ * refused again by the shared budget, so a flood from many addresses costs bounded memory.
+ */
+export const MAX_REFUSED_ADDRESSES = 10_000;
 
 /**
  * Budgets failed authentications per client address, so a flood of invalid tokens cannot
@@ -130,6 +134,9 @@ export function authFailureLimit(options: AuthFailureLimitOptions): MiddlewareHa
     if (verdict.allowed) return;
     if (refusedUntil.size >= MAX_REFUSED_ADDRESSES) {
       for (const [key, at] of refusedUntil) if (at <= clock()) refusedUntil.delete(key);
+      if (refusedUntil.size >= MAX_REFUSED_ADDRESSES) {
+        refusedUntil.delete(refusedUntil.keys().next().value!);
+      }
     }
     refusedUntil.set(address, clock() + verdict.resetSeconds * 1000);
   };
