@@ -24,13 +24,23 @@ export function holdsBuiltinSecret(text: string): boolean {
 const BARE_WORD = /^[^\s=:@|<>'"`$]*$/;
 
 // Words after which a NAME VALUE pair sets something (`aws configure set KEY VALUE`).
-const SETTERS = new Set(["set", "config", "configure", "setx", "put"]);
+const SETTERS = new Set(["set", "config", "configure", "setx", "setenv", "put"]);
 // Words after which a token-like argument is a credential (`vault login TOKEN`).
-const LOGINS = new Set(["login", "auth", "authtoken", "add-authtoken", "unseal"]);
+const LOGINS = new Set(["login", "auth", "authtoken", "add-authtoken", "unseal", "unlock"]);
 // Words that make a command store or use a secret given on standard input.
 const CONSUMERS = new Set(["secret", "secrets", "login", "auth", "unlock"]);
 // Words that make `--value` a secret (`az pipelines variable create --value X --secret`).
 const SECRET_MARKS = new Set(["secret", "--secret", "--secure", "SecureString", "--sensitive"]);
+// Flags that give the value a command stores under a name given elsewhere.
+const VALUE_FLAGS = new Set(["--value", "--data"]);
+// Flags that read a password from standard input or a descriptor (`--password-stdin`,
+// `--passwd-on-stdin`, `--passphrase-fd 0`): what is piped in is the secret.
+const STDIN_SECRET =
+  /^--?(?:[a-z]+-)*(?:pass(?:wd|word|phrase)?|secret|token|key)-(?:on-)?(?:stdin|fd)$/i;
+// Names of flags whose value may be `user:password` (`-auth admin:X`, `--creds bot:X`).
+const CREDENTIAL_NAME = /(?:auth|creds?|credentials?)$/i;
+// A PowerShell cmdlet (`$pw = Read-Host …`): the right side of `=` is a call, not a value.
+const CMDLET = /^[A-Za-z]+-[A-Za-z]+$/;
 // Files that hold credentials whatever is written to them.
 const CREDENTIAL_FILES = /(?:^|\/)(?:\.netrc|\.pgpass|\.my\.cnf|\.git-credentials|credentials)$/;
 const USER_FLAG = /^(?:-u|-U|--user|--username)$/;
@@ -46,10 +56,14 @@ function namesUser(words: readonly string[]): boolean {
   return words.some((w, i) => USER_FLAG.test(w) && !(words[i + 1] ?? "-").startsWith("-"));
 }
 
-/** The command stores a secret, so its `--value` is one. */
+/**
+ * The command stores a secret, so its `--value` is one: it says so, or it names what it
+ * stores (`--name docker_password`, `glab variable set DEPLOY_TOKEN`, `/prod/db/password`).
+ */
 function storesSecret(words: readonly string[]): boolean {
   return words.some((w, i) =>
     SECRET_MARKS.has(w) ||
+    !w.startsWith("-") && secretNameKind(lastSegment(w)) === "strong" ||
     (w === "--name" || w === "-n") && secretNameKind(lastSegment(words[i + 1] ?? "")) !== null
   );
 }
@@ -72,9 +86,10 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
         continue;
       }
       if (wordHoldsSecret(word) || flagHoldsSecret(context, word, next)) return true;
+      if (STDIN_SECRET.test(word) && fedLiteral(command)) return true;
       continue;
     }
-    if (wordHoldsSecret(word)) return true;
+    if (wordHoldsSecret(word) || spacedPairHoldsSecret(words, i)) return true;
     const name = toolName(word);
     const found = (SUBCOMMAND_TOOLS.has(name) && TOOL_RULES.get(`${name} ${next}`)) ||
       TOOL_RULES.get(name);
@@ -89,6 +104,13 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
     if (LOGINS.has(word.toLowerCase()) && loginHoldsSecret(words.slice(i + 1))) return true;
   }
   return feedsSecretConsumer(command) || writesCredentials(command);
+}
+
+/** `Name = value` spread over three words (PowerShell, HCL): `@{Authorization = "Bearer X"}`. */
+function spacedPairHoldsSecret(words: readonly string[], i: number): boolean {
+  const value = words[i + 1];
+  if (words[i] !== "=" || i === 0 || value === undefined || CMDLET.test(value)) return false;
+  return wordHoldsSecret(`${words[i - 1]}=${value}`);
 }
 
 /**
@@ -129,6 +151,10 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
     const value = flag.slice(2);
     return rule!.credentials?.includes(attached) ? hasPassword(value) : isLiteralSecret(value);
   }
+  // Bundled one-letter flags (`zip -rP X`, `ssh-keygen -qN X`): the last one takes the value.
+  if (rule?.secret && /^-[a-zA-Z]{2,3}$/.test(flag) && rule.secret.includes(`-${flag.at(-1)}`)) {
+    return next !== undefined && !next.startsWith("-") && isLiteralSecret(next);
+  }
   const eq = flag.indexOf("=");
   // `--name=value` is a pair, judged as a word; only a substituted file is left to see.
   if (eq >= 0) return substitutedSecret(flag.slice(0, eq), flag.slice(eq + 1));
@@ -139,20 +165,37 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
   if (flag === "-p") {
     return !PORT_LIKE.test(value) && isLiteralSecret(value) && namesUser(context.words);
   }
-  if (flag === "--value") return isLiteralSecret(value) && storesSecret(context.words);
+  // `-P` beside a user is a password too (`ipmitool -U ADMIN -P X`, `p4 -u a -P X`), but
+  // it also publishes ports (`docker run -u app -P nginx`): a word is taken only if random.
+  if (flag === "-P") {
+    return !PORT_LIKE.test(value) && passwordLike(value) && namesUser(context.words);
+  }
+  if (VALUE_FLAGS.has(flag)) return isLiteralSecret(value) && storesSecret(context.words);
   if (USER_FLAG.test(flag)) return userWithPassword(value);
   const bare = flag.replace(/^-+/, "");
-  // Other one-letter flags mean a different thing to every tool: only the table knows them.
-  if (bare.length < 3 && !flag.startsWith("--")) return false;
+  // Other short flags mean a different thing to every tool: only the table knows them,
+  // unless the flag is itself a secret word (`plink -pw X`).
+  const kind = secretNameKind(bare);
+  if (bare.length < 3 && !flag.startsWith("--") && kind !== "strong") return false;
   if (value.startsWith("<(")) return substitutedSecret(bare, value);
   // A value of KEY=VALUE pairs is a spec (`--secret id=npm,src=…`), judged pair by pair.
   if (/^[A-Za-z_][\w.-]*=(?!=|$)/.test(value)) return false;
-  return isSecretUnder(secretNameKind(bare), value);
+  return isSecretUnder(kind, value) ||
+    kind === "weak" && CREDENTIAL_NAME.test(bare) && userWithPassword(value);
 }
 
-/** `user:password` or `user%password` with the password there (not `user`, which prompts). */
+/** Random, or with the symbols people put in passwords: not a word such as an image name. */
+function passwordLike(value: string): boolean {
+  return looksRandom(value) || isLiteralSecret(value) && /[!@#%^&*+=?]/.test(value);
+}
+
+/**
+ * `user:password`, `user%password` (Samba) or `user,password` (lftp) with the password there
+ * (not `user`, which prompts); or `KEY:`, an API key given as the user name.
+ */
 function hasPassword(value: string): boolean {
-  const sep = value.search(/[:%]/);
+  const sep = value.search(/[:%,]/);
+  if (sep === value.length - 1 && value[sep] === ":") return looksRandom(value.slice(0, sep));
   return sep >= 0 && isLiteralSecret(value.slice(sep + 1));
 }
 
@@ -212,17 +255,21 @@ function writesCredentials(command: SimpleCommand): boolean {
   const written = ["echo", "printf"].includes(toolName(tool ?? ""))
     ? args.filter((arg) => !/^-[neE]+$/.test(arg))
     : fedLiterals(command);
-  return written.some((text) => looksRandom(text) || wordHoldsSecret(text));
+  // A credential file's fields are secret wherever they sit (`host:port:db:user:PASSWORD`).
+  return written.some((text) =>
+    wordHoldsSecret(text) || text.split(/[\s:]+/).some((field) => looksRandom(field))
+  );
 }
 
 // SQL run from the shell: `IDENTIFIED BY 'x'`, `WITH PASSWORD 'x'`, `SET PASSWORD = 'x'`.
 // Linear: each starts at a keyword and its loops stop at whitespace or a quote.
+// DB2 and others: `CONNECT TO db USER name USING password`.
 const SQL_PASSWORD =
-  /\bidentified\s+(?:with\s+\S+\s+)?by\s+(?:password\s*)?\(?(['"])([^'"]*)\1|\bpassword\s*=?\s*\(?(['"])([^'"]*)\3/gi;
+  /\bidentified\s+(?:with\s+\S+\s+)?by\s+(?:password\s*)?\(?(['"])([^'"]*)\1|\bpassword\s*=?\s*\(?(['"])([^'"]*)\3|\buser\s+\S+\s+using\s+(['"]?)([^'"\s]+)\5/gi;
 
 function holdsSqlPassword(text: string): boolean {
   for (const match of text.matchAll(SQL_PASSWORD)) {
-    if (isLiteralSecret(match[2] ?? match[4])) return true;
+    if (isLiteralSecret(match[2] ?? match[4] ?? match[6])) return true;
   }
   return false;
 }
