@@ -1,5 +1,11 @@
 import { holdsPrivateKey } from "./private_key.ts";
-import { isLiteralSecret, isSecretUnder, looksRandom, secretNameKind } from "./secret_names.ts";
+import {
+  isLiteralSecret,
+  isSecretUnder,
+  looksRandom,
+  type NameKind,
+  secretNameKind,
+} from "./secret_names.ts";
 import { type SimpleCommand, simpleCommands } from "./shell_words.ts";
 import { holdsKnownToken } from "./token_formats.ts";
 import { SUBCOMMAND_TOOLS, TOOL_RULES, type ToolRule } from "./tool_rules.ts";
@@ -32,7 +38,7 @@ const CONSUMERS = new Set(["secret", "secrets", "login", "auth", "unlock"]);
 // Words that make `--value` a secret (`az pipelines variable create --value X --secret`).
 const SECRET_MARKS = new Set(["secret", "--secret", "--secure", "SecureString", "--sensitive"]);
 // Flags that give the value a command stores under a name given elsewhere.
-const VALUE_FLAGS = new Set(["--value", "--data"]);
+const VALUE_FLAGS = new Set(["--value", "--data", "-Value", "-value"]);
 // Flags that read a password from standard input or a descriptor (`--password-stdin`,
 // `--passwd-on-stdin`, `--passphrase-fd 0`): what is piped in is the secret.
 const STDIN_SECRET =
@@ -42,7 +48,10 @@ const CREDENTIAL_NAME = /(?:auth|creds?|credentials?)$/i;
 // A PowerShell cmdlet (`$pw = Read-Host …`): the right side of `=` is a call, not a value.
 const CMDLET = /^[A-Za-z]+-[A-Za-z]+$/;
 // Files that hold credentials whatever is written to them.
-const CREDENTIAL_FILES = /(?:^|\/)(?:\.netrc|\.pgpass|\.my\.cnf|\.git-credentials|credentials)$/;
+const CREDENTIAL_FILES =
+  /(?:^|\/)(?:\.netrc|\.pgpass|\.my\.cnf|\.git-credentials|\.npmrc|\.pypirc|credentials)$/;
+// Windows tools' password switches (`signtool /p X`, `schtasks /rp X`).
+const WINDOWS_PASSWORD_FLAG = /^\/(?:p|pw|pass|passwd|password|rp)$/i;
 const USER_FLAG = /^(?:-u|-U|--user|--username)$/;
 const PORT_LIKE = /^[\d.:/-]+(?:tcp|udp)?$/;
 
@@ -51,9 +60,11 @@ interface Context {
   rule: ToolRule | undefined;
 }
 
-/** A user is named (`-u bob`), so a `-p` beside it is that user's password. */
+/** A user is named (`-u bob`) or the command logs in, so a `-p` beside it is a password. */
 function namesUser(words: readonly string[]): boolean {
-  return words.some((w, i) => USER_FLAG.test(w) && !(words[i + 1] ?? "-").startsWith("-"));
+  return words.some((w, i) =>
+    w === "login" || USER_FLAG.test(w) && !(words[i + 1] ?? "-").startsWith("-")
+  );
 }
 
 /**
@@ -90,6 +101,7 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
       continue;
     }
     if (wordHoldsSecret(word) || spacedPairHoldsSecret(words, i)) return true;
+    if (WINDOWS_PASSWORD_FLAG.test(word) && next !== undefined && passwordLike(next)) return true;
     const name = toolName(word);
     const found = (SUBCOMMAND_TOOLS.has(name) && TOOL_RULES.get(`${name} ${next}`)) ||
       TOOL_RULES.get(name);
@@ -101,16 +113,21 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
     }
     if (SETTERS.has(word.toLowerCase())) setting = true;
     else if (next !== undefined && namedValueHoldsSecret(word, next, setting)) return true;
-    if (LOGINS.has(word.toLowerCase()) && loginHoldsSecret(words.slice(i + 1))) return true;
+    if (LOGINS.has(word.toLowerCase()) && loginHoldsSecret(words, i + 1)) return true;
   }
   return feedsSecretConsumer(command) || writesCredentials(command);
 }
 
-/** `Name = value` spread over three words (PowerShell, HCL): `@{Authorization = "Bearer X"}`. */
+/**
+ * A pair spread over words: `Name = value` (PowerShell, HCL: `@{Authorization = "Bearer
+ * X"}`) or `name= value` (sc.exe). Not `TOKEN= cmd`, which empties a variable for `cmd`.
+ */
 function spacedPairHoldsSecret(words: readonly string[], i: number): boolean {
+  const word = words[i];
   const value = words[i + 1];
-  if (words[i] !== "=" || i === 0 || value === undefined || CMDLET.test(value)) return false;
-  return wordHoldsSecret(`${words[i - 1]}=${value}`);
+  if (i === 0 || value === undefined || CMDLET.test(value)) return false;
+  if (word === "=") return wordHoldsSecret(`${words[i - 1]}=${value}`);
+  return word.endsWith("=") && /^[a-z][\w.-]*=$/.test(word) && wordHoldsSecret(word + value);
 }
 
 /**
@@ -127,10 +144,10 @@ function namedValueHoldsSecret(key: string, value: string, setting: boolean): bo
 }
 
 /** `vault login TOKEN`, `snyk auth TOKEN`, `LOGIN user PASSWORD` (IMAP, in a here-string). */
-function loginHoldsSecret(rest: readonly string[]): boolean {
-  const [first, second] = rest;
+function loginHoldsSecret(words: readonly string[], from: number): boolean {
+  const first = words[from];
   if (first === undefined || first.startsWith("-")) return false;
-  return looksRandom(first) || (rest.length === 2 && looksRandom(second));
+  return looksRandom(first) || (words.length === from + 2 && looksRandom(words[from + 1]));
 }
 
 /** `/usr/bin/mysql` → `mysql`; `ProxyCommand=sshpass` → `sshpass`. */
@@ -156,21 +173,31 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
     return next !== undefined && !next.startsWith("-") && isLiteralSecret(next);
   }
   const eq = flag.indexOf("=");
-  // `--name=value` is a pair, judged as a word; only a substituted file is left to see.
-  if (eq >= 0) return substitutedSecret(flag.slice(0, eq), flag.slice(eq + 1));
+  // `--name=value` is a pair, judged as a word; a substituted file and `user:password`
+  // under a vague name (`--basic-auth=a:X`) are left to see.
+  if (eq >= 0) {
+    const name = flag.slice(0, eq).replace(/^-+/, "");
+    const value = flag.slice(eq + 1);
+    return substitutedSecret(name, value) || credentialsUnder(name, secretNameKind(name), value);
+  }
   const value = next === undefined || next.startsWith("-") ? "" : next;
   if (rule?.optional?.includes(flag)) return false;
   if (rule?.secret?.includes(flag)) return isLiteralSecret(value);
   if (rule?.credentials?.includes(flag)) return hasPassword(value);
   if (flag === "-p") {
-    return !PORT_LIKE.test(value) && isLiteralSecret(value) && namesUser(context.words);
+    return !PORT_LIKE.test(value) && isLiteralSecret(value) &&
+      namesUser(context.words);
   }
-  // `-P` beside a user is a password too (`ipmitool -U ADMIN -P X`, `p4 -u a -P X`), but
-  // it also publishes ports (`docker run -u app -P nginx`): a word is taken only if random.
-  if (flag === "-P") {
-    return !PORT_LIKE.test(value) && passwordLike(value) && namesUser(context.words);
+  // `-P` and `-w` beside a user are passwords too (`ipmitool -U ADMIN -P X`, `vsql -U a
+  // -w X`), but they also publish ports (`docker run -u app -P nginx`) and format output
+  // (`curl -u a -w '%{http_code}'`): a value is taken only if it looks like a password.
+  if (flag === "-P" || flag === "-w") {
+    return !PORT_LIKE.test(value) && passwordLike(value) &&
+      namesUser(context.words);
   }
-  if (VALUE_FLAGS.has(flag)) return isLiteralSecret(value) && storesSecret(context.words);
+  if (VALUE_FLAGS.has(flag)) {
+    return isLiteralSecret(value) && storesSecret(context.words);
+  }
   if (USER_FLAG.test(flag)) return userWithPassword(value);
   const bare = flag.replace(/^-+/, "");
   // Other short flags mean a different thing to every tool: only the table knows them,
@@ -180,13 +207,23 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
   if (value.startsWith("<(")) return substitutedSecret(bare, value);
   // A value of KEY=VALUE pairs is a spec (`--secret id=npm,src=…`), judged pair by pair.
   if (/^[A-Za-z_][\w.-]*=(?!=|$)/.test(value)) return false;
-  return isSecretUnder(kind, value) ||
-    kind === "weak" && CREDENTIAL_NAME.test(bare) && userWithPassword(value);
+  return isSecretUnder(kind, value) || credentialsUnder(bare, kind, value);
+}
+
+/**
+ * `--creds bot:X`, `-auth admin:X`: a vague name, so `user:password` only with a password
+ * that looks like one (`--auth oauth:github` names a provider).
+ */
+function credentialsUnder(name: string, kind: NameKind, value: string): boolean {
+  return kind === "weak" && CREDENTIAL_NAME.test(name) && userWithPassword(value) &&
+    passwordLike(value.slice(value.indexOf(":") + 1));
 }
 
 /** Random, or with the symbols people put in passwords: not a word such as an image name. */
 function passwordLike(value: string): boolean {
-  return looksRandom(value) || isLiteralSecret(value) && /[!@#%^&*+=?]/.test(value);
+  return looksRandom(value) ||
+    isLiteralSecret(value) && /[!@#%^&*+=?]/.test(value) && /\d/.test(value) &&
+      /[A-Za-z]/.test(value);
 }
 
 /**
@@ -195,6 +232,8 @@ function passwordLike(value: string): boolean {
  */
 function hasPassword(value: string): boolean {
   const sep = value.search(/[:%,]/);
+  // A user name holds no quotes, braces or spaces: `{"alg":"HS256"}` is JSON.
+  if (/[\s{}"']/.test(value.slice(0, Math.max(sep, 0)))) return false;
   if (sep === value.length - 1 && value[sep] === ":") return looksRandom(value.slice(0, sep));
   return sep >= 0 && isLiteralSecret(value.slice(sep + 1));
 }

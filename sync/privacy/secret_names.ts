@@ -36,8 +36,9 @@ const SWITCH_HEADS = words(
     "list get create delete remove refresh random empty allow disable enable max min require",
 );
 const NOT_SECRETS = new Set(["bypass", "askpass", "compass", "nopass"]);
-// Parts that make the value the name of a secret kept elsewhere (`existingSecret`).
-const REFERRING_PARTS = new Set(["existing", "external", "ref"]);
+// Parts that make the value the name of a secret kept elsewhere (`existingSecret`), or
+// not a secret at all (`WG_PUBLIC_KEY`, `NEXT_PUBLIC_…`, shipped to every browser).
+const REFERRING_PARTS = new Set(["existing", "external", "ref", "public", "publishable"]);
 const WEAK = words(
   "auth session sessionid sid sig signature secret secretid creds credential credentials cookie",
 );

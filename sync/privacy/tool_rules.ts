@@ -52,7 +52,9 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ),
   ...names("docker podman buildah nerdctl", CONTAINERS),
   ["gcloud", GCLOUD],
-  ...names("7z 7za 7zz 7zr rar unrar", ARCHIVE_ATTACHED),
+  ...names("7z 7za 7zz 7zr", ARCHIVE_ATTACHED),
+  // `-hp` also encrypts the file names.
+  ...names("rar unrar", { attached: ["-p", "-hp"] }),
   ...names("ldapsearch ldapadd ldapmodify ldapdelete ldapwhoami ldapcompare ldapmodrdn", LDAP),
   ...names("smbclient rpcclient smbget smbcacls", SMB),
   ...names("sqlcmd bcp osql", { secret: ["-P"] }),
@@ -61,7 +63,11 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ...names("useradd usermod", { secret: ["-p", "--password"] }),
   ...names("ssh scp sftp", {}),
   ["sshpass", { secret: ["-p"], attached: ["-p"] }],
-  ["redis-cli", { secret: ["-a", "--pass"], check: redisAuth }],
+  ...names("redis-cli valkey-cli keydb-cli", { secret: ["-a", "--pass"], check: redisAuth }),
+  ["memtier_benchmark", { secret: ["-a", "--authenticate"] }],
+  ["certutil", { secret: ["-p"] }],
+  ["irssi", { secret: ["-w", "--password"] }],
+  ["rclone obscure", { check: (args) => positionals(args).slice(1).some(isLiteralSecret) }],
   ["ldappasswd", { secret: ["-w", "-s", "-a"] }],
   ["skopeo", { credentials: ["--creds", "--src-creds", "--dest-creds"] }],
   ["curl", {

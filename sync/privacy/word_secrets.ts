@@ -11,8 +11,9 @@ export function wordHoldsSecret(word: string): boolean {
   for (let i = 0; i < word.length; i++) {
     const c = word[i];
     if (c !== "=" && c !== ":") continue;
-    // `token::tests` (Rust, C++, Perl paths) and `a==b` join names, not a name and a value.
-    if (word[i + 1] === c || word[i - 1] === c) continue;
+    // `token::tests` (Rust, C++, Perl paths) and `a==b` join names, not a name and a value;
+    // `${TOKEN:?unset}` is a shell expansion's message.
+    if (word[i + 1] === c || word[i - 1] === c || word[i + 1] === "?") continue;
     const kind = secretNameKind(nameBefore(word, i));
     if (kind !== null && isSecretUnder(kind, valueAfter(word, i))) return true;
   }
