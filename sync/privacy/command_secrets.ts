@@ -58,6 +58,11 @@ const PORT_LIKE = /^[\d.:/-]+(?:tcp|udp)?$/;
 interface Context {
   words: readonly string[];
   rule: ToolRule | undefined;
+  /** namesUser(words) and storesSecret(words), once asked: a command of many `-p X` or
+   * `--value X` would otherwise scan all its words for each, quadratic in its length. */
+  namesUser?: boolean;
+  storesSecret?: boolean;
+  fedLiteral?: boolean;
 }
 
 /** A user is named (`-u bob`) or the command logs in, so a `-p` beside it is a password. */
@@ -84,6 +89,10 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
   // The whole-command facts (namesUser, storesSecret) are read only when a `-p` or a
   // `--value` asks: most commands have neither, and the scans were a fifth of the cost.
   const context: Context = { words, rule: undefined };
+  const fed = () => context.fedLiteral ??= fedLiteral(command);
+  // A rule's check reads all the words after its tool, so it runs once, where the tool
+  // first shows: `net use net use …` would otherwise read the rest again for each.
+  const checked = new Set<ToolRule>();
   if (command.hereString !== null && wordHoldsSecret(command.hereString)) return true;
   let setting = false;
   for (let i = 0; i < words.length; i++) {
@@ -97,7 +106,7 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
         continue;
       }
       if (wordHoldsSecret(word) || flagHoldsSecret(context, word, next)) return true;
-      if (STDIN_SECRET.test(word) && fedLiteral(command)) return true;
+      if (STDIN_SECRET.test(word) && fed()) return true;
       continue;
     }
     if (wordHoldsSecret(word) || spacedPairHoldsSecret(words, i)) return true;
@@ -107,8 +116,10 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
       TOOL_RULES.get(name);
     if (found) {
       context.rule = found;
+      if (checked.has(found)) continue;
+      checked.add(found);
       const args = words.slice(i + 1);
-      if (found.check?.(args) || (found.readsSecret?.(args) && fedLiteral(command))) return true;
+      if (found.check?.(args) || (found.readsSecret?.(args) && fed())) return true;
       continue;
     }
     if (SETTERS.has(word.toLowerCase())) setting = true;
@@ -186,17 +197,17 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
   if (rule?.credentials?.includes(flag)) return hasPassword(value);
   if (flag === "-p") {
     return !PORT_LIKE.test(value) && isLiteralSecret(value) &&
-      namesUser(context.words);
+      (context.namesUser ??= namesUser(context.words));
   }
   // `-P` and `-w` beside a user are passwords too (`ipmitool -U ADMIN -P X`, `vsql -U a
   // -w X`), but they also publish ports (`docker run -u app -P nginx`) and format output
   // (`curl -u a -w '%{http_code}'`): a value is taken only if it looks like a password.
   if (flag === "-P" || flag === "-w") {
     return !PORT_LIKE.test(value) && passwordLike(value) &&
-      namesUser(context.words);
+      (context.namesUser ??= namesUser(context.words));
   }
   if (VALUE_FLAGS.has(flag)) {
-    return isLiteralSecret(value) && storesSecret(context.words);
+    return isLiteralSecret(value) && (context.storesSecret ??= storesSecret(context.words));
   }
   if (USER_FLAG.test(flag)) return userWithPassword(value);
   const bare = flag.replace(/^-+/, "");
