@@ -53,6 +53,8 @@ const CREDENTIAL_FILES =
 // Windows tools' password switches (`signtool /p X`, `schtasks /rp X`).
 const WINDOWS_PASSWORD_FLAG = /^\/(?:p|pw|pass|passwd|password|rp)$/i;
 const USER_FLAG = /^(?:-u|-U|--user|--username)$/;
+// The short flags that are secret words themselves (secretNameKind calls them strong).
+const SECRET_SHORT_FLAGS = new Set(["pw"]);
 const PORT_LIKE = /^[\d.:/-]+(?:tcp|udp)?$/;
 
 interface Context {
@@ -89,10 +91,9 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
   // The whole-command facts (namesUser, storesSecret) are read only when a `-p` or a
   // `--value` asks: most commands have neither, and the scans were a fifth of the cost.
   const context: Context = { words, rule: undefined };
-  const fed = () => context.fedLiteral ??= fedLiteral(command);
   // A rule's check reads all the words after its tool, so it runs once, where the tool
   // first shows: `net use net use …` would otherwise read the rest again for each.
-  const checked = new Set<ToolRule>();
+  let checked: Set<ToolRule> | undefined;
   if (command.hereString !== null && wordHoldsSecret(command.hereString)) return true;
   let setting = false;
   for (let i = 0; i < words.length; i++) {
@@ -106,7 +107,7 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
         continue;
       }
       if (wordHoldsSecret(word) || flagHoldsSecret(context, word, next)) return true;
-      if (STDIN_SECRET.test(word) && fed()) return true;
+      if (STDIN_SECRET.test(word) && (context.fedLiteral ??= fedLiteral(command))) return true;
       continue;
     }
     if (wordHoldsSecret(word) || spacedPairHoldsSecret(words, i)) return true;
@@ -116,10 +117,14 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
       TOOL_RULES.get(name);
     if (found) {
       context.rule = found;
+      checked ??= new Set();
       if (checked.has(found)) continue;
       checked.add(found);
       const args = words.slice(i + 1);
-      if (found.check?.(args) || (found.readsSecret?.(args) && fed())) return true;
+      if (
+        found.check?.(args) ||
+        (found.readsSecret?.(args) && (context.fedLiteral ??= fedLiteral(command)))
+      ) return true;
       continue;
     }
     if (SETTERS.has(word.toLowerCase())) setting = true;
@@ -135,10 +140,11 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
  */
 function spacedPairHoldsSecret(words: readonly string[], i: number): boolean {
   const word = words[i];
+  if (!word.endsWith("=") || i === 0) return false;
   const value = words[i + 1];
-  if (i === 0 || value === undefined || CMDLET.test(value)) return false;
+  if (value === undefined || CMDLET.test(value)) return false;
   if (word === "=") return wordHoldsSecret(`${words[i - 1]}=${value}`);
-  return word.endsWith("=") && /^[a-z][\w.-]*=$/.test(word) && wordHoldsSecret(word + value);
+  return /^[a-z][\w.-]*=$/.test(word) && wordHoldsSecret(word + value);
 }
 
 /**
@@ -213,8 +219,8 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
   const bare = flag.replace(/^-+/, "");
   // Other short flags mean a different thing to every tool: only the table knows them,
   // unless the flag is itself a secret word (`plink -pw X`).
+  if (bare.length < 3 && !flag.startsWith("--") && !SECRET_SHORT_FLAGS.has(bare)) return false;
   const kind = secretNameKind(bare);
-  if (bare.length < 3 && !flag.startsWith("--") && kind !== "strong") return false;
   if (value.startsWith("<(")) return substitutedSecret(bare, value);
   // A value of KEY=VALUE pairs is a spec (`--secret id=npm,src=…`), judged pair by pair.
   if (/^[A-Za-z_][\w.-]*=(?!=|$)/.test(value)) return false;
