@@ -1,5 +1,11 @@
 import { holdsPrivateKey } from "./private_key.ts";
-import { isLiteralSecret, isSecretUnder, looksRandom, secretNameKind } from "./secret_names.ts";
+import {
+  isLiteralSecret,
+  isSecretUnder,
+  looksRandom,
+  type NameKind,
+  secretNameKind,
+} from "./secret_names.ts";
 import { type SimpleCommand, simpleCommands } from "./shell_words.ts";
 import { holdsKnownToken } from "./token_formats.ts";
 import { SUBCOMMAND_TOOLS, TOOL_RULES, type ToolRule } from "./tool_rules.ts";
@@ -24,32 +30,58 @@ export function holdsBuiltinSecret(text: string): boolean {
 const BARE_WORD = /^[^\s=:@|<>'"`$]*$/;
 
 // Words after which a NAME VALUE pair sets something (`aws configure set KEY VALUE`).
-const SETTERS = new Set(["set", "config", "configure", "setx", "put"]);
+const SETTERS = new Set(["set", "config", "configure", "setx", "setenv", "put"]);
 // Words after which a token-like argument is a credential (`vault login TOKEN`).
-const LOGINS = new Set(["login", "auth", "authtoken", "add-authtoken", "unseal"]);
+const LOGINS = new Set(["login", "auth", "authtoken", "add-authtoken", "unseal", "unlock"]);
 // Words that make a command store or use a secret given on standard input.
 const CONSUMERS = new Set(["secret", "secrets", "login", "auth", "unlock"]);
 // Words that make `--value` a secret (`az pipelines variable create --value X --secret`).
 const SECRET_MARKS = new Set(["secret", "--secret", "--secure", "SecureString", "--sensitive"]);
+// Flags that give the value a command stores under a name given elsewhere.
+const VALUE_FLAGS = new Set(["--value", "--data", "-Value", "-value"]);
+// Flags that read a password from standard input or a descriptor (`--password-stdin`,
+// `--passwd-on-stdin`, `--passphrase-fd 0`): what is piped in is the secret.
+const STDIN_SECRET =
+  /^--?(?:[a-z]+-)*(?:pass(?:wd|word|phrase)?|secret|token|key)-(?:on-)?(?:stdin|fd)$/i;
+// Names of flags whose value may be `user:password` (`-auth admin:X`, `--creds bot:X`).
+const CREDENTIAL_NAME = /(?:auth|creds?|credentials?)$/i;
+// A PowerShell cmdlet (`$pw = Read-Host …`): the right side of `=` is a call, not a value.
+const CMDLET = /^[A-Za-z]+-[A-Za-z]+$/;
 // Files that hold credentials whatever is written to them.
-const CREDENTIAL_FILES = /(?:^|\/)(?:\.netrc|\.pgpass|\.my\.cnf|\.git-credentials|credentials)$/;
+const CREDENTIAL_FILES =
+  /(?:^|\/)(?:\.netrc|\.pgpass|\.my\.cnf|\.git-credentials|\.npmrc|\.pypirc|credentials)$/;
+// Windows tools' password switches (`signtool /p X`, `schtasks /rp X`).
+const WINDOWS_PASSWORD_FLAG = /^\/(?:p|pw|pass|passwd|password|rp)$/i;
 const USER_FLAG = /^(?:-u|-U|--user|--username)$/;
+// The short flags that are secret words themselves (secretNameKind calls them strong).
+const SECRET_SHORT_FLAGS = new Set(["pw"]);
 const PORT_LIKE = /^[\d.:/-]+(?:tcp|udp)?$/;
 
 interface Context {
   words: readonly string[];
   rule: ToolRule | undefined;
+  /** namesUser(words) and storesSecret(words), once asked: a command of many `-p X` or
+   * `--value X` would otherwise scan all its words for each, quadratic in its length. */
+  namesUser?: boolean;
+  storesSecret?: boolean;
+  fedLiteral?: boolean;
 }
 
-/** A user is named (`-u bob`), so a `-p` beside it is that user's password. */
+/** A user is named (`-u bob`) or the command logs in, so a `-p` beside it is a password. */
 function namesUser(words: readonly string[]): boolean {
-  return words.some((w, i) => USER_FLAG.test(w) && !(words[i + 1] ?? "-").startsWith("-"));
+  return words.some((w, i) =>
+    w === "login" || USER_FLAG.test(w) && !(words[i + 1] ?? "-").startsWith("-")
+  );
 }
 
-/** The command stores a secret, so its `--value` is one. */
+/**
+ * The command stores a secret, so its `--value` is one: it says so, or it names what it
+ * stores (`--name docker_password`, `glab variable set DEPLOY_TOKEN`, `/prod/db/password`).
+ */
 function storesSecret(words: readonly string[]): boolean {
   return words.some((w, i) =>
     SECRET_MARKS.has(w) ||
+    !w.startsWith("-") && secretNameKind(lastSegment(w)) === "strong" ||
     (w === "--name" || w === "-n") && secretNameKind(lastSegment(words[i + 1] ?? "")) !== null
   );
 }
@@ -59,6 +91,9 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
   // The whole-command facts (namesUser, storesSecret) are read only when a `-p` or a
   // `--value` asks: most commands have neither, and the scans were a fifth of the cost.
   const context: Context = { words, rule: undefined };
+  // A rule's check reads all the words after its tool, so it runs once, where the tool
+  // first shows: `net use net use …` would otherwise read the rest again for each.
+  let checked: Set<ToolRule> | undefined;
   if (command.hereString !== null && wordHoldsSecret(command.hereString)) return true;
   let setting = false;
   for (let i = 0; i < words.length; i++) {
@@ -72,23 +107,44 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
         continue;
       }
       if (wordHoldsSecret(word) || flagHoldsSecret(context, word, next)) return true;
+      if (STDIN_SECRET.test(word) && (context.fedLiteral ??= fedLiteral(command))) return true;
       continue;
     }
-    if (wordHoldsSecret(word)) return true;
+    if (wordHoldsSecret(word) || spacedPairHoldsSecret(words, i)) return true;
+    if (WINDOWS_PASSWORD_FLAG.test(word) && next !== undefined && passwordLike(next)) return true;
     const name = toolName(word);
     const found = (SUBCOMMAND_TOOLS.has(name) && TOOL_RULES.get(`${name} ${next}`)) ||
       TOOL_RULES.get(name);
     if (found) {
       context.rule = found;
+      checked ??= new Set();
+      if (checked.has(found)) continue;
+      checked.add(found);
       const args = words.slice(i + 1);
-      if (found.check?.(args) || (found.readsSecret?.(args) && fedLiteral(command))) return true;
+      if (
+        found.check?.(args) ||
+        (found.readsSecret?.(args) && (context.fedLiteral ??= fedLiteral(command)))
+      ) return true;
       continue;
     }
     if (SETTERS.has(word.toLowerCase())) setting = true;
     else if (next !== undefined && namedValueHoldsSecret(word, next, setting)) return true;
-    if (LOGINS.has(word.toLowerCase()) && loginHoldsSecret(words.slice(i + 1))) return true;
+    if (LOGINS.has(word.toLowerCase()) && loginHoldsSecret(words, i + 1)) return true;
   }
   return feedsSecretConsumer(command) || writesCredentials(command);
+}
+
+/**
+ * A pair spread over words: `Name = value` (PowerShell, HCL: `@{Authorization = "Bearer
+ * X"}`) or `name= value` (sc.exe). Not `TOKEN= cmd`, which empties a variable for `cmd`.
+ */
+function spacedPairHoldsSecret(words: readonly string[], i: number): boolean {
+  const word = words[i];
+  if (!word.endsWith("=") || i === 0) return false;
+  const value = words[i + 1];
+  if (value === undefined || CMDLET.test(value)) return false;
+  if (word === "=") return wordHoldsSecret(`${words[i - 1]}=${value}`);
+  return /^[a-z][\w.-]*=$/.test(word) && wordHoldsSecret(word + value);
 }
 
 /**
@@ -105,10 +161,10 @@ function namedValueHoldsSecret(key: string, value: string, setting: boolean): bo
 }
 
 /** `vault login TOKEN`, `snyk auth TOKEN`, `LOGIN user PASSWORD` (IMAP, in a here-string). */
-function loginHoldsSecret(rest: readonly string[]): boolean {
-  const [first, second] = rest;
+function loginHoldsSecret(words: readonly string[], from: number): boolean {
+  const first = words[from];
   if (first === undefined || first.startsWith("-")) return false;
-  return looksRandom(first) || (rest.length === 2 && looksRandom(second));
+  return looksRandom(first) || (words.length === from + 2 && looksRandom(words[from + 1]));
 }
 
 /** `/usr/bin/mysql` → `mysql`; `ProxyCommand=sshpass` → `sshpass`. */
@@ -129,30 +185,73 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
     const value = flag.slice(2);
     return rule!.credentials?.includes(attached) ? hasPassword(value) : isLiteralSecret(value);
   }
+  // Bundled one-letter flags (`zip -rP X`, `ssh-keygen -qN X`): the last one takes the value.
+  if (rule?.secret && /^-[a-zA-Z]{2,3}$/.test(flag) && rule.secret.includes(`-${flag.at(-1)}`)) {
+    return next !== undefined && !next.startsWith("-") && isLiteralSecret(next);
+  }
   const eq = flag.indexOf("=");
-  // `--name=value` is a pair, judged as a word; only a substituted file is left to see.
-  if (eq >= 0) return substitutedSecret(flag.slice(0, eq), flag.slice(eq + 1));
+  // `--name=value` is a pair, judged as a word; a substituted file and `user:password`
+  // under a vague name (`--basic-auth=a:X`) are left to see.
+  if (eq >= 0) {
+    const name = flag.slice(0, eq).replace(/^-+/, "");
+    const value = flag.slice(eq + 1);
+    return substitutedSecret(name, value) || credentialsUnder(name, secretNameKind(name), value);
+  }
   const value = next === undefined || next.startsWith("-") ? "" : next;
   if (rule?.optional?.includes(flag)) return false;
   if (rule?.secret?.includes(flag)) return isLiteralSecret(value);
   if (rule?.credentials?.includes(flag)) return hasPassword(value);
   if (flag === "-p") {
-    return !PORT_LIKE.test(value) && isLiteralSecret(value) && namesUser(context.words);
+    return !PORT_LIKE.test(value) && isLiteralSecret(value) &&
+      (context.namesUser ??= namesUser(context.words));
   }
-  if (flag === "--value") return isLiteralSecret(value) && storesSecret(context.words);
+  // `-P` and `-w` beside a user are passwords too (`ipmitool -U ADMIN -P X`, `vsql -U a
+  // -w X`), but they also publish ports (`docker run -u app -P nginx`) and format output
+  // (`curl -u a -w '%{http_code}'`): a value is taken only if it looks like a password.
+  if (flag === "-P" || flag === "-w") {
+    return !PORT_LIKE.test(value) && passwordLike(value) &&
+      (context.namesUser ??= namesUser(context.words));
+  }
+  if (VALUE_FLAGS.has(flag)) {
+    return isLiteralSecret(value) && (context.storesSecret ??= storesSecret(context.words));
+  }
   if (USER_FLAG.test(flag)) return userWithPassword(value);
   const bare = flag.replace(/^-+/, "");
-  // Other one-letter flags mean a different thing to every tool: only the table knows them.
-  if (bare.length < 3 && !flag.startsWith("--")) return false;
+  // Other short flags mean a different thing to every tool: only the table knows them,
+  // unless the flag is itself a secret word (`plink -pw X`).
+  if (bare.length < 3 && !flag.startsWith("--") && !SECRET_SHORT_FLAGS.has(bare)) return false;
+  const kind = secretNameKind(bare);
   if (value.startsWith("<(")) return substitutedSecret(bare, value);
   // A value of KEY=VALUE pairs is a spec (`--secret id=npm,src=…`), judged pair by pair.
   if (/^[A-Za-z_][\w.-]*=(?!=|$)/.test(value)) return false;
-  return isSecretUnder(secretNameKind(bare), value);
+  return isSecretUnder(kind, value) || credentialsUnder(bare, kind, value);
 }
 
-/** `user:password` or `user%password` with the password there (not `user`, which prompts). */
+/**
+ * `--creds bot:X`, `-auth admin:X`: a vague name, so `user:password` only with a password
+ * that looks like one (`--auth oauth:github` names a provider).
+ */
+function credentialsUnder(name: string, kind: NameKind, value: string): boolean {
+  return kind === "weak" && CREDENTIAL_NAME.test(name) && userWithPassword(value) &&
+    passwordLike(value.slice(value.indexOf(":") + 1));
+}
+
+/** Random, or with the symbols people put in passwords: not a word such as an image name. */
+function passwordLike(value: string): boolean {
+  return looksRandom(value) ||
+    isLiteralSecret(value) && /[!@#%^&*+=?]/.test(value) && /\d/.test(value) &&
+      /[A-Za-z]/.test(value);
+}
+
+/**
+ * `user:password`, `user%password` (Samba) or `user,password` (lftp) with the password there
+ * (not `user`, which prompts); or `KEY:`, an API key given as the user name.
+ */
 function hasPassword(value: string): boolean {
-  const sep = value.search(/[:%]/);
+  const sep = value.search(/[:%,]/);
+  // A user name holds no quotes, braces or spaces: `{"alg":"HS256"}` is JSON.
+  if (/[\s{}"']/.test(value.slice(0, Math.max(sep, 0)))) return false;
+  if (sep === value.length - 1 && value[sep] === ":") return looksRandom(value.slice(0, sep));
   return sep >= 0 && isLiteralSecret(value.slice(sep + 1));
 }
 
@@ -212,17 +311,21 @@ function writesCredentials(command: SimpleCommand): boolean {
   const written = ["echo", "printf"].includes(toolName(tool ?? ""))
     ? args.filter((arg) => !/^-[neE]+$/.test(arg))
     : fedLiterals(command);
-  return written.some((text) => looksRandom(text) || wordHoldsSecret(text));
+  // A credential file's fields are secret wherever they sit (`host:port:db:user:PASSWORD`).
+  return written.some((text) =>
+    wordHoldsSecret(text) || text.split(/[\s:]+/).some((field) => looksRandom(field))
+  );
 }
 
 // SQL run from the shell: `IDENTIFIED BY 'x'`, `WITH PASSWORD 'x'`, `SET PASSWORD = 'x'`.
 // Linear: each starts at a keyword and its loops stop at whitespace or a quote.
+// DB2 and others: `CONNECT TO db USER name USING password`.
 const SQL_PASSWORD =
-  /\bidentified\s+(?:with\s+\S+\s+)?by\s+(?:password\s*)?\(?(['"])([^'"]*)\1|\bpassword\s*=?\s*\(?(['"])([^'"]*)\3/gi;
+  /\bidentified\s+(?:with\s+\S+\s+)?by\s+(?:password\s*)?\(?(['"])([^'"]*)\1|\bpassword\s*=?\s*\(?(['"])([^'"]*)\3|\buser\s+\S+\s+using\s+(['"]?)([^'"\s]+)\5/gi;
 
 function holdsSqlPassword(text: string): boolean {
   for (const match of text.matchAll(SQL_PASSWORD)) {
-    if (isLiteralSecret(match[2] ?? match[4])) return true;
+    if (isLiteralSecret(match[2] ?? match[4] ?? match[6])) return true;
   }
   return false;
 }

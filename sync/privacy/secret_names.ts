@@ -36,14 +36,18 @@ const SWITCH_HEADS = words(
     "list get create delete remove refresh random empty allow disable enable max min require",
 );
 const NOT_SECRETS = new Set(["bypass", "askpass", "compass", "nopass"]);
-// Parts that make the value the name of a secret kept elsewhere (`existingSecret`).
-const REFERRING_PARTS = new Set(["existing", "external", "ref"]);
+// Parts that make the value the name of a secret kept elsewhere (`existingSecret`), or
+// not a secret at all (`WG_PUBLIC_KEY`, `NEXT_PUBLIC_…`, shipped to every browser).
+const REFERRING_PARTS = new Set(["existing", "external", "ref", "public", "publishable"]);
 const WEAK = words(
   "auth session sessionid sid sig signature secret secretid creds credential credentials cookie",
 );
+// A personal access token (`GH_PAT`, `AZURE_DEVOPS_EXT_PAT`): a whole last part, since
+// `compat` and `path` end or start the same way.
+const PAT = "pat";
 
 // Every secret name holds one of these; most words hold none, and this test is cheap.
-const VOCABULARY = /pass|pw|psk|secret|token|key|auth|sig|cred|session|sid|cookie/i;
+const VOCABULARY = /pass|pw|psk|secret|token|key|auth|sig|cred|session|sid|cookie|pat/i;
 // The longest ENDINGS alternative: the regex only needs the tail.
 const LONGEST_ENDING = 24;
 
@@ -75,8 +79,11 @@ function classify(name: string): NameKind {
   if (WEAK.has(joined)) return "weak";
   if (ENDINGS.test(joined.slice(-LONGEST_ENDING))) return "strong";
   const tail = parts[parts.length - 1];
+  if (tail === PAT) return "strong";
   if (parts.some((p) => STRONG_PARTS.has(p)) && !SETTING_TAILS.has(tail)) return "strong";
-  return tail === "key" || joined.endsWith("key") ? "long" : null;
+  if (tail === "key" || joined.endsWith("key")) return "long";
+  // `REDISCLI_AUTH`, `X_GOOG_SIGNATURE`: a vague word that ends a longer name is as vague.
+  return WEAK.has(tail) ? "weak" : null;
 }
 
 /** `--Client_secretKey` → ["client", "secret", "key"]: lower-case words of any naming style. */
@@ -86,9 +93,15 @@ function nameParts(name: string): string[] {
   );
 }
 
-const REFERENCE = /^(?:\$|%\w+%|`|<.*>$|[{[(]|@|\/|~|\.\.?\/|file:|env:|fd:|stdin$|-$)/;
+// `env.X` (jq), `var.x` (Terraform), `secrets.X` (CI) and `process.env.X` name variables too.
+const REFERENCE =
+  /^(?:\$|%\w+%|`|<.*>$|[{[(]|@|\/|~|\.\.?\/|file:|env:|fd:|stdin$|-$|(?:env|var|secrets|process\.env)\.[A-Za-z_])/;
+// Words that stand for a value: `:env`/`:file` modifiers (keytool), documentation's
+// `changeme`, `YOUR_API_KEY`, `token_here`.
 const PLACEHOLDER =
-  /^(?:x+|\*+|\.+|_+|#+|redacted|hidden|masked|null|none|nil|true|false|yes|no|on|off|empty|undefined|required|optional)$/i;
+  /^(?:x+|\*+|\.+|_+|#+|redacted|hidden|masked|null|none|nil|true|false|yes|no|on|off|empty|undefined|required|optional|env|file|change_?me|replace_?me|your[_-]\w+|\w+[_-]here)$/i;
+// A value cut short for the reader: `sk-...`.
+const ELIDED = /(?:\.\.\.|\u2026)$/;
 const FILE_NAME = /\.(?:pem|key|crt|cer|p12|pfx|jks|json|txt|asc|gpg|env|ya?ml|conf|cfg|ini)$/i;
 
 /**
@@ -98,7 +111,7 @@ const FILE_NAME = /\.(?:pem|key|crt|cer|p12|pfx|jks|json|txt|asc|gpg|env|ya?ml|c
 export function isLiteralSecret(value: string): boolean {
   return value.length >= 3 && !REFERENCE.test(value) &&
     !PLACEHOLDER.test(value.replace(/[^A-Za-z0-9]+$/, "")) && !FILE_NAME.test(value) &&
-    !value.includes("*");
+    !value.includes("*") && !ELIDED.test(value);
 }
 
 // Lower-case words joined by . / : — host names, host:port, image:tag, paths, sha256:… digests.

@@ -18,7 +18,8 @@ const FORMATS: readonly string[] = [
   String.raw`\b[0-9A-Za-z_~.-]{3}\dQ~[0-9A-Za-z_~.-]{31,34}`,
   String.raw`\bLTAI[0-9A-Za-z]{12,20}\b`,
   String.raw`\bdo[opr]_v1_[0-9a-f]{64}`,
-  // Version control and CI: GitHub, GitLab, Bitbucket, Atlassian, Buildkite, CircleCI.
+  // Version control and CI: GitHub, GitLab, Bitbucket, Atlassian, Buildkite, CircleCI,
+  // SonarQube.
   String.raw`\bgh[pousr]_[0-9A-Za-z]{36}`,
   String.raw`\bgithub_pat_[0-9A-Za-z_]{22}`,
   String.raw`\bgl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent|ffct)-[0-9A-Za-z_-]{20}`,
@@ -26,6 +27,7 @@ const FORMATS: readonly string[] = [
   String.raw`\bATATT3[0-9A-Za-z_=-]{60}`,
   String.raw`\bATBB[0-9A-Za-z]{28}`,
   String.raw`\bbkua_[0-9a-f]{40}`,
+  String.raw`\bsq[uap]_[0-9a-f]{40}\b`,
   // Chat: Slack tokens and webhooks, Discord webhooks, Telegram bot tokens.
   String.raw`\bxox[abposre]-[0-9A-Za-z-]{10}`,
   String.raw`\bxapp-\d-[0-9A-Z]{8}`,
@@ -37,7 +39,8 @@ const FORMATS: readonly string[] = [
   String.raw`\bwhsec_[0-9A-Za-z]{24}`,
   String.raw`\bsq0(?:atp|csp)-[0-9A-Za-z_-]{22}`,
   String.raw`\bshp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}`,
-  // AI providers: OpenAI, Anthropic, Hugging Face, Replicate, Groq, Perplexity, xAI.
+  // AI providers: OpenAI, Anthropic, Hugging Face, Replicate, Groq, Perplexity, xAI,
+  // OpenRouter, NVIDIA, Tavily.
   String.raw`\bsk-(?:proj|svcacct|admin|None)-[0-9A-Za-z_-]{20}`,
   String.raw`\bsk-ant-(?:api|admin|sid)\d\d-[0-9A-Za-z_-]{20}`,
   String.raw`\bsk-[0-9A-Za-z]{20}T3BlbkFJ`,
@@ -46,9 +49,13 @@ const FORMATS: readonly string[] = [
   String.raw`\br8_[0-9A-Za-z]{37}\b`,
   String.raw`\bgsk_[0-9A-Za-z]{48}`,
   String.raw`\bpplx-[0-9A-Za-z]{40}`,
+  String.raw`\bsk-or-v1-[0-9a-f]{64}`,
+  String.raw`\bnvapi-[0-9A-Za-z_-]{64}`,
+  String.raw`\btvly-[0-9A-Za-z]{32}`,
   String.raw`\bxai-[0-9A-Za-z]{40}`,
-  // Package registries: npm, PyPI, RubyGems, NuGet, Docker Hub, JFrog.
+  // Package registries: npm, crates.io, PyPI, RubyGems, NuGet, Docker Hub, JFrog.
   String.raw`\bnpm_[0-9A-Za-z]{36}`,
+  String.raw`\bcio[0-9A-Za-z]{32}\b`,
   String.raw`\bpypi-AgEIcHlwaS5vcmc[0-9A-Za-z_-]{50}`,
   String.raw`\brubygems_[0-9a-f]{48}`,
   String.raw`\boy2[0-9a-z]{43}\b`,
@@ -61,7 +68,8 @@ const FORMATS: readonly string[] = [
   String.raw`\bSK[0-9a-f]{32}\b`,
   // Secret managers and platforms: Vault, 1Password, Doppler, Pulumi, Terraform Cloud,
   // Databricks, Linear, Notion, Figma, Netlify, Heroku, Postman, Sentry, Grafana,
-  // New Relic, Dynatrace, Supabase, Fly.io, Tailscale, age, Docker Swarm join tokens.
+  // New Relic, Dynatrace, Supabase, PlanetScale, Airtable, Mapbox, Fly.io, Tailscale, age,
+  // Docker Swarm join tokens.
   String.raw`\bhv[sbr]\.[0-9A-Za-z_-]{24}`,
   String.raw`\bops_[0-9A-Za-z_-]{40}`,
   String.raw`\bdp\.(?:st|pt|ct|sa|scim|audit)\.[0-9A-Za-z._-]{40}`,
@@ -69,7 +77,7 @@ const FORMATS: readonly string[] = [
   String.raw`\b[0-9A-Za-z]{14}\.atlasv1\.[0-9A-Za-z_=-]{60}`,
   String.raw`\bdapi[0-9a-f]{32}\b`,
   String.raw`\blin_(?:api|oauth)_[0-9A-Za-z]{40}`,
-  String.raw`\b(?:secret|ntn)_[0-9A-Za-z]{43}\b`,
+  String.raw`\b(?:secret_[0-9A-Za-z]{43}|ntn_[0-9A-Za-z]{46})\b`,
   String.raw`\bfig[dho]_[0-9A-Za-z_-]{40}`,
   String.raw`\bnf[pc]_[0-9A-Za-z]{36}`,
   String.raw`\bHRKU-[0-9A-Za-z_-]{30}`,
@@ -80,6 +88,9 @@ const FORMATS: readonly string[] = [
   String.raw`\bNRAK-[0-9A-Z]{27}\b`,
   String.raw`\bdt0c01\.[0-9A-Z]{24}\.[0-9A-Z]{64}`,
   String.raw`\bsbp_[0-9a-f]{40}`,
+  String.raw`\bpscale_(?:tkn|pw|oauth)_[0-9A-Za-z_.-]{32}`,
+  String.raw`\bpat[0-9A-Za-z]{14}\.[0-9a-f]{64}\b`,
+  String.raw`\bsk\.eyJ[0-9A-Za-z_-]{20}`,
   String.raw`\bfo1_[0-9A-Za-z_-]{40}`,
   String.raw`\btskey-(?:auth|client|api)-[0-9A-Za-z]{8}`,
   String.raw`\bAGE-SECRET-KEY-1[0-9A-Z]{58}`,

@@ -26,10 +26,8 @@ export interface ToolRule {
 // `-p` alone and `--password` without `=` prompt: only the attached form carries a secret.
 const MYSQL: ToolRule = { attached: ["-p"], optional: ["-p", "--password"] };
 const MONGO: ToolRule = { secret: ["-p", "--password"] };
-const LOGIN: ToolRule = {
-  secret: ["-p", "--password"],
-  readsSecret: (args) => args.includes("--password-stdin"),
-};
+// `--password-stdin` is read for every tool (command_secrets.ts).
+const LOGIN: ToolRule = { secret: ["-p", "--password"] };
 const CONTAINERS: ToolRule = { plain: ["--secret", "-u", "--user"] };
 const GCLOUD: ToolRule = { plain: ["--secret", "--set-secrets", "--update-secrets"] };
 const ARCHIVE_ATTACHED: ToolRule = { attached: ["-p"] };
@@ -54,7 +52,9 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ),
   ...names("docker podman buildah nerdctl", CONTAINERS),
   ["gcloud", GCLOUD],
-  ...names("7z 7za 7zz 7zr rar unrar", ARCHIVE_ATTACHED),
+  ...names("7z 7za 7zz 7zr", ARCHIVE_ATTACHED),
+  // `-hp` also encrypts the file names.
+  ...names("rar unrar", { attached: ["-p", "-hp"] }),
   ...names("ldapsearch ldapadd ldapmodify ldapdelete ldapwhoami ldapcompare ldapmodrdn", LDAP),
   ...names("smbclient rpcclient smbget smbcacls", SMB),
   ...names("sqlcmd bcp osql", { secret: ["-P"] }),
@@ -63,7 +63,11 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ...names("useradd usermod", { secret: ["-p", "--password"] }),
   ...names("ssh scp sftp", {}),
   ["sshpass", { secret: ["-p"], attached: ["-p"] }],
-  ["redis-cli", { secret: ["-a", "--pass"], check: redisAuth }],
+  ...names("redis-cli valkey-cli keydb-cli", { secret: ["-a", "--pass"], check: redisAuth }),
+  ["memtier_benchmark", { secret: ["-a", "--authenticate"] }],
+  ["certutil", { secret: ["-p"] }],
+  ["irssi", { secret: ["-w", "--password"] }],
+  ["rclone obscure", { check: (args) => positionals(args).slice(1).some(isLiteralSecret) }],
   ["ldappasswd", { secret: ["-w", "-s", "-a"] }],
   ["skopeo", { credentials: ["--creds", "--src-creds", "--dest-creds"] }],
   ["curl", {
@@ -77,16 +81,29 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
     secret: ["-pass", "-passin", "-passout", "-password", "-k", "-K"],
     check: opensslPasswd,
   }],
-  ["htpasswd", { check: htpasswdBatch }],
+  ...names("htpasswd mosquitto_passwd", { check: htpasswdBatch }),
   ["ssh-keygen", { secret: ["-N", "-P"] }],
   ["doctl", { secret: ["-t", "--access-token"] }],
   ["codecov", { secret: ["-t", "--token"] }],
-  ["gh secret", { secret: ["-b", "--body"] }],
+  ["gh secret", { secret: ["-b", "--body"], attached: ["-b"] }],
   ["gh auth", { readsSecret: (args) => args.includes("--with-token") }],
   ["docker secret", { readsSecret: (args) => args.includes("-") }],
   ["sudo", { readsSecret: (args) => args.includes("-S") || args.includes("--stdin") }],
   ["chpasswd", { readsSecret: () => true }],
   ["passwd", { readsSecret: (args) => args.includes("--stdin") }],
+  ["smbpasswd", { readsSecret: (args) => args.includes("-s") }],
+  ["kinit", { readsSecret: () => true }],
+  ["mkpasswd", { check: (args) => positionals(args).some(isLiteralSecret) }],
+  ["ansible-vault", { check: encryptString }],
+  ...names("ConvertTo-SecureString convertto-securestring", { check: plainTextSecureString }),
+  // macOS keychains: `-w` a stored password, `-p` a keychain's, `-P` an imported file's.
+  ["security", { secret: ["-w", "-p", "-P"] }],
+  ...names(
+    "snmpwalk snmpbulkwalk snmpget snmpgetnext snmpbulkget snmpset snmptable snmptrap snmpinform",
+    { secret: ["-A", "-X"] },
+  ),
+  ["sendemail", { secret: ["-xp"] }],
+  ["lftp", { credentials: ["-u", "--user"] }],
   ["kubectl create", { check: literalSecretData }],
   ["oc create", { check: literalSecretData }],
   ["fly secrets", { check: anyLiteralAssignment }],
@@ -112,6 +129,7 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ["expect", { check: expectSendsPassword }],
   ["poetry config", { check: poetryBasicAuth }],
   ["net use", { check: windowsUserPassword }],
+  ["net user", { check: (args) => positionalSecret(args, ["user"], 2) }],
   ...names("xfreerdp wlfreerdp sdl-freerdp", {
     check: (args) => args.some((a) => a.startsWith("/p:") && isLiteralSecret(a.slice(3))),
   }),
@@ -197,10 +215,38 @@ function poetryBasicAuth(args: readonly string[]): boolean {
   return i >= 0 && isLiteralSecret(args[i + 2] ?? "");
 }
 
-/** `net use Z: \\host\share /user:NAME PASSWORD`. */
+/** `net use Z: \\host\share PASSWORD /user:NAME`, or the password after `/user:NAME`. */
 function windowsUserPassword(args: readonly string[]): boolean {
-  const i = args.findIndex((arg) => /^\/user:/i.test(arg));
-  return i >= 0 && isLiteralSecret(args[i + 1] ?? "");
+  const share = args.findIndex((arg) => arg.startsWith("\\"));
+  const user = args.findIndex((arg) => /^\/user:/i.test(arg));
+  return share >= 0 && isLiteralSecret(args[share + 1] ?? "") ||
+    user >= 0 && isLiteralSecret(args[user + 1] ?? "");
+}
+
+/** `ansible-vault encrypt_string 'SECRET' --name x`: the string is what gets encrypted. */
+function encryptString(args: readonly string[]): boolean {
+  if (args[0] !== "encrypt_string") return false;
+  return args.slice(1).some((arg, i, rest) =>
+    !arg.startsWith("-") && !VAULT_VALUE_FLAGS.has(rest[i - 1]) && isLiteralSecret(arg)
+  );
+}
+
+const VAULT_VALUE_FLAGS: ReadonlySet<string | undefined> = new Set([
+  "-n",
+  "--name",
+  "--vault-id",
+  "--encrypt-vault-id",
+  "--vault-password-file",
+  "--output",
+  "--stdin-name",
+]);
+
+/** `ConvertTo-SecureString 'X' -AsPlainText -Force`: a literal made into a credential. */
+function plainTextSecureString(args: readonly string[]): boolean {
+  if (!args.some((arg) => /^-asplaintext$/i.test(arg))) return false;
+  return args.some((arg, i) =>
+    !arg.startsWith("-") && !/^-(?:secure)?key$/i.test(args[i - 1] ?? "") && isLiteralSecret(arg)
+  );
 }
 
 /** `expect -c '… expect "password:"; send "hunter2\r"'`: the answer to a password prompt. */

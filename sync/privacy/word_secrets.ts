@@ -11,6 +11,9 @@ export function wordHoldsSecret(word: string): boolean {
   for (let i = 0; i < word.length; i++) {
     const c = word[i];
     if (c !== "=" && c !== ":") continue;
+    // `token::tests` (Rust, C++, Perl paths) and `a==b` join names, not a name and a value;
+    // `${TOKEN:?unset}` is a shell expansion's message.
+    if (word[i + 1] === c || word[i - 1] === c || word[i + 1] === "?") continue;
     const kind = secretNameKind(nameBefore(word, i));
     if (kind !== null && isSecretUnder(kind, valueAfter(word, i))) return true;
   }
@@ -37,11 +40,10 @@ function valueAfter(word: string, sep: number): string {
   if (word[i] === ">") i++; // Ruby and Puppet hashes: `password => 'x'`
   while (word[i] === " ") i++;
   if (word[i] === '"' || word[i] === "'") i++;
-  let value = readValue(word, i);
-  if (AUTH_SCHEME.test(value) && word[i + value.length] === " ") {
-    value = readValue(word, i + value.length + 1);
-  }
-  return value;
+  const value = readValue(word, i);
+  if (!AUTH_SCHEME.test(value)) return value;
+  // `Authorization: Bearer` alone (`grep -c 'Authorization: Bearer' log`) carries nothing.
+  return word[i + value.length] === " " ? readValue(word, i + value.length + 1) : "";
 }
 
 function readValue(word: string, start: number): string {
@@ -53,13 +55,20 @@ function readValue(word: string, start: number): string {
 // `user:password@host`, with or without a scheme; the password stops at `@`, `/` or space.
 // Bounded, so a long run without `@` costs each start at most 256 steps.
 const USERINFO = /(?:^|[\s/"'=])([^\s:/@"'=]*):([^\s/@"']{1,256})@[\w-]/g;
-// `https://TOKEN@host`: a token as the user name.
-const TOKEN_USER = /:\/\/([^\s:/@"']+)@/g;
+// `https://TOKEN@host`, `https://KEY:@host`: a token as the user name.
+const TOKEN_USER = /:\/\/([^\s:/@"']+):?@/g;
+// `image:1.2@sha256:…` names a digest after the `@`, not a host.
+const DIGEST = /^sha(?:256|384|512):/;
 
 /** `scheme://user:password@host`, `user:password@host` or `scheme://TOKEN@host`. */
 function credentialsBeforeHost(word: string): boolean {
   for (const match of word.matchAll(USERINFO)) {
-    if (isLiteralSecret(match[2]) && match[2] !== match[1]) return true;
+    const host = match.index + match[0].length - 1;
+    if (
+      isLiteralSecret(match[2]) && match[2] !== match[1] && !DIGEST.test(word.slice(host, host + 7))
+    ) {
+      return true;
+    }
   }
   for (const match of word.matchAll(TOKEN_USER)) {
     if (looksRandom(match[1])) return true;

@@ -12,19 +12,17 @@ function assertVerdicts(cases: readonly [string, boolean][]): void {
   }
 }
 
-async function corpus(): Promise<Row[]> {
-  const text = await Deno.readTextFile(
-    new URL("../../fixtures/command_corpus.tsv", import.meta.url),
-  );
+async function fixture(name: string): Promise<Row[]> {
+  const text = await Deno.readTextFile(new URL(`../../fixtures/${name}`, import.meta.url));
   return text.trim().split("\n").slice(1).map((line) => {
     const tab = line.indexOf("\t");
     return { label: line.slice(0, tab) as Row["label"], command: line.slice(tab + 1) };
   });
 }
 
-Deno.test("holdsBuiltinSecret() on the command corpus: precision >= 0.99, recall >= 0.98", async () => {
-  const rows = await corpus();
-  assert.ok(rows.length >= 300);
+/** Precision and recall of holdsBuiltinSecret() on a labelled fixture, at least these. */
+async function assertScores(name: string, minPrecision: number, minRecall: number) {
+  const rows = await fixture(name);
   assert.ok(rows.every((r) => r.label === "secret" || r.label === "clean"));
   const missed: string[] = [];
   const wronglyFiltered: string[] = [];
@@ -39,11 +37,39 @@ Deno.test("holdsBuiltinSecret() on the command corpus: precision >= 0.99, recall
   const recall = truePositives / (truePositives + missed.length);
   const secrets = rows.filter((r) => r.label === "secret").length;
   console.log(
-    `command corpus: ${rows.length} commands (${secrets} with a secret): ` +
+    `${name}: ${rows.length} commands (${secrets} with a secret): ` +
       `precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)}`,
   );
-  assert.ok(precision >= 0.99, `precision ${precision}; filtered: ${wronglyFiltered.join("\n")}`);
-  assert.ok(recall >= 0.98, `recall ${recall}; missed: ${missed.join("\n")}`);
+  assert.ok(
+    precision >= minPrecision,
+    `precision ${precision}; filtered: ${wronglyFiltered.join("\n")}`,
+  );
+  assert.ok(recall >= minRecall, `recall ${recall}; missed: ${missed.join("\n")}`);
+  return rows;
+}
+
+Deno.test("holdsBuiltinSecret() on the command corpus: precision >= 0.99, recall >= 0.98", async () => {
+  const rows = await assertScores("command_corpus.tsv", 0.99, 0.98);
+  assert.ok(rows.length >= 300);
+});
+
+// The corpus above was tuned on, so it says little about commands the rules have never
+// seen. command_heldout.tsv (920 commands, 433 with a secret, none from the corpus) was
+// written before the rules were read or tuned: on it they scored precision 0.975, recall
+// 0.901. Its misses and false positives led to general rules (flags that read a password
+// from stdin, -P/-pw beside a user, spaced `Name = value`, *_PAT, references such as
+// `env.X`…), not to rules for its commands; what it still misses is left missed.
+// command_heldout_2.tsv (313 commands, 125 with a secret, new tools) was written after that
+// first round and measured before the second: precision 0.982, recall 0.888 (the rules
+// before either round: 0.973, 0.864). Both sets now guard against losing what was gained.
+Deno.test("holdsBuiltinSecret() on commands written before tuning: precision >= 0.99, recall >= 0.98", async () => {
+  const rows = await assertScores("command_heldout.tsv", 0.99, 0.98);
+  assert.ok(rows.length >= 900);
+});
+
+Deno.test("holdsBuiltinSecret() on commands written after the first round of tuning: precision >= 0.99, recall >= 0.97", async () => {
+  const rows = await assertScores("command_heldout_2.tsv", 0.99, 0.97);
+  assert.ok(rows.length >= 300);
 });
 
 Deno.test("holdsBuiltinSecret() reads a flag by the tool it belongs to", () => {
@@ -71,6 +97,50 @@ Deno.test("holdsBuiltinSecret() reads a flag by the tool it belongs to", () => {
     ["cqlsh -u cassandra -p Hunter22 10.0.0.3", true],
     ["ssh-keygen -t ed25519 -N '' -f key", false],
     ["ssh-keygen -t ed25519 -N 'Hunter22' -f key", true],
+  ];
+  assertVerdicts(cases);
+});
+
+Deno.test("holdsBuiltinSecret() reads general shapes on tools it has no rule for", () => {
+  const cases: [string, boolean][] = [
+    // A flag that reads a password on stdin makes what is piped in one.
+    ["echo 'Hunter22x' | openconnect vpn.example.com -u a --passwd-on-stdin", true],
+    ["echo 'Hunter22x' | gpg --batch --passphrase-fd 0 -d a.gpg", true],
+    ['echo "$PW" | gpg --batch --passphrase-fd 0 -d a.gpg', false],
+    // -P and -w are passwords beside a user, if the value looks like one.
+    ["ipmitool -I lanplus -H 10.0.0.9 -U ADMIN -P Xk29dLq7 power status", true],
+    ["vsql -U dbadmin -w 'Hunter#22' -h vertica", true],
+    ["docker run -u app -P nginx", false],
+    ["curl -u alice -w '%{http_code}' https://x.example.com", false],
+    ["conan remote login acme ci -p Xk29dLq7mN", true],
+    ["plink -ssh admin@10.0.0.1 -pw Hunter22 'show run'", true],
+    ["zip -rP Hunter22 a.zip dir/", true],
+    // A pair spread over words (PowerShell, HCL, sc.exe).
+    ['Invoke-RestMethod -Uri $u -Headers @{Authorization = "Bearer Xk29dLq7mN4p"}', true],
+    ["$pw = ConvertTo-SecureString $env:PW -AsPlainText -Force", false],
+    ["$pw = ConvertTo-SecureString 'Hunter22!' -AsPlainText -Force", true],
+    ["sc.exe config svc obj= .\\svc password= Hunter22", true],
+    ["GITHUB_TOKEN= gh auth status", false],
+    // Names: *_PAT, *_AUTH; user:password under a vague name.
+    ["setx AZURE_DEVOPS_EXT_PAT k2p9xq7m4n8b", true],
+    ["REDISCLI_AUTH=Xk29dLq7mN4p redis-cli ping", true],
+    ["jenkins-cli -auth admin:11e2b3c4d5e6f7a8b9 build x", true],
+    ["tool --auth oauth:github", false],
+    ["export WG_PUBLIC_KEY=xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", false],
+    // References and placeholders are not secrets.
+    ["jq '.password = env.DB_PASSWORD' config.json", false],
+    ["keytool -list -keystore t.jks -storepass:env STOREPASS", false],
+    ["export OPENAI_API_KEY=sk-...", false],
+    ['curl -H "Authorization: Bearer YOUR_API_KEY" https://x.example.com', false],
+    ['curl -H "Authorization: Bearer ${TOKEN:?unset}" https://x.example.com', false],
+    ["grep -c 'Authorization: Bearer' access.log", false],
+    ["cargo test -- token::tests::refresh", false],
+    [
+      "docker run alpine:3.19@sha256:c48e530444b5026cf9025cff09a6a98a9480373549a491253474770e7958a791",
+      false,
+    ],
+    ['echo \'{"alg":"HS256","typ":"JWT"}\' | base64', false],
+    ["curl https://Xk29dLq7mN4pQ8vR2sT6:@api.example.com/v1", true],
   ];
   assertVerdicts(cases);
 });
@@ -113,6 +183,13 @@ Deno.test("holdsBuiltinSecret() answers hostile 64 KiB commands correctly (linea
     ["identified with ", false],
     ["=a:bbbbbbbbbb", false],
     ["password ", false],
+    // Whole-command facts and tool checks are read once per command, not once per flag or
+    // per repetition of the tool (these took 0.3 to 1.8 s before).
+    ["-p Hunter22 ", false],
+    ["--value Xk29dLq7 ", false],
+    ["net use ", false],
+    ["expect -c ", false],
+    ["kubectl create secret ", false],
   ];
   assertVerdicts(units.map(([unit, expected]) => [fill(unit), expected]));
 });
