@@ -56,6 +56,7 @@ const USER_FLAG = /^(?:-u|-U|--user|--username)$/;
 // The short flags that are secret words themselves (secretNameKind calls them strong).
 const SECRET_SHORT_FLAGS = new Set(["pw"]);
 const PORT_LIKE = /^[\d.:/-]+(?:tcp|udp)?$/;
+const EXPANSION = /\$[\w{(]/;
 
 interface Context {
   words: readonly string[];
@@ -155,6 +156,8 @@ function spacedPairHoldsSecret(words: readonly string[], i: number): boolean {
  */
 function namedValueHoldsSecret(key: string, value: string, setting: boolean): boolean {
   if (!/^[\w.:/@-]+$/.test(key) || key.includes("=") || value.startsWith("-")) return false;
+  // `--key env://COSIGN_PRIVATE_KEY IMAGE`: a reference to a secret, followed by something else.
+  if (/^\w+:\/\//.test(key)) return false;
   const kind = secretNameKind(lastSegment(key));
   if (kind !== "strong") return setting && isSecretUnder(kind, value);
   return setting ? !/^[a-z]+$/.test(value) && isLiteralSecret(value) : looksRandom(value);
@@ -279,7 +282,8 @@ function fedLiterals(command: SimpleCommand): string[] {
 }
 
 function fedLiteral(command: SimpleCommand): boolean {
-  return fedLiterals(command).some(isLiteralSecret);
+  // `echo "deploy:$NEW_PW" | chpasswd`: the shell puts the secret in; the line holds none.
+  return fedLiterals(command).some((text) => isLiteralSecret(text) && !EXPANSION.test(text));
 }
 
 /**

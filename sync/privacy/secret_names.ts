@@ -39,6 +39,8 @@ const NOT_SECRETS = new Set(["bypass", "askpass", "compass", "nopass"]);
 // Parts that make the value the name of a secret kept elsewhere (`existingSecret`), or
 // not a secret at all (`WG_PUBLIC_KEY`, `NEXT_PUBLIC_…`, shipped to every browser).
 const REFERRING_PARTS = new Set(["existing", "external", "ref", "public", "publishable"]);
+// Keys that look records up or dedupe requests (`Idempotency-Key: <uuid>`, `--partition-key`).
+const LOOKUP_KEY_PARTS = words("idempotency dedup deduplication partition sort routing cache");
 const WEAK = words(
   "auth session sessionid sid sig signature secret secretid creds credential credentials cookie",
 );
@@ -81,7 +83,9 @@ function classify(name: string): NameKind {
   const tail = parts[parts.length - 1];
   if (tail === PAT) return "strong";
   if (parts.some((p) => STRONG_PARTS.has(p)) && !SETTING_TAILS.has(tail)) return "strong";
-  if (tail === "key" || joined.endsWith("key")) return "long";
+  if (tail === "key" || joined.endsWith("key")) {
+    return parts.some((p) => LOOKUP_KEY_PARTS.has(p)) ? null : "long";
+  }
   // `REDISCLI_AUTH`, `X_GOOG_SIGNATURE`: a vague word that ends a longer name is as vague.
   return WEAK.has(tail) ? "weak" : null;
 }
@@ -93,9 +97,10 @@ function nameParts(name: string): string[] {
   );
 }
 
-// `env.X` (jq), `var.x` (Terraform), `secrets.X` (CI) and `process.env.X` name variables too.
+// `env.X` (jq), `var.x` (Terraform), `secrets.X` (CI) and `process.env.X` name variables too;
+// an AWS ARN (`arn:aws:secretsmanager:…:secret:prod/db-AbCdEf`) names a resource.
 const REFERENCE =
-  /^(?:\$|%\w+%|`|<.*>$|[{[(]|@|\/|~|\.\.?\/|file:|env:|fd:|stdin$|-$|(?:env|var|secrets|process\.env)\.[A-Za-z_])/;
+  /^(?:\$|%\w+%|`|<.*>$|[{[(]|@|\/|~|\.\.?\/|file:|env:|fd:|arn:|stdin$|-$|(?:env|var|secrets|process\.env)\.[A-Za-z_])/;
 // Words that stand for a value: `:env`/`:file` modifiers (keytool), documentation's
 // `changeme`, `YOUR_API_KEY`, `token_here`.
 const PLACEHOLDER =

@@ -15,12 +15,17 @@ export function wordHoldsSecret(word: string): boolean {
     // `${TOKEN:?unset}` is a shell expansion's message.
     if (word[i + 1] === c || word[i - 1] === c || word[i + 1] === "?") continue;
     const kind = secretNameKind(nameBefore(word, i));
-    if (kind !== null && isSecretUnder(kind, valueAfter(word, i))) return true;
+    if (kind === null) continue;
+    const value = valueAfter(word, i);
+    // `token:user:42`, `session:abc:7`: a namespaced key (Redis, caches), not a name and value.
+    if (c === ":" && NAMESPACED_KEY.test(value)) continue;
+    if (isSecretUnder(kind, value)) return true;
   }
   return false;
 }
 
 const NAME_CHAR = /[A-Za-z0-9_.-]/;
+const NAMESPACED_KEY = /^[a-z0-9_-]+(?::[a-z0-9_-]+)+$/;
 const VALUE_END = /[\s"'`,;&=}\])|<>]/;
 const AUTH_SCHEME = /^(?:bearer|basic|token|digest|bot|apikey|api-key|sso-key|ssws|hmac|key)$/i;
 
