@@ -133,6 +133,13 @@ export function looksRandom(value: string): boolean {
     (value.length >= 16 || !/[/:]/.test(value)) && isLiteralSecret(value);
 }
 
+/** Random, or with the symbols people put in passwords: not a word such as an image name. */
+export function passwordLike(value: string): boolean {
+  return looksRandom(value) ||
+    isLiteralSecret(value) && /[!@#%^&*+=?]/.test(value) && /\d/.test(value) &&
+      /[A-Za-z]/.test(value);
+}
+
 /** Long and about as much upper as lower case: random letters, not a camelCase name. */
 function mixedCase(value: string): boolean {
   const upper = value.replace(/[^A-Z]/g, "").length;

@@ -57,7 +57,9 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ...names("rar unrar", { attached: ["-p", "-hp"] }),
   ...names("ldapsearch ldapadd ldapmodify ldapdelete ldapwhoami ldapcompare ldapmodrdn", LDAP),
   ...names("smbclient rpcclient smbget smbcacls", SMB),
-  ...names("sqlcmd bcp osql", { secret: ["-P"] }),
+  ...names("sqlcmd bcp osql mssql-cli", { secret: ["-P"] }),
+  ["supabase", { secret: ["-p", "--password"] }],
+  ["p4", { secret: ["-P"] }],
   ...names("mosquitto_pub mosquitto_sub mosquitto_rr", { secret: ["-P", "--pw"] }),
   ...names("zip unzip zipcloak", { secret: ["-P", "--password"], attached: ["-P"] }),
   ...names("useradd usermod", { secret: ["-p", "--password"] }),
@@ -95,7 +97,10 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ["kinit", { readsSecret: () => true }],
   ["mkpasswd", { check: (args) => positionals(args).some(isLiteralSecret) }],
   ["ansible-vault", { check: encryptString }],
-  ...names("ConvertTo-SecureString convertto-securestring", { check: plainTextSecureString }),
+  ...names("ConvertTo-SecureString convertto-securestring", {
+    check: plainTextSecureString,
+    readsSecret: (args) => args.some((arg) => /^-asplaintext$/i.test(arg)),
+  }),
   // macOS keychains: `-w` a stored password, `-p` a keychain's, `-P` an imported file's.
   ["security", { secret: ["-w", "-p", "-P"] }],
   ...names(
