@@ -72,6 +72,19 @@ Deno.test("holdsBuiltinSecret() on commands written after the first round of tun
   assert.ok(rows.length >= 300);
 });
 
+// command_heldout_3.tsv (1000 commands, 418 with a secret) was written blind, before its
+// writer read the rules or the other fixtures, after the second round of tuning. On the
+// rules as they were it scored precision 0.988, recall 0.964 (fp 5, fn 15). Its misses were
+// credentials given by position in code (`PDO(dsn, user, X)`, `auth=('u', X)`,
+// `jwt.sign(p, X)`), password-like literals on stdin, an SQL INSERT into a secret column,
+// three tools' password flags and two token formats; its false positives an ARN, a
+// namespaced Redis key, an Idempotency-Key UUID, `env://` and `"user:$PW"` on stdin. It has
+// been tuned on since, so it now only guards against losing what was gained.
+Deno.test("holdsBuiltinSecret() on commands written blind after the second round: precision >= 0.99, recall >= 0.99", async () => {
+  const rows = await assertScores("command_heldout_3.tsv", 0.99, 0.99);
+  assert.ok(rows.length >= 1000);
+});
+
 Deno.test("holdsBuiltinSecret() reads a flag by the tool it belongs to", () => {
   const cases: [string, boolean][] = [
     ["ssh -p 2222 deploy@bastion", false],
@@ -169,6 +182,49 @@ Deno.test("holdsBuiltinSecret() tells a secret from a reference to one", () => {
   assertVerdicts(cases);
 });
 
+Deno.test("holdsBuiltinSecret() reads credentials given by position, on stdin and in SQL rows", () => {
+  const cases: [string, boolean][] = [
+    // Code run from the shell: a login call, a user/password pair, a JWT signing key.
+    [`php -r '$db = new PDO("mysql:host=db;dbname=a", "root", "Hunter#22");'`, true],
+    [`php -r 'new PDO("sqlite:/tmp/a.db");'`, false],
+    [`perl -MDBI -e 'DBI->connect("dbi:Pg:dbname=a", "app", "Hunter#22")'`, true],
+    [`python -c "client.login('alice@example.com', getpass())"`, false],
+    [`python -c "requests.get(u, auth=('ops', 'Hunter22x'))"`, true],
+    [`python -c "requests.get(u, auth=('ops', os.environ['PW']))"`, false],
+    [`node -e "console.log(jwt.sign({sub: 1}, 'sign-me-9f8e7d'))"`, true],
+    [`python -c "print(jwt.encode({'sub': '1'}, key, algorithm='HS256'))"`, false],
+    // A one-word password-like literal on stdin to a login, or being encoded.
+    ["gcloud sql connect db --user=postgres <<< 'Hunter#22'", true],
+    ['gcloud sql connect db --user=postgres <<< "$PW"', false],
+    ["mysql -u root <<< 'SELECT 1;'", false],
+    ["echo -n 'Hunter#22' | base64", true],
+    ["echo -n 'my-app-2024' | base64", false],
+    ["echo 'SGVsbG8sIFdvcmxkIQ==' | base64 -d", false],
+    ['$s = "Hunter#22" | ConvertTo-SecureString -AsPlainText -Force', true],
+    ["Get-Content .\\pw.txt | ConvertTo-SecureString -AsPlainText -Force", false],
+    ['echo "deploy:$NEW_PW" | sudo chpasswd', false],
+    // A column that names a secret, and its literal.
+    [`psql -c "INSERT INTO clients (name, secret) VALUES ('ci', 'c1-Xk29dLq7')"`, true],
+    [`psql -c "INSERT INTO users (email, reset_token) VALUES ('a@b.c', NULL)"`, false],
+    // Names and references that only look like secrets.
+    [
+      "aws secretsmanager rotate-secret --secret-id arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf",
+      false,
+    ],
+    ['redis-cli GET "token:user:42"', false],
+    [
+      'curl -H "Idempotency-Key: 8e03978e-40d5-43e8-bc93-6894a57f9324" https://api.example.com',
+      false,
+    ],
+    [
+      "cosign sign --key env://COSIGN_PRIVATE_KEY ghcr.io/a/b@sha256:4f8a2b9c7d1e3f5a6b8c0d2e4f6a8b0c",
+      false,
+    ],
+    ["poetry config pypi-token.pypi Xk29dLq7mN4pQ8vR", true],
+  ];
+  assertVerdicts(cases);
+});
+
 Deno.test("holdsBuiltinSecret() answers hostile 64 KiB commands correctly (linear patterns, no rescans)", () => {
   const fill = (unit: string) => unit.repeat(Math.ceil(65_536 / unit.length)).slice(0, 65_536);
   const units: [string, boolean][] = [
@@ -190,6 +246,12 @@ Deno.test("holdsBuiltinSecret() answers hostile 64 KiB commands correctly (linea
     ["net use ", false],
     ["expect -c ", false],
     ["kubectl create secret ", false],
+    // Positional credentials in code and SQL rows: each start reads a bounded stretch.
+    ["connect('a', 'b', ", false],
+    ["jwt.sign(a, ", false],
+    ["auth=(' ", false],
+    ["insert into t (", false],
+    ["insert into t (a) values ('x', ", false],
   ];
   assertVerdicts(units.map(([unit, expected]) => [fill(unit), expected]));
 });
