@@ -63,6 +63,8 @@ const EXPANSION = /\$[\w{(]/;
 const DOTTED_SETTING = /^[\w-]+(?:\.[\w-]+)+$/;
 const DECODE_FLAG = /^(?:-d|-D|--decode)$/;
 const SLUG = /^[a-z0-9]+(?:[-_.][a-z0-9]+)*$/;
+const SUBCOMMAND = /^[a-z][\w:.-]*$/;
+const HOST_AFTER_AT = /@[\w-]+\./;
 
 interface Context {
   words: readonly string[];
@@ -136,6 +138,7 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
     }
     if (SETTERS.has(word.toLowerCase())) setting = true;
     else if (next !== undefined && namedValueHoldsSecret(word, next, setting)) return true;
+    else if (accountThenSecret(words, i)) return true;
     if (LOGINS.has(word.toLowerCase()) && loginHoldsSecret(words, i + 1)) return true;
   }
   return feedsSecretConsumer(command) || writesCredentials(command);
@@ -170,6 +173,21 @@ function namedValueHoldsSecret(key: string, value: string, setting: boolean): bo
     (setting && DOTTED_SETTING.test(key) ? secretNameKind(key) : null);
   if (kind !== "strong") return setting && isSecretUnder(kind, value);
   return setting ? !/^[a-z]+$/.test(value) && isLiteralSecret(value) : looksRandom(value);
+}
+
+/**
+ * A subcommand that names a secret, an account, then the secret, last: `drush
+ * user:password admin X`, `consul acl set-agent-token agent X`. Only a password-like last
+ * word, so `npm token revoke 2bb381e9` (an id) and `kubectl create token ci --duration=1h`
+ * stay.
+ */
+function accountThenSecret(words: readonly string[], i: number): boolean {
+  if (i + 3 !== words.length || !SUBCOMMAND.test(words[i])) return false;
+  const [account, secret] = [words[i + 1], words[i + 2]];
+  // Not a flag, a short id (`npm token revoke 2bb381e9`) nor `user@host`.
+  return /^[a-z][\w.-]*$/.test(account) && !secret.startsWith("-") && !HOST_AFTER_AT.test(secret) &&
+    (secret.length >= 12 || /[!@#%^&*+=?]/.test(secret)) && passwordLike(secret) &&
+    secretNameKind(lastSegment(words[i])) === "strong";
 }
 
 /** `vault login TOKEN`, `snyk auth TOKEN`, `LOGIN user PASSWORD` (IMAP, in a here-string). */

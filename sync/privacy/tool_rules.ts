@@ -69,6 +69,8 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ["memtier_benchmark", { secret: ["-a", "--authenticate"] }],
   ["certutil", { secret: ["-p"] }],
   ["irssi", { secret: ["-w", "--password"] }],
+  // `keyring set SERVICE USER PASSWORD` (Python keyring).
+  ["keyring", { check: (args) => positionalSecret(args, ["set"], 3) }],
   ["rclone obscure", { check: (args) => positionals(args).slice(1).some(isLiteralSecret) }],
   ["ldappasswd", { secret: ["-w", "-s", "-a"] }],
   ["skopeo", { credentials: ["--creds", "--src-creds", "--dest-creds"] }],
@@ -76,6 +78,7 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
     credentials: ["-u", "--user", "-U", "--proxy-user"],
     attached: ["-u", "-U"],
     secret: ["--oauth2-bearer"],
+    check: certificatePassword,
   }],
   ["http", { credentials: ["-a", "--auth"] }],
   ["https", { credentials: ["-a", "--auth"] }],
@@ -163,6 +166,17 @@ function positionalSecret(
 ): boolean {
   const list = positionals(args);
   return subcommands.includes(list[0]) && isLiteralSecret(list[index] ?? "");
+}
+
+/** `curl --cert client.pem:PASSWORD`: a client certificate's passphrase after its file. */
+function certificatePassword(args: readonly string[]): boolean {
+  return args.some((arg, i) => {
+    if (arg !== "--cert" && arg !== "-E") return false;
+    const value = args[i + 1] ?? "";
+    // `C:\certs\a.pem` has a colon of its own, after a drive letter.
+    const colon = value.indexOf(":", /^[A-Za-z]:\\/.test(value) ? 2 : 0);
+    return colon > 0 && isLiteralSecret(value.slice(colon + 1));
+  });
 }
 
 /** `redis-cli AUTH [user] password`. */

@@ -221,6 +221,14 @@ Deno.test("holdsBuiltinSecret() reads credentials given by position, on stdin an
       false,
     ],
     ["poetry config pypi-token.pypi Xk29dLq7mN4pQ8vR", true],
+    // A subcommand that names a secret, an account, then the secret.
+    ["drush user:password admin 'Hunter#22'", true],
+    ["consul acl set-agent-token agent b21b311e-7788-4996-be5e-efad95a3b3ca", true],
+    ["npm token revoke 2bb381e9", false],
+    ["kubectl create token ci --duration=1h", false],
+    ["keyring set system bot 'Hunter#22'", true],
+    ["curl --cert client.pem:Hunter22x https://api.example.com", true],
+    ["curl --cert client.pem https://api.example.com", false],
   ];
   assertVerdicts(cases);
 });
