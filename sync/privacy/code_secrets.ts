@@ -1,4 +1,4 @@
-import { isLiteralSecret, passwordLike } from "./secret_names.ts";
+import { isLiteralSecret, isSecretUnder, passwordLike, secretNameKind } from "./secret_names.ts";
 
 /**
  * Credentials in code run from the shell (`python -c`, `node -e`, `perl -e`, `php -r`,
@@ -22,17 +22,24 @@ const AUTH_PAIR =
 // literal argument after the first (not a key of an object literal: `{"sub": "1"}`).
 const JWT_CALL =
   /\bjwt\.(?:sign|verify|encode|decode)\s*\([^\n]{0,200}?,\s*(['"])([^'"\n]{1,200})\1(?=\s*[,)])/gi;
+// `[Environment]::SetEnvironmentVariable("DB_PASSWORD", "X", "User")`, `os.putenv('TOKEN',
+// 'X')`, `localStorage.setItem("token", "X")`: a name and its value as the first two literals.
+const SET_CALL =
+  /\b(?:SetEnvironmentVariable|setenv|putenv|setItem|setdefault)\s*\(\s*(['"])([\w.-]{1,100})\1\s*,\s*(['"])([^'"\n]{1,200})\3/gi;
 const LITERAL = /(['"])([^'"\n]*)\1/g;
 const EMAIL = /^[^@\s]+@[\w-]+\.[\w.-]+$/;
 const ALGORITHM = /^(?:[HREP]S\d{3}|none)$/i;
 
-/** True when `text` passes a literal password or signing key to a call by position. */
+/** True when `text` passes a literal password, signing key or named secret to a call by position. */
 export function holdsCodeCredential(text: string): boolean {
   if (!text.includes("(")) return false;
   for (const call of text.matchAll(LOGIN_CALL)) {
     // The first literal is a DSN, a host or a user; a password comes after it.
     const literals = [...call[1].matchAll(LITERAL)].slice(1).map((literal) => literal[2]);
     if (literals.some((literal) => passwordLike(literal) && !EMAIL.test(literal))) return true;
+  }
+  for (const call of text.matchAll(SET_CALL)) {
+    if (isSecretUnder(secretNameKind(call[2]), call[4])) return true;
   }
   for (const pair of text.matchAll(AUTH_PAIR)) {
     if (isLiteralSecret(pair[3])) return true;

@@ -225,7 +225,8 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
   if (eq >= 0) {
     const name = flag.slice(0, eq).replace(/^-+/, "");
     const value = flag.slice(eq + 1);
-    return substitutedSecret(name, value) || credentialsUnder(name, secretNameKind(name), value);
+    return substitutedSecret(context, name, value) ||
+      credentialsUnder(name, secretNameKind(name), value);
   }
   const value = next === undefined || next.startsWith("-") ? "" : next;
   if (rule?.optional?.includes(flag)) return false;
@@ -251,7 +252,7 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
   // unless the flag is itself a secret word (`plink -pw X`).
   if (bare.length < 3 && !flag.startsWith("--") && !SECRET_SHORT_FLAGS.has(bare)) return false;
   const kind = secretNameKind(bare);
-  if (value.startsWith("<(")) return substitutedSecret(bare, value);
+  if (value.startsWith("<(")) return substitutedSecret(context, bare, value);
   // A value of KEY=VALUE pairs is a spec (`--secret id=npm,src=…`), judged pair by pair.
   if (/^[A-Za-z_][\w.-]*=(?!=|$)/.test(value)) return false;
   return isSecretUnder(kind, value) || credentialsUnder(bare, kind, value);
@@ -285,11 +286,18 @@ function userWithPassword(value: string): boolean {
     hasPassword(value);
 }
 
-/** `--vault-password-file <(echo hunter2)`: a literal made into a file on the spot. */
-function substitutedSecret(flag: string, value: string): boolean {
-  if (!/pass|secret|token|key|cred/i.test(flag)) return false;
-  const inner = /^<\((?:echo|printf)\s+(?:-\w+\s+)*(.*)\)$/s.exec(value)?.[1] ?? "";
-  return isLiteralSecret(inner.replace(/^(['"])(.*)\1$/s, "$2"));
+/**
+ * `--vault-password-file <(echo hunter2)`: a literal made into a file on the spot; under
+ * a vague flag, a password-like one to a command that stores secrets (`gcloud secrets
+ * versions add db --data-file=<(echo -n X)`).
+ */
+function substitutedSecret(context: Context, flag: string, value: string): boolean {
+  const inner = /^<\((?:echo|printf)\s+(?:-\w+\s+)*(.*)\)$/s.exec(value)?.[1];
+  if (inner === undefined) return false;
+  const literal = inner.replace(/^(['"])(.*)\1$/s, "$2");
+  if (/pass|secret|token|key|cred/i.test(flag)) return isLiteralSecret(literal);
+  return !/\s/.test(literal) && passwordLike(literal) &&
+    context.words.some((word) => CONSUMERS.has(word));
 }
 
 /**

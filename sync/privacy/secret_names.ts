@@ -16,6 +16,7 @@ export type NameKind = "strong" | "weak" | "long" | null;
 // A name is secret when its parts, joined, end with one of these…
 const ENDINGS = new RegExp(
   "(?:password|passwd|passphrase|pass|passin|passout|passcode|pwd|pw|psk|token|authorization|" +
+    "mnemonic|seedphrase|" +
     "(?:client|webhook|shared|signing|jwt|session|app)secret|(?:api|access|account|auth|" +
     "master|encryption|decryption|storage|app|admin|service|license|subscription|sas|" +
     "secret|private|jwt|hmac|aes|crypt|cipher|session|cookie|csrf|otp|totp|unseal)key)$",
@@ -48,8 +49,9 @@ const WEAK = words(
 // `compat` and `path` end or start the same way.
 const PAT = "pat";
 
-// Every secret name holds one of these; most words hold none, and this test is cheap.
-const VOCABULARY = /pass|pw|psk|secret|token|key|auth|sig|cred|session|sid|cookie|pat/i;
+// Every secret name holds one of these (a wallet's `MNEMONIC`, `SEED_PHRASE` too); most words hold none, and this test is cheap.
+const VOCABULARY =
+  /pass|pw|psk|secret|token|key|auth|sig|cred|session|sid|cookie|pat|mnemonic|phrase/i;
 // The longest ENDINGS alternative: the regex only needs the tail.
 const LONGEST_ENDING = 24;
 

@@ -29,10 +29,12 @@ const NAMESPACED_KEY = /^[a-z0-9_-]+(?::[a-z0-9_-]+)+$/;
 const VALUE_END = /[\s"'`,;&=}\])|<>]/;
 const AUTH_SCHEME = /^(?:bearer|basic|token|digest|bot|apikey|api-key|sso-key|ssws|hmac|key)$/i;
 
-/** The name left of a separator: `password` in `password = "x"`, `"password": "x"`. */
+/** The name left of a separator: `password` in `password = "x"`, `"password": "x"`, `["password"] = "x"`. */
 function nameBefore(word: string, sep: number): string {
   let end = sep;
   while (word[end - 1] === " ") end--;
+  // `os.environ["API_KEY"] = "x"`, `ENV['TOKEN'] = 'x'`: a subscript names the value too.
+  if (word[end - 1] === "]" && (word[end - 2] === '"' || word[end - 2] === "'")) end--;
   if (word[end - 1] === '"' || word[end - 1] === "'") end--;
   let start = end;
   while (start > 0 && NAME_CHAR.test(word[start - 1])) start--;

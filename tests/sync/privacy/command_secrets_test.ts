@@ -229,6 +229,14 @@ Deno.test("holdsBuiltinSecret() reads credentials given by position, on stdin an
     ["keyring set system bot 'Hunter#22'", true],
     ["curl --cert client.pem:Hunter22x https://api.example.com", true],
     ["curl --cert client.pem https://api.example.com", false],
+    // A name and its value set from code, and a secret made into a file for a secret store.
+    ['[Environment]::SetEnvironmentVariable("DB_PASSWORD", "Hunter#22", "User")', true],
+    ['[Environment]::SetEnvironmentVariable("PATH", "C:\\bin", "User")', false],
+    [`ruby -e 'ENV["API_TOKEN"] = "Hunter22x"'`, true],
+    [`python -c 'import os; print(os.environ["API_KEY"])'`, false],
+    ["gcloud secrets versions add db --data-file=<(echo -n 'Hunter#22')", true],
+    ["gcloud secrets versions add db --data-file=<(echo -n $PW)", false],
+    ['export MNEMONIC="abandon ability able about above absent absorb abstract absurd"', true],
   ];
   assertVerdicts(cases);
 });
@@ -260,6 +268,7 @@ Deno.test("holdsBuiltinSecret() answers hostile 64 KiB commands correctly (linea
     ["auth=(' ", false],
     ["insert into t (", false],
     ["insert into t (a) values ('x', ", false],
+    ["setenv('TOKEN', ", false],
   ];
   assertVerdicts(units.map(([unit, expected]) => [fill(unit), expected]));
 });
