@@ -89,6 +89,8 @@ function classify(name: string): NameKind {
     return parts.some((p) => LOOKUP_KEY_PARTS.has(p)) ? null : "long";
   }
   // `REDISCLI_AUTH`, `X_GOOG_SIGNATURE`: a vague word that ends a longer name is as vague.
+  // `TWILIO_ACCOUNT_SID`, `ServiceSid`: a qualified SID is a resource id, not a session's.
+  if (tail === "sid" && parts.length > 1 && !WEAK.has(parts[parts.length - 2])) return null;
   return WEAK.has(tail) ? "weak" : null;
 }
 

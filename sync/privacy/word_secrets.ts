@@ -8,6 +8,7 @@ import { isLiteralSecret, isSecretUnder, looksRandom, secretNameKind } from "./s
  */
 export function wordHoldsSecret(word: string): boolean {
   if (word.includes("@") && credentialsBeforeHost(word)) return true;
+  if (NAMESPACED_WORD.test(word)) return false;
   for (let i = 0; i < word.length; i++) {
     const c = word[i];
     if (c !== "=" && c !== ":") continue;
@@ -26,6 +27,8 @@ export function wordHoldsSecret(word: string): boolean {
 
 const NAME_CHAR = /[A-Za-z0-9_.-]/;
 const NAMESPACED_KEY = /^[a-z0-9_-]+(?::[a-z0-9_-]+)+$/;
+// `auth:token:8f2b4c6d`: three or more segments make a key path, whatever they say.
+const NAMESPACED_WORD = /^[a-z0-9_-]+(?::[a-z0-9_-]+){2,}$/;
 const VALUE_END = /[\s"'`,;&=}\])|<>]/;
 const AUTH_SCHEME = /^(?:bearer|basic|token|digest|bot|apikey|api-key|sso-key|ssws|hmac|key)$/i;
 

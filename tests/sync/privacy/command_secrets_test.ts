@@ -212,6 +212,9 @@ Deno.test("holdsBuiltinSecret() reads credentials given by position, on stdin an
       false,
     ],
     ['redis-cli GET "token:user:42"', false],
+    ['redis-cli TTL "auth:token:8f2b4c6d"', false],
+    ["export TWILIO_ACCOUNT_SID=AC1f2e3d4c5b6a79881726354453627181", false],
+    ["export SESSION_SID=Xk9mP2qR7vT4wY8z", true],
     [
       'curl -H "Idempotency-Key: 8e03978e-40d5-43e8-bc93-6894a57f9324" https://api.example.com',
       false,
