@@ -64,6 +64,8 @@ const DOTTED_SETTING = /^[\w-]+(?:\.[\w-]+)+$/;
 const DECODE_FLAG = /^(?:-d|-D|--decode)$/;
 const SLUG = /^[a-z0-9]+(?:[-_.][a-z0-9]+)*$/;
 const SUBCOMMAND = /^[a-z][\w:.-]*$/;
+// `app:create-user NAME X`, `add_user NAME X`, `user:create NAME X`.
+const CREATES_USER = /(?:create|add|new)[-_:]?user$|(?:^|[-_:])user[-_:](?:create|add|new)$/;
 const HOST_AFTER_AT = /@[\w-]+\./;
 
 interface Context {
@@ -176,8 +178,9 @@ function namedValueHoldsSecret(key: string, value: string, setting: boolean): bo
 }
 
 /**
- * A subcommand that names a secret, an account, then the secret, last: `drush
- * user:password admin X`, `consul acl set-agent-token agent X`. Only a password-like last
+ * A subcommand that names a secret or creates a user, an account, then the secret, last:
+ * `drush user:password admin X`, `consul acl set-agent-token agent X`,
+ * `bin/console app:create-user admin X`. Only a password-like last
  * word, so `npm token revoke 2bb381e9` (an id) and `kubectl create token ci --duration=1h`
  * stay.
  */
@@ -185,9 +188,11 @@ function accountThenSecret(words: readonly string[], i: number): boolean {
   if (i + 3 !== words.length || !SUBCOMMAND.test(words[i])) return false;
   const [account, secret] = [words[i + 1], words[i + 2]];
   // Not a flag, a short id (`npm token revoke 2bb381e9`) nor `user@host`.
+  const chosen = secret.length >= 12 || /[!@#%^&*+=?]/.test(secret) ||
+    /[A-Z]/.test(secret) && /[a-z]/.test(secret);
   return /^[a-z][\w.-]*$/.test(account) && !secret.startsWith("-") && !HOST_AFTER_AT.test(secret) &&
-    (secret.length >= 12 || /[!@#%^&*+=?]/.test(secret)) && passwordLike(secret) &&
-    secretNameKind(lastSegment(words[i])) === "strong";
+    chosen && passwordLike(secret) &&
+    (secretNameKind(lastSegment(words[i])) === "strong" || CREATES_USER.test(words[i]));
 }
 
 /** `vault login TOKEN`, `snyk auth TOKEN`, `LOGIN user PASSWORD` (IMAP, in a here-string). */
