@@ -167,12 +167,12 @@ function spacedPairHoldsSecret(words: readonly string[], i: number): boolean {
  */
 function namedValueHoldsSecret(key: string, value: string, setting: boolean): boolean {
   if (!/^[\w.:/@-]+$/.test(key) || key.includes("=") || value.startsWith("-")) return false;
-  // `--key env://COSIGN_PRIVATE_KEY IMAGE`: a reference to a secret, followed by something else.
-  if (/^\w+:\/\//.test(key)) return false;
   // `poetry config pypi-token.pypi X`: in a dotted setting (not a path such as `secret/db`)
   // the secret word may sit before the last segment.
   const kind = secretNameKind(lastSegment(key)) ??
     (setting && DOTTED_SETTING.test(key) ? secretNameKind(key) : null);
+  // `--key env://COSIGN_PRIVATE_KEY IMAGE`: a reference to a secret, followed by something else.
+  if (kind === null || /^\w+:\/\//.test(key)) return false;
   if (kind !== "strong") return setting && isSecretUnder(kind, value);
   return setting ? !/^[a-z]+$/.test(value) && isLiteralSecret(value) : looksRandom(value);
 }
@@ -393,6 +393,7 @@ function holdsSqlPassword(text: string): boolean {
   for (const match of text.matchAll(SQL_PASSWORD)) {
     if (isLiteralSecret(match[2] ?? match[4] ?? match[6])) return true;
   }
+  if (!text.includes("(")) return false;
   for (const match of text.matchAll(SQL_INSERT)) {
     const columns = match[1].split(",").map((column) => column.trim().replace(/["`]/g, ""));
     const values = [...match[2].matchAll(SQL_VALUE)].map((value) => value[1]);

@@ -8,7 +8,6 @@ import { isLiteralSecret, isSecretUnder, looksRandom, secretNameKind } from "./s
  */
 export function wordHoldsSecret(word: string): boolean {
   if (word.includes("@") && credentialsBeforeHost(word)) return true;
-  if (NAMESPACED_WORD.test(word)) return false;
   for (let i = 0; i < word.length; i++) {
     const c = word[i];
     if (c !== "=" && c !== ":") continue;
@@ -18,8 +17,9 @@ export function wordHoldsSecret(word: string): boolean {
     const kind = secretNameKind(nameBefore(word, i));
     if (kind === null) continue;
     const value = valueAfter(word, i);
-    // `token:user:42`, `session:abc:7`: a namespaced key (Redis, caches), not a name and value.
-    if (c === ":" && NAMESPACED_KEY.test(value)) continue;
+    // `token:user:42`, `auth:token:8f2b4c6d`: a namespaced key (Redis, caches), not a name
+    // and its value.
+    if (c === ":" && (NAMESPACED_KEY.test(value) || NAMESPACED_WORD.test(word))) continue;
     if (isSecretUnder(kind, value)) return true;
   }
   return false;
