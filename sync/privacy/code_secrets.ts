@@ -34,9 +34,12 @@ const ALGORITHM = /^(?:[HREP]S\d{3}|none)$/i;
 export function holdsCodeCredential(text: string): boolean {
   if (!text.includes("(")) return false;
   for (const call of text.matchAll(LOGIN_CALL)) {
-    // The first literal is a DSN, a host or a user; a password comes after it.
+    // The first literal is a DSN, a host or a user; a password comes after it, in one word
+    // (`login('admin', 'Welcome to 2024!')` passes a message).
     const literals = [...call[1].matchAll(LITERAL)].slice(1).map((literal) => literal[2]);
-    if (literals.some((literal) => passwordLike(literal) && !EMAIL.test(literal))) return true;
+    const password = (literal: string) =>
+      !/\s/.test(literal) && !EMAIL.test(literal) && passwordLike(literal);
+    if (literals.some(password)) return true;
   }
   for (const call of text.matchAll(SET_CALL)) {
     if (isSecretUnder(secretNameKind(call[2]), call[4])) return true;

@@ -257,6 +257,36 @@ Deno.test("holdsBuiltinSecret() reads credentials given by position, on stdin an
   assertVerdicts(cases);
 });
 
+// The fixtures hold one command a line; commands continued over lines are checked here.
+Deno.test("holdsBuiltinSecret() reads commands continued over lines", () => {
+  const cases: [string, boolean][] = [
+    [
+      "curl -X POST https://api.example.com/v1 \\\n  -H 'Authorization: Bearer Xk29dLq7mN4pQ8vR' \\\n  -d a=1",
+      true,
+    ],
+    [
+      'curl -X POST https://api.example.com/v1 \\\n  -H "Authorization: Bearer $TOKEN" \\\n  -d a=1',
+      false,
+    ],
+    ["docker run -d \\\n  -e POSTGRES_PASSWORD='Hunter#22' \\\n  -p 5432:5432 postgres:16", true],
+    [
+      "docker run -d \\\n  -e POSTGRES_PASSWORD_FILE=/run/secrets/pg \\\n  -p 5432:5432 postgres:16",
+      false,
+    ],
+    ["mysql -h db \\\n  -u root \\\n  -pHunter22x app", true],
+    ["mysql -h db \\\n  -u root \\\n  -p app", false],
+    ["sshpass -p \\\n  'Hunter#22' ssh host", true],
+    ["ssh -p 2222 \\\n  deploy@host", false],
+    [
+      'Invoke-RestMethod -Uri https://x `\n  -Headers @{Authorization = "Bearer Xk29dLq7mN4pQ8vR"}',
+      true,
+    ],
+    [`psql -c "ALTER USER app\n  WITH PASSWORD 'Hunter22x'"`, true],
+    [`python -c "print(login('admin', 'Welcome to 2024!'))"`, false],
+  ];
+  assertVerdicts(cases);
+});
+
 Deno.test("holdsBuiltinSecret() answers hostile 64 KiB commands correctly (linear patterns, no rescans)", () => {
   const fill = (unit: string) => unit.repeat(Math.ceil(65_536 / unit.length)).slice(0, 65_536);
   const units: [string, boolean][] = [
