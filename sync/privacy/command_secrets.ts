@@ -1,9 +1,11 @@
+import { holdsCodeCredential } from "./code_secrets.ts";
 import { holdsPrivateKey } from "./private_key.ts";
 import {
   isLiteralSecret,
   isSecretUnder,
   looksRandom,
   type NameKind,
+  passwordLike,
   secretNameKind,
 } from "./secret_names.ts";
 import { type SimpleCommand, simpleCommands } from "./shell_words.ts";
@@ -24,7 +26,8 @@ export function holdsBuiltinSecret(text: string): boolean {
   if (holdsKnownToken(text) || holdsPrivateKey(text)) return true;
   // In one bare word (a path, a host, an id) only a token or a key can hide.
   if (BARE_WORD.test(text)) return false;
-  return holdsSqlPassword(text) || simpleCommands(text).some(commandHoldsSecret);
+  return holdsSqlPassword(text) || holdsCodeCredential(text) ||
+    simpleCommands(text).some(commandHoldsSecret);
 }
 
 const BARE_WORD = /^[^\s=:@|<>'"`$]*$/;
@@ -56,6 +59,14 @@ const USER_FLAG = /^(?:-u|-U|--user|--username)$/;
 // The short flags that are secret words themselves (secretNameKind calls them strong).
 const SECRET_SHORT_FLAGS = new Set(["pw"]);
 const PORT_LIKE = /^[\d.:/-]+(?:tcp|udp)?$/;
+const EXPANSION = /\$[\w{(]/;
+const DOTTED_SETTING = /^[\w-]+(?:\.[\w-]+)+$/;
+const DECODE_FLAG = /^(?:-d|-D|--decode)$/;
+const SLUG = /^[a-z0-9]+(?:[-_.][a-z0-9]+)*$/;
+const SUBCOMMAND = /^[a-z][\w:.-]*$/;
+// `app:create-user NAME X`, `add_user NAME X`, `user:create NAME X`.
+const CREATES_USER = /(?:create|add|new)[-_:]?user$|(?:^|[-_:])user[-_:](?:create|add|new)$/;
+const HOST_AFTER_AT = /@[\w-]+\./;
 
 interface Context {
   words: readonly string[];
@@ -129,6 +140,7 @@ function commandHoldsSecret(command: SimpleCommand): boolean {
     }
     if (SETTERS.has(word.toLowerCase())) setting = true;
     else if (next !== undefined && namedValueHoldsSecret(word, next, setting)) return true;
+    else if (accountThenSecret(words, i)) return true;
     if (LOGINS.has(word.toLowerCase()) && loginHoldsSecret(words, i + 1)) return true;
   }
   return feedsSecretConsumer(command) || writesCredentials(command);
@@ -155,9 +167,32 @@ function spacedPairHoldsSecret(words: readonly string[], i: number): boolean {
  */
 function namedValueHoldsSecret(key: string, value: string, setting: boolean): boolean {
   if (!/^[\w.:/@-]+$/.test(key) || key.includes("=") || value.startsWith("-")) return false;
-  const kind = secretNameKind(lastSegment(key));
+  // `poetry config pypi-token.pypi X`: in a dotted setting (not a path such as `secret/db`)
+  // the secret word may sit before the last segment.
+  const kind = secretNameKind(lastSegment(key)) ??
+    (setting && DOTTED_SETTING.test(key) ? secretNameKind(key) : null);
+  // `--key env://COSIGN_PRIVATE_KEY IMAGE`: a reference to a secret, followed by something else.
+  if (kind === null || /^\w+:\/\//.test(key)) return false;
   if (kind !== "strong") return setting && isSecretUnder(kind, value);
   return setting ? !/^[a-z]+$/.test(value) && isLiteralSecret(value) : looksRandom(value);
+}
+
+/**
+ * A subcommand that names a secret or creates a user, an account, then the secret, last:
+ * `drush user:password admin X`, `consul acl set-agent-token agent X`,
+ * `bin/console app:create-user admin X`. Only a password-like last
+ * word, so `npm token revoke 2bb381e9` (an id) and `kubectl create token ci --duration=1h`
+ * stay.
+ */
+function accountThenSecret(words: readonly string[], i: number): boolean {
+  if (i + 3 !== words.length || !SUBCOMMAND.test(words[i])) return false;
+  const [account, secret] = [words[i + 1], words[i + 2]];
+  // Not a flag, a short id (`npm token revoke 2bb381e9`) nor `user@host`.
+  const chosen = secret.length >= 12 || /[!@#%^&*+=?]/.test(secret) ||
+    /[A-Z]/.test(secret) && /[a-z]/.test(secret);
+  return /^[a-z][\w.-]*$/.test(account) && !secret.startsWith("-") && !HOST_AFTER_AT.test(secret) &&
+    chosen && passwordLike(secret) &&
+    (secretNameKind(lastSegment(words[i])) === "strong" || CREATES_USER.test(words[i]));
 }
 
 /** `vault login TOKEN`, `snyk auth TOKEN`, `LOGIN user PASSWORD` (IMAP, in a here-string). */
@@ -195,7 +230,8 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
   if (eq >= 0) {
     const name = flag.slice(0, eq).replace(/^-+/, "");
     const value = flag.slice(eq + 1);
-    return substitutedSecret(name, value) || credentialsUnder(name, secretNameKind(name), value);
+    return substitutedSecret(context, name, value) ||
+      credentialsUnder(name, secretNameKind(name), value);
   }
   const value = next === undefined || next.startsWith("-") ? "" : next;
   if (rule?.optional?.includes(flag)) return false;
@@ -221,7 +257,7 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
   // unless the flag is itself a secret word (`plink -pw X`).
   if (bare.length < 3 && !flag.startsWith("--") && !SECRET_SHORT_FLAGS.has(bare)) return false;
   const kind = secretNameKind(bare);
-  if (value.startsWith("<(")) return substitutedSecret(bare, value);
+  if (value.startsWith("<(")) return substitutedSecret(context, bare, value);
   // A value of KEY=VALUE pairs is a spec (`--secret id=npm,src=…`), judged pair by pair.
   if (/^[A-Za-z_][\w.-]*=(?!=|$)/.test(value)) return false;
   return isSecretUnder(kind, value) || credentialsUnder(bare, kind, value);
@@ -234,13 +270,6 @@ function flagHoldsSecret(context: Context, flag: string, next?: string): boolean
 function credentialsUnder(name: string, kind: NameKind, value: string): boolean {
   return kind === "weak" && CREDENTIAL_NAME.test(name) && userWithPassword(value) &&
     passwordLike(value.slice(value.indexOf(":") + 1));
-}
-
-/** Random, or with the symbols people put in passwords: not a word such as an image name. */
-function passwordLike(value: string): boolean {
-  return looksRandom(value) ||
-    isLiteralSecret(value) && /[!@#%^&*+=?]/.test(value) && /\d/.test(value) &&
-      /[A-Za-z]/.test(value);
 }
 
 /**
@@ -262,40 +291,70 @@ function userWithPassword(value: string): boolean {
     hasPassword(value);
 }
 
-/** `--vault-password-file <(echo hunter2)`: a literal made into a file on the spot. */
-function substitutedSecret(flag: string, value: string): boolean {
-  if (!/pass|secret|token|key|cred/i.test(flag)) return false;
-  const inner = /^<\((?:echo|printf)\s+(?:-\w+\s+)*(.*)\)$/s.exec(value)?.[1] ?? "";
-  return isLiteralSecret(inner.replace(/^(['"])(.*)\1$/s, "$2"));
+/**
+ * `--vault-password-file <(echo hunter2)`: a literal made into a file on the spot; under
+ * a vague flag, a password-like one to a command that stores secrets (`gcloud secrets
+ * versions add db --data-file=<(echo -n X)`).
+ */
+function substitutedSecret(context: Context, flag: string, value: string): boolean {
+  const inner = /^<\((?:echo|printf)\s+(?:-\w+\s+)*(.*)\)$/s.exec(value)?.[1];
+  if (inner === undefined) return false;
+  const literal = inner.replace(/^(['"])(.*)\1$/s, "$2");
+  if (/pass|secret|token|key|cred/i.test(flag)) return isLiteralSecret(literal);
+  return !/\s/.test(literal) && passwordLike(literal) &&
+    context.words.some((word) => CONSUMERS.has(word));
 }
 
-/** The literals `echo`/`printf` pipe into this command, and its here-string. */
+/**
+ * The literals `echo`/`printf` pipe into this command, a string PowerShell pipes
+ * (`"X" | ConvertTo-SecureString`, `$s = "X" | …`), and its here-string.
+ */
 function fedLiterals(command: SimpleCommand): string[] {
   const from = command.pipedFrom?.words ?? [];
   const echoed = ["echo", "printf"].includes(toolName(from[0] ?? ""))
     ? from.slice(1).filter((arg) => !/^-[neE]+$/.test(arg) && !arg.includes("%"))
-    : [];
+    : pipedString(from);
   return command.hereString === null ? echoed : [...echoed, command.hereString];
 }
 
+function pipedString(words: readonly string[]): string[] {
+  const value = words.length === 1
+    ? words[0]
+    : words.length === 3 && words[1] === "="
+    ? words[2]
+    : "";
+  return value === "" || CMDLET.test(value) ? [] : [value];
+}
+
 function fedLiteral(command: SimpleCommand): boolean {
-  return fedLiterals(command).some(isLiteralSecret);
+  // `echo "deploy:$NEW_PW" | chpasswd`: the shell puts the secret in; the line holds none.
+  return fedLiterals(command).some((text) => isLiteralSecret(text) && !EXPANSION.test(text));
 }
 
 /**
- * A random-looking literal fed to a command that stores or uses secrets (`echo X |
- * wrangler secret put API_TOKEN`, `gcloud secrets create k --data-file=- <<< X`), or a
- * `user:password` literal being encoded for Basic auth (`echo -n 'bot:X' | base64`). The
- * tool table knows the commands that read a password whatever it looks like.
+ * A password-like literal (random, or letters, digits and symbols; one word, not code)
+ * fed to a command that stores or uses secrets (`echo X | wrangler secret put API_TOKEN`,
+ * `gcloud secrets create k --data-file=- <<< X`) or logs a user in (`gcloud sql connect db
+ * --user=postgres <<< X`), or being encoded (`echo -n 'bot:X' | base64`, `echo -n X |
+ * base64` for a Kubernetes secret). The tool table knows the commands that read a
+ * password whatever it looks like.
  */
 function feedsSecretConsumer(command: SimpleCommand): boolean {
   const literals = fedLiterals(command);
   if (literals.length === 0) return false;
-  if (toolName(command.words[0] ?? "") === "base64" && literals.some(hasPassword)) return true;
-  const consumes = command.words.some((word) =>
-    CONSUMERS.has(word) || secretNameKind(lastSegment(word)) === "strong"
+  const password = literals.some((text) => !/\s/.test(text) && passwordLike(text));
+  if (toolName(command.words[0] ?? "") === "base64") {
+    // Decoding shows what a value holds (`echo 'eyJ…' | base64 -d`): it is not being made.
+    // A lower-case slug (`my-app-2024`) is a name or a host put into a manifest.
+    const decoding = command.words.some((word) => DECODE_FLAG.test(word));
+    const encoded = password && !literals.every((text) => SLUG.test(text));
+    return !decoding && encoded || literals.some(hasPassword);
+  }
+  if (!password) return false;
+  return command.words.some((word) =>
+    CONSUMERS.has(word) || secretNameKind(lastSegment(word)) === "strong" || USER_FLAG.test(word) ||
+    /^--user(?:name)?=./.test(word)
   );
-  return consumes && literals.some(looksRandom);
 }
 
 /** `echo X > /etc/k3s/token`, `echo '…' >> ~/.netrc`, `tee .pgpass <<< '…'`. */
@@ -323,9 +382,26 @@ function writesCredentials(command: SimpleCommand): boolean {
 const SQL_PASSWORD =
   /\bidentified\s+(?:with\s+\S+\s+)?by\s+(?:password\s*)?\(?(['"])([^'"]*)\1|\bpassword\s*=?\s*\(?(['"])([^'"]*)\3|\buser\s+\S+\s+using\s+(['"]?)([^'"\s]+)\5/gi;
 
+// `INSERT INTO clients (name, secret) VALUES ('ci', 'X')`: a column that says secret, and
+// the literal in its place. Bounded lists, so each start costs a few hundred steps at most.
+const SQL_INSERT =
+  /\binsert\s+into\s+[\w."`]{1,100}\s*\(([^()]{1,300})\)\s*values\s*\(([^()]{1,600})\)/gi;
+// One value of a VALUES list: a quoted literal (`''` escapes a quote) or anything to a comma.
+const SQL_VALUE = /\s*(?:'((?:[^']|'')*)'|[^,]*)\s*(?:,|$)/gy;
+
 function holdsSqlPassword(text: string): boolean {
   for (const match of text.matchAll(SQL_PASSWORD)) {
     if (isLiteralSecret(match[2] ?? match[4] ?? match[6])) return true;
+  }
+  if (!text.includes("(")) return false;
+  for (const match of text.matchAll(SQL_INSERT)) {
+    const columns = match[1].split(",").map((column) => column.trim().replace(/["`]/g, ""));
+    const values = [...match[2].matchAll(SQL_VALUE)].map((value) => value[1]);
+    const found = columns.some((column, i) => {
+      const value = values[i];
+      return value !== undefined && isSecretUnder(secretNameKind(column), value);
+    });
+    if (found) return true;
   }
   return false;
 }

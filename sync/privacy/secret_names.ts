@@ -16,6 +16,7 @@ export type NameKind = "strong" | "weak" | "long" | null;
 // A name is secret when its parts, joined, end with one of these…
 const ENDINGS = new RegExp(
   "(?:password|passwd|passphrase|pass|passin|passout|passcode|pwd|pw|psk|token|authorization|" +
+    "mnemonic|seedphrase|" +
     "(?:client|webhook|shared|signing|jwt|session|app)secret|(?:api|access|account|auth|" +
     "master|encryption|decryption|storage|app|admin|service|license|subscription|sas|" +
     "secret|private|jwt|hmac|aes|crypt|cipher|session|cookie|csrf|otp|totp|unseal)key)$",
@@ -39,6 +40,8 @@ const NOT_SECRETS = new Set(["bypass", "askpass", "compass", "nopass"]);
 // Parts that make the value the name of a secret kept elsewhere (`existingSecret`), or
 // not a secret at all (`WG_PUBLIC_KEY`, `NEXT_PUBLIC_…`, shipped to every browser).
 const REFERRING_PARTS = new Set(["existing", "external", "ref", "public", "publishable"]);
+// Keys that look records up or dedupe requests (`Idempotency-Key: <uuid>`, `--partition-key`).
+const LOOKUP_KEY_PARTS = words("idempotency dedup deduplication partition sort routing cache");
 const WEAK = words(
   "auth session sessionid sid sig signature secret secretid creds credential credentials cookie",
 );
@@ -46,8 +49,9 @@ const WEAK = words(
 // `compat` and `path` end or start the same way.
 const PAT = "pat";
 
-// Every secret name holds one of these; most words hold none, and this test is cheap.
-const VOCABULARY = /pass|pw|psk|secret|token|key|auth|sig|cred|session|sid|cookie|pat/i;
+// Every secret name holds one of these (a wallet's `MNEMONIC`, `SEED_PHRASE` too); most words hold none, and this test is cheap.
+const VOCABULARY =
+  /pass|pw|psk|secret|token|key|auth|sig|cred|session|sid|cookie|pat|mnemonic|phrase/i;
 // The longest ENDINGS alternative: the regex only needs the tail.
 const LONGEST_ENDING = 24;
 
@@ -81,8 +85,12 @@ function classify(name: string): NameKind {
   const tail = parts[parts.length - 1];
   if (tail === PAT) return "strong";
   if (parts.some((p) => STRONG_PARTS.has(p)) && !SETTING_TAILS.has(tail)) return "strong";
-  if (tail === "key" || joined.endsWith("key")) return "long";
+  if (tail === "key" || joined.endsWith("key")) {
+    return parts.some((p) => LOOKUP_KEY_PARTS.has(p)) ? null : "long";
+  }
   // `REDISCLI_AUTH`, `X_GOOG_SIGNATURE`: a vague word that ends a longer name is as vague.
+  // `TWILIO_ACCOUNT_SID`, `ServiceSid`: a qualified SID is a resource id, not a session's.
+  if (tail === "sid" && parts.length > 1 && !WEAK.has(parts[parts.length - 2])) return null;
   return WEAK.has(tail) ? "weak" : null;
 }
 
@@ -93,9 +101,10 @@ function nameParts(name: string): string[] {
   );
 }
 
-// `env.X` (jq), `var.x` (Terraform), `secrets.X` (CI) and `process.env.X` name variables too.
+// `env.X` (jq), `var.x` (Terraform), `secrets.X` (CI) and `process.env.X` name variables too;
+// an AWS ARN (`arn:aws:secretsmanager:…:secret:prod/db-AbCdEf`) names a resource.
 const REFERENCE =
-  /^(?:\$|%\w+%|`|<.*>$|[{[(]|@|\/|~|\.\.?\/|file:|env:|fd:|stdin$|-$|(?:env|var|secrets|process\.env)\.[A-Za-z_])/;
+  /^(?:\$|%\w+%|`|<.*>$|[{[(]|@|\/|~|\.\.?\/|file:|env:|fd:|arn:|stdin$|-$|(?:env|var|secrets|process\.env)\.[A-Za-z_])/;
 // Words that stand for a value: `:env`/`:file` modifiers (keytool), documentation's
 // `changeme`, `YOUR_API_KEY`, `token_here`.
 const PLACEHOLDER =
@@ -126,6 +135,13 @@ export function looksRandom(value: string): boolean {
   return value.length >= 8 && (/[A-Za-z]/.test(value) && /\d/.test(value) || mixedCase(value)) &&
     !value.includes("://") && !LOWER_PATH.test(value) &&
     (value.length >= 16 || !/[/:]/.test(value)) && isLiteralSecret(value);
+}
+
+/** Random, or with the symbols people put in passwords: not a word such as an image name. */
+export function passwordLike(value: string): boolean {
+  return looksRandom(value) ||
+    isLiteralSecret(value) && /[!@#%^&*+=?]/.test(value) && /\d/.test(value) &&
+      /[A-Za-z]/.test(value);
 }
 
 /** Long and about as much upper as lower case: random letters, not a camelCase name. */

@@ -68,7 +68,7 @@ const FORMATS: readonly string[] = [
   String.raw`\bSK[0-9a-f]{32}\b`,
   // Secret managers and platforms: Vault, 1Password, Doppler, Pulumi, Terraform Cloud,
   // Databricks, Linear, Notion, Figma, Netlify, Heroku, Postman, Sentry, Grafana,
-  // New Relic, Dynatrace, Supabase, PlanetScale, Airtable, Mapbox, Fly.io, Tailscale, age,
+  // New Relic, Honeycomb, Dynatrace, Supabase, PlanetScale, Airtable, Mapbox, Fly.io, Tailscale, age,
   // Docker Swarm join tokens.
   String.raw`\bhv[sbr]\.[0-9A-Za-z_-]{24}`,
   String.raw`\bops_[0-9A-Za-z_-]{40}`,
@@ -86,6 +86,7 @@ const FORMATS: readonly string[] = [
   String.raw`\bglc_[0-9A-Za-z_-]{32}`,
   String.raw`\bglsa_[0-9A-Za-z]{32}_[0-9a-f]{8}`,
   String.raw`\bNRAK-[0-9A-Z]{27}\b`,
+  String.raw`\bhc[ax][im]k_[0-9a-z]{40}`,
   String.raw`\bdt0c01\.[0-9A-Z]{24}\.[0-9A-Z]{64}`,
   String.raw`\bsbp_[0-9a-f]{40}`,
   String.raw`\bpscale_(?:tkn|pw|oauth)_[0-9A-Za-z_.-]{32}`,

@@ -1,4 +1,4 @@
-import { isLiteralSecret } from "./secret_names.ts";
+import { isLiteralSecret, secretNameKind } from "./secret_names.ts";
 
 /**
  * Where common tools take a secret on the command line. Flags mean different things to
@@ -25,7 +25,7 @@ export interface ToolRule {
 
 // `-p` alone and `--password` without `=` prompt: only the attached form carries a secret.
 const MYSQL: ToolRule = { attached: ["-p"], optional: ["-p", "--password"] };
-const MONGO: ToolRule = { secret: ["-p", "--password"] };
+const MONGO: ToolRule = { secret: ["-p", "--password"], attached: ["-p"] };
 // `--password-stdin` is read for every tool (command_secrets.ts).
 const LOGIN: ToolRule = { secret: ["-p", "--password"] };
 const CONTAINERS: ToolRule = { plain: ["--secret", "-u", "--user"] };
@@ -57,16 +57,24 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ...names("rar unrar", { attached: ["-p", "-hp"] }),
   ...names("ldapsearch ldapadd ldapmodify ldapdelete ldapwhoami ldapcompare ldapmodrdn", LDAP),
   ...names("smbclient rpcclient smbget smbcacls", SMB),
-  ...names("sqlcmd bcp osql", { secret: ["-P"] }),
+  ...names("sqlcmd bcp osql mssql-cli", { secret: ["-P"], attached: ["-P"] }),
+  ["supabase", { secret: ["-p", "--password"] }],
+  ["p4", { secret: ["-P"] }],
   ...names("mosquitto_pub mosquitto_sub mosquitto_rr", { secret: ["-P", "--pw"] }),
   ...names("zip unzip zipcloak", { secret: ["-P", "--password"], attached: ["-P"] }),
   ...names("useradd usermod", { secret: ["-p", "--password"] }),
   ...names("ssh scp sftp", {}),
   ["sshpass", { secret: ["-p"], attached: ["-p"] }],
-  ...names("redis-cli valkey-cli keydb-cli", { secret: ["-a", "--pass"], check: redisAuth }),
+  ...names("redis-cli valkey-cli keydb-cli", {
+    secret: ["-a", "--pass"],
+    check: redisAuth,
+    readsSecret: (args) => args.includes("--askpass"),
+  }),
   ["memtier_benchmark", { secret: ["-a", "--authenticate"] }],
   ["certutil", { secret: ["-p"] }],
   ["irssi", { secret: ["-w", "--password"] }],
+  // `keyring set SERVICE USER PASSWORD` (Python keyring).
+  ["keyring", { check: (args) => positionalSecret(args, ["set"], 3) }],
   ["rclone obscure", { check: (args) => positionals(args).slice(1).some(isLiteralSecret) }],
   ["ldappasswd", { secret: ["-w", "-s", "-a"] }],
   ["skopeo", { credentials: ["--creds", "--src-creds", "--dest-creds"] }],
@@ -74,9 +82,10 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
     credentials: ["-u", "--user", "-U", "--proxy-user"],
     attached: ["-u", "-U"],
     secret: ["--oauth2-bearer"],
+    check: certificatePassword,
   }],
-  ["http", { credentials: ["-a", "--auth"] }],
-  ["https", { credentials: ["-a", "--auth"] }],
+  // HTTPie and xh: `-a user:password`, or a token with `-A bearer`.
+  ...names("http https xh xhs", { credentials: ["-a", "--auth"], check: bearerAuth }),
   ["openssl", {
     secret: ["-pass", "-passin", "-passout", "-password", "-k", "-K"],
     check: opensslPasswd,
@@ -95,7 +104,10 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ["kinit", { readsSecret: () => true }],
   ["mkpasswd", { check: (args) => positionals(args).some(isLiteralSecret) }],
   ["ansible-vault", { check: encryptString }],
-  ...names("ConvertTo-SecureString convertto-securestring", { check: plainTextSecureString }),
+  ...names("ConvertTo-SecureString convertto-securestring", {
+    check: plainTextSecureString,
+    readsSecret: (args) => args.some((arg) => /^-asplaintext$/i.test(arg)),
+  }),
   // macOS keychains: `-w` a stored password, `-p` a keychain's, `-P` an imported file's.
   ["security", { secret: ["-w", "-p", "-P"] }],
   ...names(
@@ -127,7 +139,15 @@ export const TOOL_RULES: ReadonlyMap<string, ToolRule> = new Map<string, ToolRul
   ...names("sqlplus sqlldr expdp impdp rman dgmgrl", { check: oracleLogin }),
   ["isql", { check: (args) => isLiteralSecret(args.filter((a) => !a.startsWith("-"))[2] ?? "") }],
   ["expect", { check: expectSendsPassword }],
-  ["poetry config", { check: poetryBasicAuth }],
+  ...names("poetry:config composer:config", { check: httpBasicAuth }),
+  // `bundle config [set] [--global] HOST USER:PASSWORD`.
+  ["bundle config", {
+    check: (args) =>
+      /^[\w.-]+:(?!\/\/)(.+)$/.test(positionals(args).at(-1) ?? "") &&
+      isLiteralSecret(positionals(args).at(-1)!.replace(/^[^:]*:/, "")),
+  }],
+  // `reg add KEY /v Password /t REG_SZ /d X`: a value named as a secret, and its data.
+  ["reg", { check: registryValue }],
   ["net use", { check: windowsUserPassword }],
   ["net user", { check: (args) => positionalSecret(args, ["user"], 2) }],
   ...names("xfreerdp wlfreerdp sdl-freerdp", {
@@ -158,6 +178,33 @@ function positionalSecret(
 ): boolean {
   const list = positionals(args);
   return subcommands.includes(list[0]) && isLiteralSecret(list[index] ?? "");
+}
+
+/** `curl --cert client.pem:PASSWORD`: a client certificate's passphrase after its file. */
+function certificatePassword(args: readonly string[]): boolean {
+  return args.some((arg, i) => {
+    if (arg !== "--cert" && arg !== "-E") return false;
+    const value = args[i + 1] ?? "";
+    // `C:\certs\a.pem` has a colon of its own, after a drive letter.
+    const colon = value.indexOf(":", /^[A-Za-z]:\\/.test(value) ? 2 : 0);
+    return colon > 0 && isLiteralSecret(value.slice(colon + 1));
+  });
+}
+
+/** `http -A bearer -a TOKEN URL`: with a bearer scheme, `-a` is the token itself. */
+function bearerAuth(args: readonly string[]): boolean {
+  const scheme = args.findIndex((arg) => arg === "-A" || arg === "--auth-type");
+  if (scheme < 0 || args[scheme + 1] !== "bearer") return false;
+  const auth = args.findIndex((arg) => arg === "-a" || arg === "--auth");
+  return auth >= 0 && isLiteralSecret(args[auth + 1] ?? "");
+}
+
+/** `reg add KEY /v Password /d X`. */
+function registryValue(args: readonly string[]): boolean {
+  const name = args.findIndex((arg) => /^\/v$/i.test(arg));
+  const data = args.findIndex((arg) => /^\/d$/i.test(arg));
+  return name >= 0 && data >= 0 && secretNameKind(args[name + 1] ?? "") === "strong" &&
+    isLiteralSecret(args[data + 1] ?? "");
 }
 
 /** `redis-cli AUTH [user] password`. */
@@ -209,8 +256,8 @@ function oracleLogin(args: readonly string[]): boolean {
   });
 }
 
-/** `poetry config http-basic.REPO USER PASSWORD`. */
-function poetryBasicAuth(args: readonly string[]): boolean {
+/** `poetry config http-basic.REPO USER PASSWORD`, and Composer's alike. */
+function httpBasicAuth(args: readonly string[]): boolean {
   const i = args.findIndex((arg) => arg.startsWith("http-basic."));
   return i >= 0 && isLiteralSecret(args[i + 2] ?? "");
 }

@@ -15,19 +15,29 @@ export function wordHoldsSecret(word: string): boolean {
     // `${TOKEN:?unset}` is a shell expansion's message.
     if (word[i + 1] === c || word[i - 1] === c || word[i + 1] === "?") continue;
     const kind = secretNameKind(nameBefore(word, i));
-    if (kind !== null && isSecretUnder(kind, valueAfter(word, i))) return true;
+    if (kind === null) continue;
+    const value = valueAfter(word, i);
+    // `token:user:42`, `auth:token:8f2b4c6d`: a namespaced key (Redis, caches), not a name
+    // and its value.
+    if (c === ":" && (NAMESPACED_KEY.test(value) || NAMESPACED_WORD.test(word))) continue;
+    if (isSecretUnder(kind, value)) return true;
   }
   return false;
 }
 
 const NAME_CHAR = /[A-Za-z0-9_.-]/;
+const NAMESPACED_KEY = /^[a-z0-9_-]+(?::[a-z0-9_-]+)+$/;
+// `auth:token:8f2b4c6d`: three or more segments make a key path, whatever they say.
+const NAMESPACED_WORD = /^[a-z0-9_-]+(?::[a-z0-9_-]+){2,}$/;
 const VALUE_END = /[\s"'`,;&=}\])|<>]/;
 const AUTH_SCHEME = /^(?:bearer|basic|token|digest|bot|apikey|api-key|sso-key|ssws|hmac|key)$/i;
 
-/** The name left of a separator: `password` in `password = "x"`, `"password": "x"`. */
+/** The name left of a separator: `password` in `password = "x"`, `"password": "x"`, `["password"] = "x"`. */
 function nameBefore(word: string, sep: number): string {
   let end = sep;
   while (word[end - 1] === " ") end--;
+  // `os.environ["API_KEY"] = "x"`, `ENV['TOKEN'] = 'x'`: a subscript names the value too.
+  if (word[end - 1] === "]" && (word[end - 2] === '"' || word[end - 2] === "'")) end--;
   if (word[end - 1] === '"' || word[end - 1] === "'") end--;
   let start = end;
   while (start > 0 && NAME_CHAR.test(word[start - 1])) start--;

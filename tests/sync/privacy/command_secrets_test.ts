@@ -72,6 +72,19 @@ Deno.test("holdsBuiltinSecret() on commands written after the first round of tun
   assert.ok(rows.length >= 300);
 });
 
+// command_heldout_3.tsv (1000 commands, 418 with a secret) was written blind, before its
+// writer read the rules or the other fixtures, after the second round of tuning. On the
+// rules as they were it scored precision 0.988, recall 0.964 (fp 5, fn 15). Its misses were
+// credentials given by position in code (`PDO(dsn, user, X)`, `auth=('u', X)`,
+// `jwt.sign(p, X)`), password-like literals on stdin, an SQL INSERT into a secret column,
+// three tools' password flags and two token formats; its false positives an ARN, a
+// namespaced Redis key, an Idempotency-Key UUID, `env://` and `"user:$PW"` on stdin. It has
+// been tuned on since, so it now only guards against losing what was gained.
+Deno.test("holdsBuiltinSecret() on commands written blind after the second round: precision >= 0.99, recall >= 0.99", async () => {
+  const rows = await assertScores("command_heldout_3.tsv", 0.99, 0.99);
+  assert.ok(rows.length >= 1000);
+});
+
 Deno.test("holdsBuiltinSecret() reads a flag by the tool it belongs to", () => {
   const cases: [string, boolean][] = [
     ["ssh -p 2222 deploy@bastion", false],
@@ -95,6 +108,19 @@ Deno.test("holdsBuiltinSecret() reads a flag by the tool it belongs to", () => {
     ["curl -u alice https://x.example.com", false],
     ["psql -U app -p 5433 app", false],
     ["cqlsh -u cassandra -p Hunter22 10.0.0.3", true],
+    ["mongo -u admin -pHunter22x --authenticationDatabase admin", true],
+    ["sqlcmd -S sql01 -U sa -PHunter22x", true],
+    ["redis-cli --askpass -h cache <<< Hunter22x", true],
+    ["redis-cli --askpass -h cache", false],
+    ["http -A bearer -a Xk29dLq7mN4p https://api.example.com", true],
+    ["http -A bearer -a $TOKEN https://api.example.com", false],
+    ["composer config http-basic.repo.example.com ci Hunter22x", true],
+    ["bundle config set --global gems.example.com ci:Hunter22x", true],
+    ["bundle config set --local path vendor/bundle", false],
+    ["reg add HKCU\\Software\\App /v Password /t REG_SZ /d Hunter22x", true],
+    ["reg add HKCU\\Software\\App /v PasswordExpiry /t REG_DWORD /d 90", false],
+    ["bin/console app:create-user admin Hunter22x", true],
+    ["bin/console app:create-user admin", false],
     ["ssh-keygen -t ed25519 -N '' -f key", false],
     ["ssh-keygen -t ed25519 -N 'Hunter22' -f key", true],
   ];
@@ -169,6 +195,98 @@ Deno.test("holdsBuiltinSecret() tells a secret from a reference to one", () => {
   assertVerdicts(cases);
 });
 
+Deno.test("holdsBuiltinSecret() reads credentials given by position, on stdin and in SQL rows", () => {
+  const cases: [string, boolean][] = [
+    // Code run from the shell: a login call, a user/password pair, a JWT signing key.
+    [`php -r '$db = new PDO("mysql:host=db;dbname=a", "root", "Hunter#22");'`, true],
+    [`php -r 'new PDO("sqlite:/tmp/a.db");'`, false],
+    [`perl -MDBI -e 'DBI->connect("dbi:Pg:dbname=a", "app", "Hunter#22")'`, true],
+    [`python -c "client.login('alice@example.com', getpass())"`, false],
+    [`python -c "requests.get(u, auth=('ops', 'Hunter22x'))"`, true],
+    [`python -c "requests.get(u, auth=('ops', os.environ['PW']))"`, false],
+    [`node -e "console.log(jwt.sign({sub: 1}, 'sign-me-9f8e7d'))"`, true],
+    [`python -c "print(jwt.encode({'sub': '1'}, key, algorithm='HS256'))"`, false],
+    // A one-word password-like literal on stdin to a login, or being encoded.
+    ["gcloud sql connect db --user=postgres <<< 'Hunter#22'", true],
+    ['gcloud sql connect db --user=postgres <<< "$PW"', false],
+    ["mysql -u root <<< 'SELECT 1;'", false],
+    ["echo -n 'Hunter#22' | base64", true],
+    ["echo -n 'my-app-2024' | base64", false],
+    ["echo 'SGVsbG8sIFdvcmxkIQ==' | base64 -d", false],
+    ['$s = "Hunter#22" | ConvertTo-SecureString -AsPlainText -Force', true],
+    ["Get-Content .\\pw.txt | ConvertTo-SecureString -AsPlainText -Force", false],
+    ['echo "deploy:$NEW_PW" | sudo chpasswd', false],
+    // A column that names a secret, and its literal.
+    [`psql -c "INSERT INTO clients (name, secret) VALUES ('ci', 'c1-Xk29dLq7')"`, true],
+    [`psql -c "INSERT INTO users (email, reset_token) VALUES ('a@b.c', NULL)"`, false],
+    // Names and references that only look like secrets.
+    [
+      "aws secretsmanager rotate-secret --secret-id arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf",
+      false,
+    ],
+    ['redis-cli GET "token:user:42"', false],
+    ['redis-cli TTL "auth:token:8f2b4c6d"', false],
+    ["export TWILIO_ACCOUNT_SID=AC1f2e3d4c5b6a79881726354453627181", false],
+    ["export SESSION_SID=Xk9mP2qR7vT4wY8z", true],
+    [
+      'curl -H "Idempotency-Key: 8e03978e-40d5-43e8-bc93-6894a57f9324" https://api.example.com',
+      false,
+    ],
+    [
+      "cosign sign --key env://COSIGN_PRIVATE_KEY ghcr.io/a/b@sha256:4f8a2b9c7d1e3f5a6b8c0d2e4f6a8b0c",
+      false,
+    ],
+    ["poetry config pypi-token.pypi Xk29dLq7mN4pQ8vR", true],
+    // A subcommand that names a secret, an account, then the secret.
+    ["drush user:password admin 'Hunter#22'", true],
+    ["consul acl set-agent-token agent b21b311e-7788-4996-be5e-efad95a3b3ca", true],
+    ["npm token revoke 2bb381e9", false],
+    ["kubectl create token ci --duration=1h", false],
+    ["keyring set system bot 'Hunter#22'", true],
+    ["curl --cert client.pem:Hunter22x https://api.example.com", true],
+    ["curl --cert client.pem https://api.example.com", false],
+    // A name and its value set from code, and a secret made into a file for a secret store.
+    ['[Environment]::SetEnvironmentVariable("DB_PASSWORD", "Hunter#22", "User")', true],
+    ['[Environment]::SetEnvironmentVariable("PATH", "C:\\bin", "User")', false],
+    [`ruby -e 'ENV["API_TOKEN"] = "Hunter22x"'`, true],
+    [`python -c 'import os; print(os.environ["API_KEY"])'`, false],
+    ["gcloud secrets versions add db --data-file=<(echo -n 'Hunter#22')", true],
+    ["gcloud secrets versions add db --data-file=<(echo -n $PW)", false],
+    ['export MNEMONIC="abandon ability able about above absent absorb abstract absurd"', true],
+  ];
+  assertVerdicts(cases);
+});
+
+// The fixtures hold one command a line; commands continued over lines are checked here.
+Deno.test("holdsBuiltinSecret() reads commands continued over lines", () => {
+  const cases: [string, boolean][] = [
+    [
+      "curl -X POST https://api.example.com/v1 \\\n  -H 'Authorization: Bearer Xk29dLq7mN4pQ8vR' \\\n  -d a=1",
+      true,
+    ],
+    [
+      'curl -X POST https://api.example.com/v1 \\\n  -H "Authorization: Bearer $TOKEN" \\\n  -d a=1',
+      false,
+    ],
+    ["docker run -d \\\n  -e POSTGRES_PASSWORD='Hunter#22' \\\n  -p 5432:5432 postgres:16", true],
+    [
+      "docker run -d \\\n  -e POSTGRES_PASSWORD_FILE=/run/secrets/pg \\\n  -p 5432:5432 postgres:16",
+      false,
+    ],
+    ["mysql -h db \\\n  -u root \\\n  -pHunter22x app", true],
+    ["mysql -h db \\\n  -u root \\\n  -p app", false],
+    ["sshpass -p \\\n  'Hunter#22' ssh host", true],
+    ["ssh -p 2222 \\\n  deploy@host", false],
+    [
+      'Invoke-RestMethod -Uri https://x `\n  -Headers @{Authorization = "Bearer Xk29dLq7mN4pQ8vR"}',
+      true,
+    ],
+    [`psql -c "ALTER USER app\n  WITH PASSWORD 'Hunter22x'"`, true],
+    [`python -c "print(login('admin', 'Welcome to 2024!'))"`, false],
+  ];
+  assertVerdicts(cases);
+});
+
 Deno.test("holdsBuiltinSecret() answers hostile 64 KiB commands correctly (linear patterns, no rescans)", () => {
   const fill = (unit: string) => unit.repeat(Math.ceil(65_536 / unit.length)).slice(0, 65_536);
   const units: [string, boolean][] = [
@@ -190,6 +308,13 @@ Deno.test("holdsBuiltinSecret() answers hostile 64 KiB commands correctly (linea
     ["net use ", false],
     ["expect -c ", false],
     ["kubectl create secret ", false],
+    // Positional credentials in code and SQL rows: each start reads a bounded stretch.
+    ["connect('a', 'b', ", false],
+    ["jwt.sign(a, ", false],
+    ["auth=(' ", false],
+    ["insert into t (", false],
+    ["insert into t (a) values ('x', ", false],
+    ["setenv('TOKEN', ", false],
   ];
   assertVerdicts(units.map(([unit, expected]) => [fill(unit), expected]));
 });
