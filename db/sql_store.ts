@@ -241,13 +241,26 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
     collections: readonly string[],
     limit: number,
   ): Promise<PullPage<EncodedRow>> {
-    return await this.#pullPage<EncodedRow>(
-      owner,
-      since,
-      collections,
-      limit,
-      `seq, ${CHANGE_JSON} as json`,
+    // One statement, one snapshot, as #pullPage; but one row for the whole page: a row costs
+    // its driver far more to decode than its bytes do (PGlite: 10 pages of 1,001 rows in
+    // 115 ms, of one row each in 42 ms). Each change is `<seq> US <json>`, changes joined by
+    // RS: neither separator can occur in JSON text, whose strings escape every control
+    // character. The aggregate sorts its own input: a subquery's order is not promised.
+    const [page] = await this.driver.query<
+      { head: number; purged_seq: number; rows: string | null }
+    >(
+      `select u.seq as head, u.purged_seq, p.rows from users u, lateral (
+         select string_agg(i.seq || chr(31) || i.json, chr(30) order by i.seq) as rows
+         from (${pageOf(`seq, ${CHANGE_JSON} as json`)}) i) p
+       where u.user_id = $1`,
+      [owner, since, JSON.stringify(collections), limit],
     );
+    if (!page) return { rows: [], head: 0, purgedSeq: 0 };
+    const rows = page.rows === null ? [] : page.rows.split("\x1e").map((change) => {
+      const cut = change.indexOf("\x1f");
+      return { seq: Number(change.slice(0, cut)), json: change.slice(cut + 1) };
+    });
+    return { rows, head: page.head, purgedSeq: page.purged_seq };
   }
 
   async #pullPage<R extends { seq: number }>(
@@ -262,10 +275,7 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
     // not at all for an owner never seen.
     const rows = await this.driver.query<R & { head: number; purged_seq: number }>(
       `select u.seq as head, u.purged_seq, i.* from users u
-       left join lateral (select ${columns} from items
-         where user_id = u.user_id and seq > $2
-           and collection = any(array(select jsonb_array_elements_text($3::jsonb)))
-         order by seq limit $4) i on true
+       left join lateral (${pageOf(columns)}) i on true
        where u.user_id = $1`,
       [owner, since, JSON.stringify(collections), limit],
     );
@@ -376,6 +386,17 @@ interface AccountRow {
   tier_expires_at: Date | null;
   team_id: string | null;
   team_role: string;
+}
+
+/**
+ * The items of owner `u.user_id` after seq $2 in collections $3 (a JSON array), at most $4,
+ * in sequence order: read along items_user_seq, so no sort.
+ */
+function pageOf(columns: string): string {
+  return `select ${columns} from items
+    where user_id = u.user_id and seq > $2
+      and collection = any(array(select jsonb_array_elements_text($3::jsonb)))
+    order by seq limit $4`;
 }
 
 function toAccount(row: AccountRow): Account {
