@@ -31,13 +31,15 @@ const DEVICE_COLUMNS =
 /**
  * An items row as the JSON text of its change in a pull (`toPulledChange`, same keys in the
  * same order; `redacted` and `author` only when set), cut before the cursor: EncodedRow.
- * to_json escapes strings as JSON; jsonb prints valid JSON of the same value.
+ * to_json escapes strings as JSON; jsonb prints valid JSON of the same value; a uuid prints
+ * as hex digits and dashes, which need no escaping (its to_json took a quarter of this
+ * expression's time on PGlite).
  */
 const CHANGE_JSON = `'{"collection":' || to_json(collection) || ',"id":' || to_json(id)
   || ',"version":' || version || ',"data":' || coalesce(data::text, 'null')
   || ',"deleted":' || deleted || case when redacted then ',"redacted":true' else '' end
   || ',"modified_at":' || modified_at
-  || ',"device_id":' || coalesce(to_json(device_id)::text, 'null')
+  || ',"device_id":' || coalesce('"' || device_id || '"', 'null')
   || coalesce(',"author":' || to_json(author), '')`;
 
 /**
@@ -245,12 +247,12 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
     // its driver far more to decode than its bytes do (PGlite: 10 pages of 1,001 rows in
     // 115 ms, of one row each in 42 ms). Each change is `<seq> US <json>`, changes joined by
     // RS: neither separator can occur in JSON text, whose strings escape every control
-    // character. The aggregate sorts its own input: a subquery's order is not promised.
+    // character.
     const [page] = await this.driver.query<
       { head: number; purged_seq: number; rows: string | null }
     >(
       `select u.seq as head, u.purged_seq, p.rows from users u, lateral (
-         select string_agg(i.seq || chr(31) || i.json, chr(30) order by i.seq) as rows
+         select string_agg(i.seq || chr(31) || i.json, chr(30)) as rows
          from (${pageOf(`seq, ${CHANGE_JSON} as json`)}) i) p
        where u.user_id = $1`,
       [owner, since, JSON.stringify(collections), limit],
@@ -260,6 +262,10 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
       const cut = change.indexOf("\x1f");
       return { seq: Number(change.slice(0, cut)), json: change.slice(cut + 1) };
     });
+    // must: sequence order. The aggregate keeps its sorted input's order in practice, but
+    // SQL does not promise it; sorting here is one pass over sorted rows, where `order by`
+    // in the aggregate had Postgres sort them again (a third of the statement's time).
+    rows.sort((a, b) => a.seq - b.seq);
     return { rows, head: page.head, purgedSeq: page.purged_seq };
   }
 
