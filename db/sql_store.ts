@@ -1,4 +1,5 @@
 import type { Driver } from "./driver.ts";
+import { pageOf, pullEncodedPage } from "./pull_sql.ts";
 import { ownerHeads, receivingDevices } from "./receipts_sql.ts";
 import { conflictTexts, itemTexts, redactItems } from "./redaction_sql.ts";
 import type { ReceiptsStore, ReceivingDevice } from "../sync/receipts.ts";
@@ -29,22 +30,8 @@ const DEVICE_COLUMNS =
   "d.id, d.user_id, d.name, d.platform, d.install_id, d.app_version, d.cursor, d.team_cursor, d.cursor_team_id, d.created_at, d.last_seen_at";
 
 /**
- * An items row as the JSON text of its change in a pull (`toPulledChange`, same keys in the
- * same order; `redacted` and `author` only when set), cut before the cursor: EncodedRow.
- * to_json escapes strings as JSON; jsonb prints valid JSON of the same value; a uuid prints
- * as hex digits and dashes, which need no escaping (its to_json took a quarter of this
- * expression's time on PGlite).
- */
-const CHANGE_JSON = `'{"collection":' || to_json(collection) || ',"id":' || to_json(id)
-  || ',"version":' || version || ',"data":' || coalesce(data::text, 'null')
-  || ',"deleted":' || deleted || case when redacted then ',"redacted":true' else '' end
-  || ',"modified_at":' || modified_at
-  || ',"device_id":' || coalesce('"' || device_id || '"', 'null')
-  || coalesce(',"author":' || to_json(author), '')`;
-
-/**
  * The SQL of the service, identical for postgres.js and PGlite. Push batches are in
- * batch_sql.ts; accounts, devices, pulls, conflicts and stats are here.
+ * batch_sql.ts, pull pages in pull_sql.ts; accounts, devices, conflicts and stats are here.
  */
 export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
   constructor(readonly driver: Driver) {}
@@ -237,36 +224,13 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
     return await this.#pullPage<ItemRow>(owner, since, collections, limit, columns);
   }
 
-  async pullEncoded(
+  pullEncoded(
     owner: string,
     since: number,
     collections: readonly string[],
     limit: number,
   ): Promise<PullPage<EncodedRow>> {
-    // One statement, one snapshot, as #pullPage; but one row for the whole page: a row costs
-    // its driver far more to decode than its bytes do (PGlite: 10 pages of 1,001 rows in
-    // 115 ms, of one row each in 42 ms). Each change is `<seq> US <json>`, changes joined by
-    // RS: neither separator can occur in JSON text, whose strings escape every control
-    // character.
-    const [page] = await this.driver.query<
-      { head: number; purged_seq: number; rows: string | null }
-    >(
-      `select u.seq as head, u.purged_seq, p.rows from users u, lateral (
-         select string_agg(i.seq || chr(31) || i.json, chr(30)) as rows
-         from (${pageOf(`seq, ${CHANGE_JSON} as json`)}) i) p
-       where u.user_id = $1`,
-      [owner, since, JSON.stringify(collections), limit],
-    );
-    if (!page) return { rows: [], head: 0, purgedSeq: 0 };
-    const rows = page.rows === null ? [] : page.rows.split("\x1e").map((change) => {
-      const cut = change.indexOf("\x1f");
-      return { seq: Number(change.slice(0, cut)), json: change.slice(cut + 1) };
-    });
-    // must: sequence order. The aggregate keeps its sorted input's order in practice, but
-    // SQL does not promise it; sorting here is one pass over sorted rows, where `order by`
-    // in the aggregate had Postgres sort them again (a third of the statement's time).
-    rows.sort((a, b) => a.seq - b.seq);
-    return { rows, head: page.head, purgedSeq: page.purged_seq };
+    return pullEncodedPage(this.driver, owner, since, collections, limit);
   }
 
   async #pullPage<R extends { seq: number }>(
@@ -392,17 +356,6 @@ interface AccountRow {
   tier_expires_at: Date | null;
   team_id: string | null;
   team_role: string;
-}
-
-/**
- * The items of owner `u.user_id` after seq $2 in collections $3 (a JSON array), at most $4,
- * in sequence order: read along items_user_seq, so no sort.
- */
-function pageOf(columns: string): string {
-  return `select ${columns} from items
-    where user_id = u.user_id and seq > $2
-      and collection = any(array(select jsonb_array_elements_text($3::jsonb)))
-    order by seq limit $4`;
 }
 
 function toAccount(row: AccountRow): Account {
