@@ -1,4 +1,5 @@
 import type { Driver } from "./driver.ts";
+import { pageOf, pullEncodedPage } from "./pull_sql.ts";
 import { ownerHeads, receivingDevices } from "./receipts_sql.ts";
 import { conflictTexts, itemTexts, redactItems } from "./redaction_sql.ts";
 import type { ReceiptsStore, ReceivingDevice } from "../sync/receipts.ts";
@@ -29,20 +30,8 @@ const DEVICE_COLUMNS =
   "d.id, d.user_id, d.name, d.platform, d.install_id, d.app_version, d.cursor, d.team_cursor, d.cursor_team_id, d.created_at, d.last_seen_at";
 
 /**
- * An items row as the JSON text of its change in a pull (`toPulledChange`, same keys in the
- * same order; `redacted` and `author` only when set), cut before the cursor: EncodedRow.
- * to_json escapes strings as JSON; jsonb prints valid JSON of the same value.
- */
-const CHANGE_JSON = `'{"collection":' || to_json(collection) || ',"id":' || to_json(id)
-  || ',"version":' || version || ',"data":' || coalesce(data::text, 'null')
-  || ',"deleted":' || deleted || case when redacted then ',"redacted":true' else '' end
-  || ',"modified_at":' || modified_at
-  || ',"device_id":' || coalesce(to_json(device_id)::text, 'null')
-  || coalesce(',"author":' || to_json(author), '')`;
-
-/**
  * The SQL of the service, identical for postgres.js and PGlite. Push batches are in
- * batch_sql.ts; accounts, devices, pulls, conflicts and stats are here.
+ * batch_sql.ts, pull pages in pull_sql.ts; accounts, devices, conflicts and stats are here.
  */
 export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
   constructor(readonly driver: Driver) {}
@@ -235,19 +224,13 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
     return await this.#pullPage<ItemRow>(owner, since, collections, limit, columns);
   }
 
-  async pullEncoded(
+  pullEncoded(
     owner: string,
     since: number,
     collections: readonly string[],
     limit: number,
   ): Promise<PullPage<EncodedRow>> {
-    return await this.#pullPage<EncodedRow>(
-      owner,
-      since,
-      collections,
-      limit,
-      `seq, ${CHANGE_JSON} as json`,
-    );
+    return pullEncodedPage(this.driver, owner, since, collections, limit);
   }
 
   async #pullPage<R extends { seq: number }>(
@@ -262,10 +245,7 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
     // not at all for an owner never seen.
     const rows = await this.driver.query<R & { head: number; purged_seq: number }>(
       `select u.seq as head, u.purged_seq, i.* from users u
-       left join lateral (select ${columns} from items
-         where user_id = u.user_id and seq > $2
-           and collection = any(array(select jsonb_array_elements_text($3::jsonb)))
-         order by seq limit $4) i on true
+       left join lateral (${pageOf(columns)}) i on true
        where u.user_id = $1`,
       [owner, since, JSON.stringify(collections), limit],
     );

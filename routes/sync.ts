@@ -12,6 +12,8 @@ import type { ReceiptsService } from "../sync/receipts.ts";
 import type { RedactionService } from "../sync/redaction.ts";
 import { itemRoutes } from "./items.ts";
 
+const UTF8 = new TextEncoder();
+
 /** `/api/sync`: push, pull, stats and conflicts, for device tokens. */
 export function syncRoutes(
   deps: AuthDeps & LimitDeps & {
@@ -28,9 +30,12 @@ export function syncRoutes(
       return c.json(await deps.sync.push(c.get("device")!, c.req.valid("json").changes));
     })
     .get("/data", queryParams(PullQuery), async (c) => {
-      // Already JSON text (SyncService.pull); the same Content-Type as c.json.
-      return c.body(await deps.sync.pull(c.get("device")!, c.req.valid("query")), 200, {
+      // Already JSON text (SyncService.pull), the same Content-Type as c.json; encoded once
+      // here with its length, so the request log need not read the body back to measure it.
+      const body = UTF8.encode(await deps.sync.pull(c.get("device")!, c.req.valid("query")));
+      return c.body(body, 200, {
         "content-type": "application/json",
+        "content-length": String(body.length),
       });
     })
     .get("/stats", async (c) => {

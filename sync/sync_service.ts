@@ -357,7 +357,7 @@ function pullJson(changes: string[], cursor: string, hasMore: boolean): string {
 
 /**
  * A stored item as conflict resolutions show it, at `cursor`; pulls show the same
- * (db/sql_store.ts CHANGE_JSON writes it in SQL).
+ * (db/pull_sql.ts writes it as text around the data's text).
  */
 export function toPulledChange(row: ItemRow, cursor: string): PulledChange {
   return {

@@ -126,8 +126,8 @@ export interface PullPage<R = ItemRow> {
 
 /**
  * A pulled change as the JSON text a pull answers (`toPulledChange` of sync_service.ts)
- * without its cursor and closing brace, which the page adds: written by the database, so
- * a pull parses and re-stringifies no item data.
+ * without its cursor and closing brace, which the page adds: written around the text the
+ * database prints of the item's data, so a pull parses and re-stringifies no item data.
  */
 export interface EncodedRow {
   seq: number;

@@ -4,9 +4,9 @@ import { toPulledChange } from "../../sync/sync_service.ts";
 import { withDrivers } from "../support/drivers.ts";
 
 // Values whose JSON text differs between writers (escapes, spacing, number forms) but
-// whose meaning must not.
+// whose meaning must not, and the control characters that separate a page's changes.
 const TRICKY = [
-  { command: 'say "hi" \\ back\\slash', cwd: "/tmp/ü/日本/🚀", tab: "a\tb\nc\u0001" },
+  { command: 'say "hi" \\ back\\slash', cwd: "/tmp/ü/日本/🚀", tab: "a\tb\nc\u0001\u001e\u001f" },
   { nested: { list: [1, 2.5, -0, 1e21, 12345678901234567890, null, true] }, empty: {} },
   { command: "</script><!-- \u2028 \u2029", n: 0.1 },
 ];
@@ -27,7 +27,7 @@ withDrivers("store pullEncoded", (open) => {
         [JSON.stringify([
           ...TRICKY.map((d, n) => ({
             c: "commands",
-            i: `id "${n}" \\`,
+            i: `id "${n}" \\\u001e`,
             v: n + 1,
             d,
             x: false,
