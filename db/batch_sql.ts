@@ -116,10 +116,11 @@ async function readBatchState(
   userId: string,
   reads: BatchReads,
 ): Promise<Pick<BatchSnapshot, "applied" | "items" | "dedupe">> {
-  // Each part probes an index once per key whatever the statistics say: `= any(array(…))`
-  // and lateral subqueries with `limit 1` (the keys are unique, and the limit keeps them
-  // from being flattened into a join that the planner may run as a hash join over all of
-  // the user's rows).
+  // Each part probes an index once per key whatever the statistics say, and whatever they
+  // said when a connection cached the statement's plan: lateral subqueries with `limit 1`
+  // (the keys are unique, and the limit keeps them from being flattened into a join that the
+  // planner may run as a hash join over all of the user's rows). `change_id = any(…)` is not
+  // enough: a plan made while the user had few rows reads all of them and filters.
   // Changes stored as sent keep no applied_changes row: the item version they wrote holds
   // their change_id (see 003_push_bookkeeping.sql); an applied_changes row comes first.
   const rows = await tx.query<
@@ -129,20 +130,23 @@ async function readBatchState(
       conflict_id: string | null;
     }
   >(
-    `with wanted as materialized (select array(select jsonb_array_elements_text($2::jsonb)::uuid) as ids)
+    `with wanted as materialized (select jsonb_array_elements_text($2::jsonb)::uuid as id)
      select 'recorded' as kind, a.collection, a.item_id as id, a.version, null::jsonb as data,
        null::bool as deleted, null::bool as redacted, null::bigint as modified_at,
        null::uuid as device_id, a.change_id, a.seq, null::uuid as dedupe_key, null::text as author,
        a.status, a.conflict_id
-     from applied_changes a where a.user_id = $1 and a.change_id = any((select ids from wanted)::uuid[])
+     from wanted w cross join lateral (select collection, item_id, version, change_id, seq, status,
+       conflict_id from applied_changes where user_id = $1 and change_id = w.id limit 1) a
      union all
      select 'written', i.collection, i.id, i.version, null, null, null, null, null, i.change_id, i.seq,
        null, null, null, null
-     from items i where i.user_id = $1 and i.change_id = any((select ids from wanted)::uuid[])
+     from wanted w cross join lateral (select collection, id, version, change_id, seq from items
+       where user_id = $1 and change_id = w.id limit 1) i
      union all
      select 'written', v.collection, v.id, v.version, null, null, null, null, null, v.change_id, v.seq,
        null, null, null, null
-     from item_versions v where v.user_id = $1 and v.change_id = any((select ids from wanted)::uuid[])
+     from wanted w cross join lateral (select collection, id, version, change_id, seq
+       from item_versions where user_id = $1 and change_id = w.id limit 1) v
      union all
      select 'item', i.*, null, null from jsonb_to_recordset($3::jsonb) as k(c text, i text)
      cross join lateral (select ${ITEM_COLUMNS} from items

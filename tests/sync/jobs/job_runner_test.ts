@@ -87,7 +87,9 @@ withDrivers("jobs", (_open, kind) => {
     fn: async () => {
       await using t = await openTestApp(kind);
       const { runner } = testRunner(t, Date.now);
-      await runner.runOnce();
+      // An empty table keeps no statistics: planned as empty, a cached plan of each lookup
+      // would scan the whole table once it filled.
+      assert.ok(!(await runner.runOnce()).analyzed.includes("items"));
       // The activity counters reach the statistics the job reads when a session flushes
       // them (at most every second, or ten when idle): this one flushes at commit.
       await t.db.driver.transaction(async (tx) => {
