@@ -114,7 +114,8 @@ class Session {
    * in order, and the error that stopped the rest (Postgres skips what follows an error).
    */
   async send(statements: string[]): Promise<{ results: Results[]; error: Error | null }> {
-    const { messages } = await this.db.execProtocol(
+    // The stream variant parses the answer as it comes; execProtocol also copies it whole.
+    const messages = await this.db.execProtocolStream(
       protocol.serialize.query(statements.join(";\n")),
       { throwOnError: false },
     );
