@@ -8,7 +8,8 @@ import type { Driver, Queryable } from "./driver.ts";
  * its WebAssembly with the wire protocol serialised and parsed on each side: that pass, not
  * the statement, was most of a one-change push (14 passes: BEGIN, SET, three statements and
  * COMMIT, each followed by a Sync of its own). So a transaction sends its statements in as
- * few passes as their order allows (TransactionPipeline): a push is two.
+ * few passes as their order allows (TransactionPipeline): a push's transaction is two, the
+ * reads with BEGIN and the writes with COMMIT.
  */
 export async function openPgliteDriver(dataDir?: string): Promise<Driver> {
   if (dataDir) await Deno.mkdir(dataDir, { recursive: true });
@@ -248,7 +249,7 @@ class QueuedRows<T> extends Promise<T> {
 
   constructor(
     executor: (resolve: (value: T) => void, reject: (reason: unknown) => void) => void,
-    wanted: () => void = () => {},
+    wanted: () => void,
   ) {
     super(executor);
     this.#wanted = wanted;
