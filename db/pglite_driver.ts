@@ -1,4 +1,4 @@
-import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { parse, PGlite, protocol, type Results } from "@electric-sql/pglite";
 import type { Driver, Queryable } from "./driver.ts";
 
 /** The embedded driver, which can also write its whole database out as one archive. */
@@ -11,36 +11,37 @@ export interface PgliteDriver extends Driver {
  * Opens the embedded Postgres in `dataDir` (in memory when `dataDir` is undefined). With
  * `from`, a `dump()` of another database, it starts from that copy instead of running
  * initdb, which is most of the seconds an open takes.
+ *
+ * PGlite is one Postgres session in this process, and every call into it is a pass through
+ * its WebAssembly with the wire protocol serialised and parsed on each side: that pass, not
+ * the statement, was most of a one-change push (14 passes: BEGIN, SET, three statements and
+ * COMMIT, each followed by a Sync of its own). So a transaction sends its statements in as
+ * few passes as their order allows (TransactionPipeline): a push's transaction is two, the
+ * reads with BEGIN and the writes with COMMIT.
  */
 export async function openPgliteDriver(dataDir?: string, from?: Blob): Promise<PgliteDriver> {
   if (dataDir) await Deno.mkdir(dataDir, { recursive: true });
   const db = await PGlite.create({ dataDir, loadDataDir: from, startParams: START_PARAMS });
-  const prepared = new PreparedStatements();
-  const run = (runner: PGlite | Transaction): Queryable => ({
-    query: <T>(text: string, params: unknown[] = []) => prepared.run<T>(runner, text, params),
-  });
+  const session = new Session(db);
   return {
     kind: "pglite",
-    ...run(db),
+    query: <T>(text: string, params: unknown[] = []) =>
+      session.exclusive(() => session.run<T>(text, params)),
     transaction: (fn, { isolation } = {}) =>
-      db.transaction(async (tx) => {
-        // exec, not query: no parameters, so no parse-and-describe pass first.
-        if (isolation) await tx.exec(`set transaction isolation level ${isolation}`);
-        const sent: Promise<unknown>[] = [];
-        const value = await fn({
-          query: <T>(text: string, params: unknown[] = []) => {
-            const rows = run(tx).query<T>(text, params);
-            sent.push(rows);
-            // Marked handled here: a failure is reported once, by the transaction.
-            rows.catch(() => {});
-            return rows;
-          },
-        });
-        await Promise.all(sent);
+      session.exclusive(async () => {
+        const tx = new TransactionPipeline(session, isolation);
+        let value;
+        try {
+          value = await fn(tx);
+        } catch (error) {
+          await tx.end("rollback");
+          throw error;
+        }
+        await tx.end("commit");
         return value;
       }),
-    dump: () => db.dumpDataDir("none"),
-    close: () => db.close(),
+    dump: () => session.exclusive(() => db.dumpDataDir("none")),
+    close: () => session.exclusive(() => db.close()),
   };
 }
 
@@ -62,41 +63,215 @@ const START_PARAMS = [
 const PREPARABLE = /^\s*(with|select|insert|update|delete|values)\b/i;
 
 /**
- * Runs each statement as a named prepared statement, executed through the simple protocol
- * with its parameters written as quoted literals. PGlite's `query()` parses, describes and
- * plans the text on every call, in two passes through the WASM Postgres; an `EXECUTE` of a
- * statement prepared once in the session skips all of that (a tenth of the time for a
- * short statement, profiled). A prepared statement outlives a rolled-back transaction, and
- * Postgres replans it itself after a schema change.
+ * The one session, used by one caller at a time (a transaction holds it from BEGIN to
+ * COMMIT), and its prepared statements.
+ *
+ * Each statement runs as a named prepared statement, `EXECUTE`d through the simple protocol
+ * with its parameters written as quoted literals: PGlite's `query()` parses, describes and
+ * plans the text on every call, in two passes, where an `EXECUTE` of a statement prepared
+ * once in the session skips all of that (a tenth of the time for a short statement,
+ * profiled), and several `EXECUTE`s travel in one simple query. A prepared statement
+ * outlives a rolled-back transaction, and Postgres replans it itself after a schema change.
  *
  * Literals are `'…'` with quotes doubled (standard_conforming_strings is on, so backslashes
  * mean nothing) and of unknown type, so each takes its parameter's type exactly as a bound
  * value would. A parameter that is not a string, number, boolean or date, or a string
  * holding a NUL (which would end the query text), goes through `query()` instead.
  */
-class PreparedStatements {
-  readonly #names = new Map<string, Promise<string>>();
+class Session {
+  readonly #prepared = new Map<string, string>();
   #count = 0;
+  #turn: Promise<unknown> = Promise.resolve();
 
-  async run<T>(runner: PGlite | Transaction, text: string, params: unknown[]): Promise<T[]> {
-    const literals = PREPARABLE.test(text) ? toLiterals(params) : null;
-    if (literals === null) return (await runner.query<T>(text, params)).rows;
-    const name = await this.#prepare(runner, text);
-    const args = literals.length === 0 ? "" : `(${literals.join(", ")})`;
-    const [result] = await runner.exec(`execute ${name}${args}`);
-    return result.rows as T[];
+  constructor(readonly db: PGlite) {}
+
+  /** Runs `work` once everything asked for before it has finished. */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.#turn.then(work);
+    this.#turn = done.catch(() => {});
+    return done;
   }
 
-  #prepare(runner: PGlite | Transaction, text: string): Promise<string> {
-    let name = this.#names.get(text);
+  /** One statement on its own. */
+  async run<T>(text: string, params: unknown[]): Promise<T[]> {
+    const sql = await this.compile(text, params);
+    if (sql === null) return (await this.db.query<T>(text, params)).rows;
+    const { results, error } = await this.send([sql]);
+    if (error) throw error;
+    return results[0].rows as T[];
+  }
+
+  /**
+   * The `EXECUTE` that runs `text` with `params`, preparing it on first use (a pass of its
+   * own, so a statement that fails to prepare is known and prepared again next time); null
+   * when it must go through `query()`.
+   */
+  async compile(text: string, params: unknown[]): Promise<string | null> {
+    const literals = PREPARABLE.test(text) ? toLiterals(params) : null;
+    if (literals === null) return null;
+    let name = this.#prepared.get(text);
     if (name === undefined) {
-      const chosen = `s${++this.#count}`;
-      name = runner.exec(`prepare ${chosen} as ${text}`).then(() => chosen);
-      this.#names.set(text, name);
-      // A statement that failed to prepare is prepared again by its next caller.
-      name.catch(() => this.#names.delete(text));
+      name = `s${++this.#count}`;
+      const { error } = await this.send([`prepare ${name} as ${text}`]);
+      if (error) throw error;
+      this.#prepared.set(text, name);
     }
-    return name;
+    return literals.length === 0 ? `execute ${name}` : `execute ${name}(${literals.join(", ")})`;
+  }
+
+  /**
+   * Runs `statements` as one simple query, in one pass: the results of those that completed,
+   * in order, and the error that stopped the rest (Postgres skips what follows an error).
+   */
+  async send(statements: string[]): Promise<{ results: Results[]; error: Error | null }> {
+    // The stream variant parses the answer as it comes; execProtocol also copies it whole.
+    const messages = await this.db.execProtocolStream(
+      protocol.serialize.query(statements.join(";\n")),
+      { throwOnError: false },
+    );
+    // The server's error (a DatabaseError, with its SQLSTATE) is the one message that is an Error.
+    const failed = messages.findIndex((message) => message instanceof Error);
+    const completed = failed === -1 ? messages : messages.slice(0, failed);
+    const results = completed.some((message) => message.name === "commandComplete")
+      ? parse.parseResults(completed, this.db.parsers)
+      : [];
+    return { results, error: failed === -1 ? null : messages[failed] as unknown as Error };
+  }
+}
+
+interface Queued {
+  text: string;
+  params: unknown[];
+  resolve(rows: unknown[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A transaction's statements, queued and sent when their rows are first waited for (then,
+ * await, Promise.all) or at COMMIT, each time with every statement queued before them: the
+ * lock and the reads of a push go together with the BEGIN, its writes together with the
+ * COMMIT. Order is kept, and so are the driver's promises: a statement that fails fails the
+ * transaction, rolled back, and those queued behind it are not run.
+ */
+class TransactionPipeline implements Queryable {
+  #queue: Queued[] = [];
+  /** BEGIN, until it goes out in front of the first statements. */
+  #begin: string | null;
+  #sending: Promise<void> = Promise.resolve();
+  #failure: { error: unknown } | null = null;
+
+  constructor(readonly session: Session, isolation?: string) {
+    this.#begin = isolation ? `begin isolation level ${isolation}` : "begin";
+  }
+
+  query<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    let settle!: Pick<Queued, "resolve" | "reject">;
+    const rows = new QueuedRows<T[]>((resolve, reject) => {
+      settle = { resolve: resolve as Queued["resolve"], reject };
+    }, () => this.#flush());
+    // Marked handled here: a failure is reported once, by the transaction.
+    Promise.prototype.then.call(rows, undefined, () => {});
+    if (this.#failure) settle.reject(this.#failure.error);
+    else this.#queue.push({ text, params, ...settle });
+    return rows;
+  }
+
+  /** Sends what is queued with COMMIT behind it, or rolls back; throws what failed. */
+  async end(how: "commit" | "rollback"): Promise<void> {
+    if (how === "commit" && !this.#failure) await this.#flush(true);
+    else await this.#sending;
+    for (const queued of this.#queue.splice(0)) {
+      queued.reject(new Error("The transaction was rolled back before this statement ran"));
+    }
+    if (this.#failure || how === "rollback") {
+      if (this.session.db.isInTransaction()) await this.session.send(["rollback"]);
+      if (this.#failure) throw this.#failure.error;
+    }
+  }
+
+  #flush(commit = false): Promise<void> {
+    const batch = this.#queue.splice(0);
+    if (batch.length > 0 || commit) {
+      this.#sending = this.#sending.then(() => this.#send(batch, commit));
+    }
+    return this.#sending;
+  }
+
+  /**
+   * Runs of preparable statements go in one pass, behind BEGIN if it has not gone out yet
+   * and ahead of COMMIT when `commit`; any other statement goes alone, through `query()`.
+   */
+  async #send(batch: Queued[], commit: boolean): Promise<void> {
+    let run: { queued: Queued; sql: string }[] = [];
+    const sendRun = async (tail: string[], beginAnyway = false) => {
+      if (run.length === 0 && tail.length === 0 && !(beginAnyway && this.#begin)) return;
+      const lead = this.#begin ? [this.#begin] : [];
+      const sent = run;
+      this.#begin = null;
+      run = [];
+      const { results, error } = await this.session.send([
+        ...lead,
+        ...sent.map((r) => r.sql),
+        ...tail,
+      ]);
+      sent.forEach(({ queued }, i) => {
+        const result = results[lead.length + i];
+        if (result) queued.resolve(result.rows);
+      });
+      if (error) throw error;
+      const last = results.at(-1)?.command;
+      if (tail.length > 0 && last !== "COMMIT") {
+        throw new Error(`COMMIT answered ${last}: the transaction was rolled back`);
+      }
+    };
+    try {
+      if (this.#failure) throw this.#failure.error;
+      for (const queued of batch) {
+        const sql = await this.session.compile(queued.text, queued.params);
+        if (sql !== null) {
+          run.push({ queued, sql });
+          continue;
+        }
+        await sendRun([], true);
+        queued.resolve((await this.session.db.query(queued.text, queued.params)).rows);
+      }
+      // A transaction that sent nothing has nothing to commit.
+      await sendRun(commit && (this.#begin === null || run.length > 0) ? ["commit"] : []);
+    } catch (error) {
+      this.#failure ??= { error };
+      // Those that completed keep their rows: a promise settles once.
+      for (const queued of batch) queued.reject(error);
+    }
+  }
+}
+
+/**
+ * A statement's rows that go out only once someone waits for them: its `then` (which
+ * `await` and `Promise.all` call) flushes the pipeline. Derived promises are plain ones.
+ */
+class QueuedRows<T> extends Promise<T> {
+  static override get [Symbol.species]() {
+    return Promise;
+  }
+
+  #wanted: (() => void) | null;
+
+  constructor(
+    executor: (resolve: (value: T) => void, reject: (reason: unknown) => void) => void,
+    wanted: () => void,
+  ) {
+    super(executor);
+    this.#wanted = wanted;
+  }
+
+  override then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    const wanted = this.#wanted;
+    this.#wanted = null;
+    wanted?.();
+    return super.then(onFulfilled, onRejected);
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { withDrivers } from "../support/drivers.ts";
+import { PGlite } from "@electric-sql/pglite";
+import { openTestDb, withDrivers } from "../support/drivers.ts";
 import { retryOnceIfTransient, sqlState, type TransactionOptions } from "../../db/driver.ts";
 import { openPostgresDriver } from "../../db/postgres_driver.ts";
 
@@ -36,6 +37,124 @@ withDrivers("Driver.transaction()", (open) => {
     },
   });
 });
+
+withDrivers("Driver.transaction()", (open) => {
+  Deno.test({
+    name: "answers the statements before a failed one, runs none behind it, and writes nothing",
+    fn: async () => {
+      await using db = await open();
+      await db.driver.query("create table t (n int primary key)");
+      const settled: PromiseSettledResult<unknown>[] = [];
+      await assert.rejects(
+        db.driver.transaction(async (tx) => {
+          const sent = [1, 1, 2].map((n) => tx.query("insert into t values ($1)", [n]));
+          settled.push(...await Promise.allSettled(sent));
+          return "done";
+        }),
+        /duplicate key/,
+      );
+      assert.deepEqual(settled.map((s) => s.status), ["fulfilled", "rejected", "rejected"]);
+      assert.deepEqual([...await db.driver.query("select n from t")], []);
+    },
+  });
+
+  Deno.test({
+    name: "fails when COMMIT refuses a deferred constraint, and the next one runs",
+    fn: async () => {
+      await using db = await open();
+      await db.driver.query(
+        "create table t (n int, constraint t_n unique (n) deferrable initially deferred)",
+      );
+      await assert.rejects(
+        db.driver.transaction((tx) => {
+          void tx.query("insert into t values ($1)", [1]);
+          void tx.query("insert into t values ($1)", [1]);
+          return Promise.resolve();
+        }),
+        (error) => sqlState(error) === "23505",
+      );
+      await db.driver.transaction(async (tx) => {
+        await tx.query("insert into t values ($1)", [2]);
+      });
+      assert.deepEqual([...await db.driver.query("select n from t")], [{ n: 2 }]);
+    },
+  });
+
+  Deno.test({
+    name: "rolls back what it sent when its function throws",
+    fn: async () => {
+      await using db = await open();
+      await db.driver.query("create table t (n int primary key)");
+      await assert.rejects(
+        db.driver.transaction(async (tx) => {
+          await tx.query("insert into t values ($1)", [1]);
+          void tx.query("insert into t values ($1)", [2]);
+          throw new Error("Planned failure");
+        }),
+        /Planned failure/,
+      );
+      assert.deepEqual([...await db.driver.query("select n from t")], []);
+    },
+  });
+
+  Deno.test({
+    name: "keeps the order of statements with and without parameters, DDL among them",
+    fn: async () => {
+      await using db = await open();
+      await db.driver.query("create table t (n int primary key, at serial)");
+      const seen = await db.driver.transaction(async (tx) => {
+        void tx.query("insert into t (n) values ($1)", [1]);
+        void tx.query("create index t_at on t (at)");
+        void tx.query("insert into t (n) values (2)");
+        const rows = await tx.query<{ n: number }>("select n from t order by at");
+        void tx.query("insert into t (n) values ($1)", [3]);
+        return rows.map((r) => r.n);
+      });
+      assert.deepEqual(seen, [1, 2]);
+      const rows = await db.driver.query<{ n: number }>("select n from t order by at");
+      assert.deepEqual(rows.map((r) => r.n), [1, 2, 3]);
+    },
+  });
+});
+
+Deno.test("[pglite] Driver.transaction() sends BEGIN with the first statements and COMMIT with the last ones", async () => {
+  await using db = await openTestDb("pglite");
+  await db.driver.query("create table t (n int primary key)");
+  await db.driver.query("insert into t values ($1)", [0]);
+  const push = () =>
+    db.driver.transaction(async (tx) => {
+      const [[head], rows] = await Promise.all([
+        tx.query<{ n: number }>("select n from t where n = 0 for update"),
+        tx.query("select n from t"),
+      ]);
+      void tx.query("insert into t values ($1)", [head.n + rows.length]);
+      void tx.query("insert into t values ($1)", [-rows.length]);
+    }, { isolation: "read committed" });
+  // The first run also prepares each statement, in a pass of its own.
+  await push();
+  const passes = countPasses();
+  try {
+    await push();
+  } finally {
+    passes.restore();
+  }
+  // A pass is one call into PGlite's WebAssembly: the reads with BEGIN, the writes with COMMIT.
+  assert.equal(passes.count(), 2);
+  const rows = await db.driver.query<{ n: number }>("select n from t order by n");
+  assert.deepEqual(rows.map((r) => r.n), [-3, -1, 0, 1, 3]);
+});
+
+/** Counts calls into PGlite (each runs its WebAssembly over one wire message). */
+function countPasses(): { count(): number; restore(): void } {
+  const proto = PGlite.prototype;
+  const original = proto.execProtocolRawSync;
+  let count = 0;
+  proto.execProtocolRawSync = function (message: Uint8Array) {
+    count++;
+    return original.call(this, message);
+  };
+  return { count: () => count, restore: () => proto.execProtocolRawSync = original };
+}
 
 withDrivers("Driver.transaction()", (open, kind) => {
   Deno.test({
