@@ -1,9 +1,13 @@
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import type { Driver, Queryable } from "./driver.ts";
+import { ensureDataDir } from "./ensure_data_dir.ts";
 
 /** Opens the embedded Postgres in `dataDir` (in memory when `dataDir` is undefined). */
 export async function openPgliteDriver(dataDir?: string): Promise<Driver> {
-  if (dataDir) await Deno.mkdir(dataDir, { recursive: true });
+  if (dataDir) {
+    await Deno.mkdir(dataDir, { recursive: true });
+    await ensureDataDir(dataDir, START_PARAMS);
+  }
   const db = await PGlite.create({ dataDir, startParams: START_PARAMS });
   const prepared = new PreparedStatements();
   const run = (runner: PGlite | Transaction): Queryable => ({
