@@ -8,6 +8,7 @@
  * collection, which an idle or lightly loaded service may not run for minutes (RSS after a
  * first start: 635 MB; after a restart on the same directory: 185 MB; with this: 200-240
  * MB). A terminated worker's isolate returns its heap at once. Restarts skip the worker.
+ * Only a failure that left files behind is thrown.
  */
 export async function ensureDataDir(dataDir: string, startParams: string[]): Promise<void> {
   if (await exists(`${dataDir}/PG_VERSION`)) return;
@@ -33,6 +34,9 @@ export async function ensureDataDir(dataDir: string, startParams: string[]): Pro
     });
     if (failure !== null) throw new Error(failure);
   } catch (error) {
+    // Nothing written (e.g. a runtime whose workers cannot load PGlite): the caller's own
+    // PGlite runs initdb, as it would without this, and reports what fails there.
+    if (!await exists(`${dataDir}/PG_VERSION`)) return;
     throw new Error(
       `Creating the embedded database in "${dataDir}" failed: ${
         error instanceof Error ? error.message : error
