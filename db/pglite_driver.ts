@@ -1,5 +1,6 @@
 import { parse, PGlite, protocol, type Results } from "@electric-sql/pglite";
 import type { Driver, Queryable } from "./driver.ts";
+import { ensureDataDir } from "./ensure_data_dir.ts";
 
 /** The embedded driver, which can also write its whole database out as one archive. */
 export interface PgliteDriver extends Driver {
@@ -20,7 +21,11 @@ export interface PgliteDriver extends Driver {
  * reads with BEGIN and the writes with COMMIT.
  */
 export async function openPgliteDriver(dataDir?: string, from?: Blob): Promise<PgliteDriver> {
-  if (dataDir) await Deno.mkdir(dataDir, { recursive: true });
+  if (dataDir) {
+    await Deno.mkdir(dataDir, { recursive: true });
+    // A copy to start from is loaded, not created: no initdb to move out of this isolate.
+    if (!from) await ensureDataDir(dataDir, START_PARAMS);
+  }
   const db = await PGlite.create({ dataDir, loadDataDir: from, startParams: START_PARAMS });
   const session = new Session(db);
   return {
