@@ -87,6 +87,7 @@ async function transaction<T>(
         (value) => ({ value }),
         (error: unknown) => ({ error }),
       );
+      // Never settles: sql.begin would answer either outcome on the closed connection.
       if (lost) return new Promise<never>(() => {});
       if ("error" in outcome) throw outcome.error;
       return outcome.value;
