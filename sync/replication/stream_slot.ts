@@ -54,7 +54,7 @@ interface ParseFailure {
  */
 export async function streamSlot(options: StreamSlotOptions): Promise<ReplicationError | null> {
   if (options.signal.aborted) return null;
-  const service = new LogicalReplicationService(
+  const service = new GuardedReplicationService(
     options.session,
     {
       // auto would ack each message on receipt, before it is published; the timer
@@ -217,6 +217,35 @@ export async function streamSlot(options: StreamSlotOptions): Promise<Replicatio
     await subscribed;
   }
   return failure;
+}
+
+/**
+ * pg-logical-replication listens to its pg client's errors only from after the client has
+ * connected until it asks the client to end; pg throws an 'error' event nobody listens to
+ * from its socket handler, out of every promise, and the process dies. The server's FATAL
+ * can come in either gap: in the same read as the ReadyForQuery that ends the connect, or
+ * as it ends a session being closed. So every client the service makes listens from the
+ * moment it is made, and for good: the library reports the session's failure anyway, or
+ * the stream has already stopped.
+ */
+class GuardedReplicationService extends LogicalReplicationService {
+  constructor(...args: ConstructorParameters<typeof LogicalReplicationService>) {
+    super(...args);
+    let current: Listening | null = null;
+    // The library keeps its client in `_client`: each one it makes passes through here, and
+    // the one it drops too, just after it removed every listener of it.
+    Object.defineProperty(this, "_client", {
+      get: () => current,
+      set: (client: Listening | null) => {
+        for (const each of [current, client]) each?.on("error", () => {});
+        current = client;
+      },
+    });
+  }
+}
+
+interface Listening {
+  on(event: "error", listener: () => void): void;
 }
 
 /**

@@ -83,3 +83,55 @@ Deno.test({
     assert.equal((await pullAll(t, d.token)).length, 8);
   },
 });
+
+Deno.test({
+  name:
+    "[postgres] a push whose database session is ended mid-transaction answers 500 INTERNAL, and its retry stores the batch once",
+  fn: async () => {
+    await using t = await openTestApp("postgres");
+    const d = await t.device("alice");
+    await pushOk(t, d.token, [change("settings", "ui", { theme: "dark" })]);
+    const batch = [
+      change("settings", "ui", { theme: "light" }, { base_version: 1 }),
+      command("ls"),
+    ];
+    const other = postgres(t.db.url!, { max: 2, onnotice: () => {} });
+    try {
+      const b = await other.reserve();
+      await b`begin`;
+      await b`select seq from users where user_id = 'alice' for update`;
+      const answer = t.request("POST", "/api/sync/data", {
+        token: d.token,
+        body: { changes: batch },
+      });
+      // The push waits for the user's lock, its first statement, which it awaits inside its
+      // transaction: that is where it is ended.
+      await eventually(
+        async () => {
+          const [{ n }] = await other`select count(pg_terminate_backend(pid))::int as n
+            from pg_stat_activity
+           where datname = current_database() and application_name = 'devpocket-sync'
+             and wait_event_type = 'Lock'`;
+          return n > 0;
+        },
+        10_000,
+        "the push to wait for the user's lock",
+      );
+      const response = await answer;
+      assert.equal(response.status, 500);
+      assert.equal((await response.json()).error.code, "INTERNAL");
+      await b`rollback`;
+      b.release();
+    } finally {
+      await other.end();
+    }
+    const { results } = await pushOk(t, d.token, batch);
+    assert.deepEqual(results.map((r) => [outcome(r), r.version]), [["applied", 2], ["applied", 1]]);
+    const items = await pullAll(t, d.token);
+    assert.deepEqual(items.map((i) => [i.collection, i.version]).sort(), [
+      ["commands", 1],
+      ["settings", 2],
+    ]);
+    assert.deepEqual(items.find((i) => i.id === "ui")?.data, { theme: "light" });
+  },
+});

@@ -242,3 +242,32 @@ Deno.test("ReplicationListener reports a slot that lost its WAL and does not rec
     await db.driver.query("select pg_reload_conf()");
   }
 });
+
+Deno.test("ReplicationListener lives through its sessions being ended again and again, whatever they are doing, and streams once they are left alone", async () => {
+  await using db = await openReplicationDb();
+  const bus = new MemoryBus();
+  const inbox = await Inbox.open(bus, "alice");
+  await using l = testListener(db, bus, TIMING);
+  await l.start();
+  await writeCommand(db, "a", 1);
+  await inbox.waitForSeq(1);
+
+  // The lock session, the set-up sessions and the walsender, each caught wherever it is: an
+  // error the listener leaves unhandled fails this test as an uncaught error.
+  const until = Date.now() + 2_000;
+  let seq = 1;
+  let ended = 0;
+  while (Date.now() < until) {
+    const rows = await db.driver.query<{ done: boolean }>(
+      `select pg_terminate_backend(pid) as done from pg_stat_activity
+        where datname = current_database() and application_name like 'devpocket-sync-replication%'`,
+    );
+    ended += rows.filter((r) => r.done).length;
+    await writeCommand(db, `k${seq}`, ++seq);
+    await sleep(15 + Math.random() * 40);
+  }
+  assert.ok(ended > 5, `sessions ended: ${ended}`);
+  await writeCommand(db, "last", ++seq);
+  await inbox.waitForSeq(seq, 10_000);
+  assert.equal(l.state().role, "holder");
+});
