@@ -40,12 +40,18 @@ const TRANSIENT = new Set(["40001", "40P01"]);
  * Runs `transaction` a second time when the server cancelled the first run as a deadlock
  * victim or a serialization failure; any other failure, or a second one, is thrown.
  * `transaction` must be safe to run again: everything it did was rolled back.
+ *
+ * The second run waits a few random milliseconds first: run at once, it can take back the
+ * lock the survivor was about to be granted and meet it in the same deadlock again.
  */
 export async function retryOnceIfTransient<T>(transaction: () => Promise<T>): Promise<T> {
   try {
     return await transaction();
   } catch (error) {
     if (!TRANSIENT.has(sqlState(error) ?? "")) throw error;
+    await new Promise((resume) => setTimeout(resume, RETRY_PAUSE_MS * (1 + Math.random())));
     return await transaction();
   }
 }
+
+const RETRY_PAUSE_MS = 10;
