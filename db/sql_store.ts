@@ -221,7 +221,21 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
     const columns = withData
       ? ITEM_COLUMNS
       : ITEM_COLUMNS.replace(", data,", ", null::jsonb as data,");
-    return await this.#pullPage<ItemRow>(owner, since, collections, limit, columns);
+    // One statement, one snapshot: the head and the rows agree, in one round trip. The
+    // owner's row comes back once with null item columns when nothing is past `since`, and
+    // not at all for an owner never seen.
+    const rows = await this.driver.query<ItemRow & { head: number; purged_seq: number }>(
+      `select u.seq as head, u.purged_seq, i.* from users u
+       left join lateral (${pageOf(columns)}) i on true
+       where u.user_id = $1`,
+      [owner, since, JSON.stringify(collections), limit],
+    );
+    const [first] = rows;
+    const items: ItemRow[] = [];
+    for (const { head: _head, purged_seq: _purged, ...row } of rows) {
+      if (row.seq !== null) items.push(row);
+    }
+    return { rows: items, head: first?.head ?? 0, purgedSeq: first?.purged_seq ?? 0 };
   }
 
   pullEncoded(
@@ -231,30 +245,6 @@ export class SqlStore implements SyncStore, ReceiptsStore, RedactionStore {
     limit: number,
   ): Promise<PullPage<EncodedRow>> {
     return pullEncodedPage(this.driver, owner, since, collections, limit);
-  }
-
-  async #pullPage<R extends { seq: number }>(
-    owner: string,
-    since: number,
-    collections: readonly string[],
-    limit: number,
-    columns: string,
-  ): Promise<PullPage<R>> {
-    // One statement, one snapshot: the head and the rows agree, in one round trip. The
-    // owner's row comes back once with null item columns when nothing is past `since`, and
-    // not at all for an owner never seen.
-    const rows = await this.driver.query<R & { head: number; purged_seq: number }>(
-      `select u.seq as head, u.purged_seq, i.* from users u
-       left join lateral (${pageOf(columns)}) i on true
-       where u.user_id = $1`,
-      [owner, since, JSON.stringify(collections), limit],
-    );
-    const [first] = rows;
-    const items: R[] = [];
-    for (const { head: _head, purged_seq: _purged, ...row } of rows) {
-      if (row.seq !== null) items.push(row as unknown as R);
-    }
-    return { rows: items, head: first?.head ?? 0, purgedSeq: first?.purged_seq ?? 0 };
   }
 
   async getItem(userId: string, collection: string, id: string): Promise<ItemRow | null> {
