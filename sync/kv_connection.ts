@@ -28,9 +28,10 @@ const CONNECT_WAIT_MS = 2_000;
 
 /**
  * Opens the connection the configuration names; each client library is loaded only when
- * named (node-redis alone holds about 25MB of the embedded default's memory). A Redis (or a cluster) that does not
- * answer within two seconds does not stop start-up: the client keeps connecting in the
- * background and every check falls back to this instance's memory until it answers.
+ * named (node-redis alone holds about 25MB of the embedded default's memory). A Redis (or a
+ * cluster) that does not answer within two seconds does not stop start-up: the client keeps
+ * connecting in the background and every check falls back to this instance's memory until
+ * it answers.
  */
 export async function openKvConnection(
   config: {

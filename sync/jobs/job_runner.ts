@@ -40,11 +40,12 @@ export interface JobRunnerOptions extends CompactionPolicy {
 
 /**
  * The scheduled jobs of DESIGN.md §12: free-tier retention, `expire` history rules and
- * tombstone compaction, then planner statistics of grown tables, every `intervalSeconds`. Every instance runs a runner; each step
- * of a run is a transaction that first takes a Postgres advisory lock, so at most one
- * instance works at a time across the deployment (the others' runs end at once) and the
- * work is done once. Steps are bounded (`batchSize` rows) and a run stops starting new
- * ones after its time budget: a large backlog is worked off over several runs.
+ * tombstone compaction, then planner statistics of grown tables, every `intervalSeconds`.
+ * Every instance runs a runner; each step of a run is a transaction that first takes a
+ * Postgres advisory lock, so at most one instance works at a time across the deployment
+ * (the others' runs end at once) and the work is done once. Steps are bounded (`batchSize`
+ * rows) and a run stops starting new ones after its time budget: a large backlog is worked
+ * off over several runs.
  */
 export class JobRunner {
   readonly #options: JobRunnerOptions;
