@@ -33,13 +33,19 @@ export function compression(): MiddlewareHandler<AppEnv> {
     ) return;
     c.header("Vary", "Accept-Encoding", { append: true });
     const encoding = chooseEncoding(c.req.header("accept-encoding"));
-    if (encoding === null) return;
+    if (encoding === null || declaredLength(res.headers) < COMPRESS_MIN_BYTES) return;
     const body = new Uint8Array(await res.arrayBuffer());
     const packed = body.length < COMPRESS_MIN_BYTES ? body : await compress(body, encoding);
     c.res = new Response(packed, res);
     if (packed !== body) c.res.headers.set("Content-Encoding", encoding);
     c.res.headers.set("Content-Length", String(packed.length));
   };
+}
+
+/** The declared `Content-Length`; Infinity when there is none (the body must be read). */
+function declaredLength(headers: Headers): number {
+  const value = headers.get("content-length");
+  return value === null ? Infinity : Number(value);
 }
 
 async function compress(

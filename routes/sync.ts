@@ -4,6 +4,7 @@ import type { SyncService } from "../sync/sync_service.ts";
 import { type AuthDeps, requireAuth } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
 import type { LimitDeps } from "./rate_limit.ts";
+import { sizedJson } from "./sized_json.ts";
 import { jsonBody, queryParams } from "./validate.ts";
 import type { StatsService } from "../sync/stats_service.ts";
 import type { ConflictService } from "../sync/conflict_service.ts";
@@ -11,8 +12,6 @@ import { conflictRoutes } from "./conflicts.ts";
 import type { ReceiptsService } from "../sync/receipts.ts";
 import type { RedactionService } from "../sync/redaction.ts";
 import { itemRoutes } from "./items.ts";
-
-const UTF8 = new TextEncoder();
 
 /** `/api/sync`: push, pull, stats and conflicts, for device tokens. */
 export function syncRoutes(
@@ -27,16 +26,12 @@ export function syncRoutes(
   return new Hono<AppEnv>()
     .use(requireAuth(deps, "device"), deps.limit)
     .post("/data", jsonBody(PushBody, { judgedPerChange: true }), async (c) => {
-      return c.json(await deps.sync.push(c.get("device")!, c.req.valid("json").changes));
+      const result = await deps.sync.push(c.get("device")!, c.req.valid("json").changes);
+      return sizedJson(c, JSON.stringify(result));
     })
     .get("/data", queryParams(PullQuery), async (c) => {
-      // Already JSON text (SyncService.pull), the same Content-Type as c.json; encoded once
-      // here with its length, so the request log need not read the body back to measure it.
-      const body = UTF8.encode(await deps.sync.pull(c.get("device")!, c.req.valid("query")));
-      return c.body(body, 200, {
-        "content-type": "application/json",
-        "content-length": String(body.length),
-      });
+      // Already JSON text (SyncService.pull).
+      return sizedJson(c, await deps.sync.pull(c.get("device")!, c.req.valid("query")));
     })
     .get("/stats", async (c) => {
       return c.json(await deps.stats.forUser(c.get("account")));
