@@ -11,10 +11,18 @@ const headKey = (userId: string) => userKey(userId, "head");
 const statsKey = (userId: string) => userKey(userId, "stats");
 
 /**
+ * Raises the head (never lowers it) and renews its expiry, atomically: one command where a
+ * MULTI of ZADD and EXPIRE is four, on a path taken twice per push (after its commit, and
+ * by the replication listener before it publishes).
+ */
+const ADVANCE_HEAD = `redis.call("ZADD", KEYS[1], "GT", ARGV[1], "head")
+redis.call("EXPIRE", KEYS[1], ARGV[2])`;
+
+/**
  * The cache on the deployment's Redis (one, or a cluster), shared by every instance. A
  * head is a one-member sorted set so that `ZADD … GT` raises it atomically and never
  * lowers it, whichever instance writes last. Keys are `userKey()`s: one user's head and
- * stats share a cluster slot, so the MULTI that advances a head stays on one master.
+ * stats share a cluster slot.
  */
 export class RedisSyncCache implements SyncCache {
   constructor(readonly client: RedisClient | RedisClusterClient) {}
@@ -24,10 +32,10 @@ export class RedisSyncCache implements SyncCache {
   }
 
   async advance(userId: string, seq: number): Promise<void> {
-    await this.client.multi()
-      .zAdd(headKey(userId), { score: seq, value: "head" }, { GT: true })
-      .expire(headKey(userId), HEAD_TTL_SECONDS)
-      .exec();
+    await this.client.eval(ADVANCE_HEAD, {
+      keys: [headKey(userId)],
+      arguments: [String(seq), String(HEAD_TTL_SECONDS)],
+    });
   }
 
   async stats(userId: string): Promise<{ head: number | null; stats: CachedStats | null }> {

@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import { SqlStore } from "../../../db/sql_store.ts";
 import { withHeadTracking } from "../../../sync/cache/head_tracking_bus.ts";
 import { RedisSyncCache } from "../../../sync/cache/redis_sync_cache.ts";
-import { MemorySyncCache, type SyncCache } from "../../../sync/cache/sync_cache.ts";
+import {
+  HEAD_TTL_SECONDS,
+  MemorySyncCache,
+  type SyncCache,
+} from "../../../sync/cache/sync_cache.ts";
 import { MemoryBus } from "../../../sync/bus/memory_bus.ts";
 import { inProcessNotifier, WAL_NOTIFIER } from "../../../sync/change_notifier.ts";
 import { decodeCursor, encodeCursor } from "../../../sync/cursor.ts";
@@ -127,6 +131,11 @@ for (const [where, kind, redis] of STORES) {
     await s.cache.advance(s.userId, 10);
     await s.cache.advance(s.userId, 4);
     assert.equal(await s.cache.head(s.userId), 10);
+    if (s.kv) {
+      // Each advance renews the head's expiry, the one that did not raise it too.
+      const ttl = await s.kv.kv.client.ttl(userKey(s.userId, "head"));
+      assert.ok(ttl > 0 && ttl <= HEAD_TTL_SECONDS, `ttl ${ttl}`);
+    }
     // A device behind the cached head is answered from Postgres, which has less.
     const page = await s.pull(b, { since: encodeCursor(3), limit: 100 });
     assert.equal(s.reads.pullEncoded, 1);
