@@ -1,7 +1,7 @@
 import type { Redis as UpstashRedis } from "@upstash/redis";
 import { abortableSleep } from "./abortable_sleep.ts";
 import { backoffDelay, DEFAULT_BACKOFF } from "./bus/backoff.ts";
-import { ReconnectClock } from "./bus/node_redis.ts";
+import { ReconnectClock, UNTIMED_COMMANDS } from "./bus/node_redis.ts";
 import type { createClusterClient } from "./bus/redis_cluster_bus.ts";
 import type { Logger } from "./logger.ts";
 
@@ -118,6 +118,7 @@ async function newClient(url: string, reconnects: ReconnectClock) {
     // must: with the offline queue a check waits for a reconnect that may never come, and
     // the insurance limiter never runs.
     disableOfflineQueue: true,
+    commandOptions: UNTIMED_COMMANDS,
     socket: {
       connectTimeout: CONNECT_WAIT_MS,
       reconnectStrategy: reconnects.strategy,

@@ -152,3 +152,12 @@ export function redact(url: string): string {
     return "<unparsable REDIS_URL>";
   }
 }
+
+/**
+ * The command options of every node-redis client here: no timer per command. node-redis 6
+ * arms a 5 s `AbortSignal.timeout` for each command, which bounds only its wait to be
+ * written (with `disableOfflineQueue`, a tick at most) and is disarmed once it is, yet
+ * still fires 5 s later and builds its TimeoutError: several timers and errors per push,
+ * for nothing. A reply that never comes was never bounded by it.
+ */
+export const UNTIMED_COMMANDS = { timeout: 0 };

@@ -8,6 +8,7 @@ import {
   type NodeRedisBusOptions,
   ReconnectClock,
   redact,
+  UNTIMED_COMMANDS,
 } from "./node_redis.ts";
 
 /** Options of {@linkcode RedisBus.connect}. */
@@ -176,6 +177,7 @@ function newClient(
     name,
     // must: a publish while Redis is away rejects now instead of waiting in a queue
     disableOfflineQueue: true,
+    commandOptions: UNTIMED_COMMANDS,
     socket: { reconnectStrategy },
   });
 }

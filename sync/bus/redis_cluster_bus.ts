@@ -8,6 +8,7 @@ import {
   type NodeRedisBusOptions,
   ReconnectClock,
   redact,
+  UNTIMED_COMMANDS,
 } from "./node_redis.ts";
 
 type Cluster = ReturnType<typeof createClusterClient>;
@@ -198,6 +199,7 @@ export function createClusterClient(
   const seed = new URL(urls[0]);
   return createCluster({
     rootNodes: urls.map((url) => ({ url })),
+    commandOptions: UNTIMED_COMMANDS,
     defaults: {
       ...(seed.username && { username: decodeURIComponent(seed.username) }),
       ...(seed.password && { password: decodeURIComponent(seed.password) }),

@@ -3,9 +3,10 @@ import assert from "node:assert/strict";
 import { openKvConnection } from "../../sync/kv_connection.ts";
 import { SILENT_LOGGER } from "../../sync/logger.ts";
 import { userKey } from "../../sync/redis_keys.ts";
+import { abortTimeoutsArmed } from "../support/abort_timeouts.ts";
 import { eventually } from "../support/eventually.ts";
 import { startRedisCluster } from "../support/redis_cluster.ts";
-import { testRedisClusterUrls } from "../support/services.ts";
+import { testRedisClusterUrls, testRedisUrl } from "../support/services.ts";
 
 Deno.test("openKvConnection: REDIS_CLUSTER_URLS opens the cluster client, which reaches every master", async () => {
   const kv = await openKvConnection({ REDIS_CLUSTER_URLS: testRedisClusterUrls() }, SILENT_LOGGER);
@@ -22,6 +23,29 @@ Deno.test("openKvConnection: REDIS_CLUSTER_URLS opens the cluster client, which 
     );
   } finally {
     await kv.close();
+  }
+});
+
+Deno.test("openKvConnection: commands on one Redis and on a cluster arm no timer each", async () => {
+  for (
+    const config of [{ REDIS_URL: testRedisUrl() }, { REDIS_CLUSTER_URLS: testRedisClusterUrls() }]
+  ) {
+    const kv = await openKvConnection(config, SILENT_LOGGER);
+    try {
+      if (kv.kind !== "redis" && kv.kind !== "redis-cluster") throw new Error(kv.kind);
+      const key = userKey(crypto.randomUUID(), "t");
+      await eventually(
+        () => kv.client.set(key, "1", { EX: 60 }).then(() => true, () => false),
+        10_000,
+        "the client to connect",
+      );
+      const armed = await abortTimeoutsArmed(() =>
+        Promise.all([kv.client.get(key), kv.client.eval("return 1", { keys: [key] })])
+      );
+      assert.equal(armed, 0, kv.kind);
+    } finally {
+      await kv.close();
+    }
   }
 });
 

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { RedisBus, type RedisBusOptions } from "../../../sync/bus/redis_bus.ts";
 import { testRedisUrl } from "../../support/services.ts";
+import { abortTimeoutsArmed } from "../../support/abort_timeouts.ts";
 import { eventually } from "../../support/eventually.ts";
 import {
   assertHandlerFailureIsolated,
@@ -149,6 +150,11 @@ sanitizedTestCase("RedisBus: close disconnects both connections", async () => {
     2_000,
     "Redis to see both connections closed",
   );
+});
+
+sanitizedTestCase("RedisBus: a publish arms no timer", async () => {
+  await using bus = await open(testRedisUrl(), {});
+  assert.equal(await abortTimeoutsArmed(() => bus.publish(channelName(), "x")), 0);
 });
 
 sanitizedTestCase("RedisBus: publish, subscribe and ping after close are refused", async () => {
