@@ -31,7 +31,10 @@ export function compression(): MiddlewareHandler<AppEnv> {
       !res.body || res.headers.has("content-encoding") ||
       !COMPRESSIBLE.test(res.headers.get("content-type") ?? "")
     ) return;
-    c.header("Vary", "Accept-Encoding", { append: true });
+    // On the answer itself: c.header would rebuild a finalized Response (its body and every
+    // header) for this one header. Every answer here is built by the app, so its headers are
+    // mutable (a fetched Response's would not be).
+    res.headers.append("Vary", "Accept-Encoding");
     const encoding = chooseEncoding(c.req.header("accept-encoding"));
     if (encoding === null || declaredLength(res.headers) < COMPRESS_MIN_BYTES) return;
     const body = new Uint8Array(await res.arrayBuffer());
