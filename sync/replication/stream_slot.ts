@@ -8,8 +8,12 @@ import type { SessionConfig } from "./session.ts";
 
 /** Transactions published but not yet confirmed before the stream pauses for the bus. */
 const MAX_UNCONFIRMED = 256;
-/** Coalescing window for standby status updates. */
-const ACK_EVERY_MS = 5;
+/**
+ * Coalescing window for standby status updates. Each one is a write to the walsender and
+ * a wakeup of it; confirming later only keeps WAL a little longer (and a crash replays a
+ * little more: hints are at-least-once anyway).
+ */
+const ACK_EVERY_MS = 50;
 
 /** One streaming session on the slot: options and progress hooks. */
 export interface StreamSlotOptions {
