@@ -53,11 +53,17 @@ async function batch<T>(
   // it will write over and its sequence numbers follow commit order.
   // Sent together: one connection runs them in order, so the reads still follow the
   // lock and see everything committed before it.
-  let [head, state, conflictStatus] = await Promise.all([
+  const reading = Promise.all([
     lockExistingUser(tx, userId),
     readBatchState(tx, userId, reads),
     reads.conflictId === undefined ? undefined : lockConflict(tx, userId, reads.conflictId),
   ]);
+  if (reads.whileReading) {
+    // One turn of the microtask queue first: postgres.js writes a statement out there.
+    await null;
+    reads.whileReading();
+  }
+  let [head, state, conflictStatus] = await reading;
   if (head === null) {
     // A user seen for the first time: create the row, then read again under its lock.
     head = await lockUser(tx, userId);

@@ -1,10 +1,6 @@
 import { holdsBuiltinSecret } from "./privacy/command_secrets.ts";
 import { someText } from "./privacy/some_text.ts";
-import {
-  compileUserPattern,
-  compileUserPatterns,
-  type UserPattern,
-} from "./privacy/user_pattern.ts";
+import { compileUserPattern, compileUserPatterns } from "./privacy/user_pattern.ts";
 import type { SyncSettings } from "./sync_settings.ts";
 
 type HistoryRule = NonNullable<SyncSettings["history_rules"]>[number];
@@ -16,12 +12,18 @@ type HistoryRule = NonNullable<SyncSettings["history_rules"]>[number];
  * compiled once (and cached by their text across batches).
  */
 export class PrivacyFilter {
-  readonly #userPatterns: UserPattern | null;
+  readonly #builtin: BuiltinSecrets;
+  readonly #userPatterns: TextTest | null;
   readonly #localOnly: HistoryRuleMatcher[];
-  readonly #verdicts = new Map<string, boolean>();
 
-  constructor(settings: Pick<SyncSettings, "secret_patterns" | "history_rules"> = {}) {
-    this.#userPatterns = compileUserPatterns(settings.secret_patterns ?? []);
+  /** `builtin`: the batch's verdicts of the built-in rules, if some were judged already. */
+  constructor(
+    settings: Pick<SyncSettings, "secret_patterns" | "history_rules"> = {},
+    builtin = new BuiltinSecrets(),
+  ) {
+    this.#builtin = builtin;
+    const userPatterns = compileUserPatterns(settings.secret_patterns ?? []);
+    this.#userPatterns = userPatterns && textTest((text) => userPatterns.test(text));
     this.#localOnly = (settings.history_rules ?? []).flatMap((rule) =>
       rule.action === "local_only" ? [historyRuleMatcher(rule.match, true)] : []
     );
@@ -29,7 +31,7 @@ export class PrivacyFilter {
 
   /** True when `text` carries something that looks like a secret. */
   isSecret(text: string): boolean {
-    return holdsBuiltinSecret(text) || (this.#userPatterns?.test(text) ?? false);
+    return holdsBuiltinSecret(text) || (this.#userPatterns?.any(text) ?? false);
   }
 
   /**
@@ -38,29 +40,67 @@ export class PrivacyFilter {
    * or a `local_only` history rule matches it.
    */
   isPrivate(command: Record<string, unknown>): boolean {
-    const isSecret = (text: string) => this.isSecret(text);
-    return Object.entries(command).some(([field, value]) =>
-      (!COMMAND_FIELDS.has(field) && isSecret(field)) ||
-      (typeof value === "string" && REPEATING_FIELDS.has(field)
-        ? this.#isSecretRepeating(value)
-        : someText(value, isSecret))
-    ) || this.#localOnly.some((matches) => matches(command));
+    return this.#builtin.holds(command) ||
+      (this.#userPatterns !== null && holdsSecretText(command, this.#userPatterns)) ||
+      this.#localOnly.some((matches) => matches(command));
   }
+}
 
-  /**
-   * A device's `cwd`, `host` and `shell` repeat across a batch (a few directories, one
-   * host, one shell), so each distinct short value is judged once per filter; the command
-   * text itself rarely repeats and is always judged.
-   */
-  #isSecretRepeating(text: string): boolean {
-    if (text.length > MEMO_TEXT_LIMIT) return this.isSecret(text);
-    let verdict = this.#verdicts.get(text);
+/**
+ * The built-in rules' half of `PrivacyFilter.isPrivate`, which needs no settings: a batch
+ * can judge its commands before its settings are read (while its reads are in flight), and
+ * each command object is judged once.
+ */
+export class BuiltinSecrets {
+  readonly #verdicts = new Map<object, boolean>();
+  readonly #test = textTest(holdsBuiltinSecret);
+
+  /** True when a text of `command` (as `PrivacyFilter.isPrivate` reads them) holds a secret. */
+  holds(command: Record<string, unknown>): boolean {
+    let verdict = this.#verdicts.get(command);
     if (verdict === undefined) {
-      verdict = this.isSecret(text);
-      if (this.#verdicts.size < MEMO_ENTRIES) this.#verdicts.set(text, verdict);
+      verdict = holdsSecretText(command, this.#test);
+      this.#verdicts.set(command, verdict);
     }
     return verdict;
   }
+}
+
+/** One rule set over a command's texts; `repeating` is for the fields that repeat in a batch. */
+interface TextTest {
+  any(text: string): boolean;
+  repeating(text: string): boolean;
+}
+
+/**
+ * A device's `cwd`, `host` and `shell` repeat across a batch (a few directories, one
+ * host, one shell), so each distinct short value is judged once per batch; the command
+ * text itself rarely repeats and is always judged.
+ */
+function textTest(isSecret: (text: string) => boolean): TextTest {
+  const verdicts = new Map<string, boolean>();
+  return {
+    any: isSecret,
+    repeating(text) {
+      if (text.length > MEMO_TEXT_LIMIT) return isSecret(text);
+      let verdict = verdicts.get(text);
+      if (verdict === undefined) {
+        verdict = isSecret(text);
+        if (verdicts.size < MEMO_ENTRIES) verdicts.set(text, verdict);
+      }
+      return verdict;
+    },
+  };
+}
+
+/** Whether `test` finds a secret in any text of the command, its unknown keys included. */
+function holdsSecretText(command: Record<string, unknown>, test: TextTest): boolean {
+  return Object.entries(command).some(([field, value]) =>
+    (!COMMAND_FIELDS.has(field) && test.any(field)) ||
+    (typeof value === "string" && REPEATING_FIELDS.has(field)
+      ? test.repeating(value)
+      : someText(value, test.any))
+  );
 }
 
 const REPEATING_FIELDS = new Set(["cwd", "host", "shell"]);

@@ -5,7 +5,7 @@ import { type Collection, SPECS } from "./collections.ts";
 import type { Change } from "./change_schema.ts";
 import { encodeCursor } from "./cursor.ts";
 import type { ChangeResult, ChangeStatus } from "./api_schemas.ts";
-import { PrivacyFilter } from "./privacy_filter.ts";
+import { BuiltinSecrets, PrivacyFilter } from "./privacy_filter.ts";
 import {
   type AppliedRow,
   type BatchSnapshot,
@@ -44,6 +44,8 @@ export interface PlanContext {
   author: string | null;
   now: number;
   newId: () => string;
+  /** The batch's commands as the built-in privacy rules judged them, if judged already. */
+  builtinSecrets?: BuiltinSecrets;
 }
 
 /**
@@ -90,7 +92,7 @@ class Plan {
   ) {
     this.#head = snapshot.head;
     this.#dedupe = new Map(snapshot.dedupe);
-    this.#filter = new PrivacyFilter(settings);
+    this.#filter = new PrivacyFilter(settings, context.builtinSecrets);
     this.#allowed = allowedCollections(settings, context.deviceId);
   }
 
@@ -104,7 +106,7 @@ class Plan {
         `Collection ${change.collection} is not synced for this device`,
       );
     }
-    if (change.collection === "commands" && change.op === "upsert" && this.#isPrivate(change)) {
+    if (isFilterable(change) && this.#isPrivate(change)) {
       return this.#record(change, { status: "filtered" });
     }
     const key = itemKey(change.collection, change.id);
@@ -313,6 +315,21 @@ export function mergePlans(plans: PlanResult[]): PlanResult {
     newConflicts: plans.flatMap((p) => p.newConflicts),
     settled: plans.flatMap((p) => p.settled),
   };
+}
+
+/**
+ * Judges the batch's commands by the built-in privacy rules, which need no stored state:
+ * so they can be judged while the batch's reads are in flight (`BatchReads.whileReading`).
+ */
+export function judgeBuiltinSecrets(changes: PreparedChange[], secrets: BuiltinSecrets): void {
+  for (const prepared of changes) {
+    if (prepared.ok && isFilterable(prepared.change)) secrets.holds(prepared.change.data ?? {});
+  }
+}
+
+/** Only the commands a change stores are run through the privacy filter. */
+function isFilterable(change: Change): boolean {
+  return change.collection === "commands" && change.op === "upsert";
 }
 
 /** A change_id seen before: the same answer again, with nothing written. */

@@ -8,7 +8,14 @@ import type { ChangeNotifier } from "./change_notifier.ts";
 import { atCachedHead } from "./cache/at_cached_head.ts";
 import type { SyncCache } from "./cache/sync_cache.ts";
 import type { ChangeResult, PulledChange, PushResult } from "./api_schemas.ts";
-import { mergePlans, planBatch, type PlanResult, type PreparedChange } from "./push_planner.ts";
+import {
+  judgeBuiltinSecrets,
+  mergePlans,
+  planBatch,
+  type PlanResult,
+  type PreparedChange,
+} from "./push_planner.ts";
+import { BuiltinSecrets } from "./privacy_filter.ts";
 import { splitByOwner } from "./owner_split.ts";
 import { mergeStreams } from "./stream_merge.ts";
 import { isTeamOwner, syncedTeam, TEAM_COLLECTION, teamOwner } from "./teams.ts";
@@ -273,6 +280,7 @@ export class SyncService {
     closing?: Closing & { item: string },
   ): Promise<PlanResult> {
     const valid = prepared.flatMap((p) => (p.ok ? [p] : []));
+    const builtinSecrets = new BuiltinSecrets();
     const reads: BatchReads = {
       changeIds: valid.map((p) => p.change.change_id),
       items: [
@@ -290,6 +298,7 @@ export class SyncService {
             : [];
         }),
       ...(closing && { conflictId: closing.conflictId }),
+      whileReading: () => judgeBuiltinSecrets(prepared, builtinSecrets),
     };
     const plan: Decide = (snapshot) =>
       planBatch(prepared, snapshot, {
@@ -297,6 +306,7 @@ export class SyncService {
         author: isTeamOwner(owner) ? who.account.userId : null,
         now,
         newId: () => crypto.randomUUID(),
+        builtinSecrets,
       });
     const decide: Decide = closing ? (snapshot) => closeWith(plan, snapshot, closing) : plan;
     return this.store.writeBatch(owner, reads, decide);

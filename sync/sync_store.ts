@@ -116,6 +116,11 @@ export interface BatchReads {
   bases: (items: Map<string, ItemRow>) => { collection: string; id: string; version: number }[];
   /** A conflict whose status the batch decides on (a resolution); locked until commit. */
   conflictId?: string;
+  /**
+   * Work of the batch's that needs nothing read, run once the reads are sent and before
+   * their answer is awaited: on a database server, it runs while the server reads.
+   */
+  whileReading?: () => void;
 }
 
 export interface PullPage<R = ItemRow> {
