@@ -1,9 +1,11 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** Lower-case hex SHA-256 of a string's UTF-8 bytes. */
 export function sha256Hex(text: string): string {
-  // Synchronous node:crypto: about 10x cheaper per call than crypto.subtle for short input.
-  return createHash("sha256").update(text).digest("hex");
+  // Synchronous node:crypto: about 10x cheaper per call than crypto.subtle for short input,
+  // and one-shot `hash` a third cheaper again than createHash().update().digest() (a push
+  // hashes every command it stores).
+  return hash("sha256", text, "hex");
 }
 
 /**
