@@ -59,6 +59,8 @@ async function batch<T>(
     reads.conflictId === undefined ? undefined : lockConflict(tx, userId, reads.conflictId),
   ]);
   if (reads.whileReading) {
+    // Awaited below; marked handled now in case whileReading throws first.
+    reading.catch(() => {});
     // One turn of the microtask queue first: postgres.js writes a statement out there.
     await null;
     reads.whileReading();
