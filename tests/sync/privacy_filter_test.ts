@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PrivacyFilter } from "../../sync/privacy_filter.ts";
+import { BuiltinSecrets, PrivacyFilter } from "../../sync/privacy_filter.ts";
 
 const TOKEN = "ghp_Zq8xR2mK7vN4pL9wT3yB6cF1hJ5dS0aE8gU2";
 const base = { command: "make deploy", session_id: "s1", started_at: 1 };
@@ -74,4 +74,25 @@ Deno.test("PrivacyFilter.isPrivate() errs towards keeping local a stored rule wh
   });
   assert.equal(filter.isPrivate({ ...base, cwd: "/work/x" }), true);
   assert.equal(filter.isPrivate({ ...base, cwd: "/home" }), false);
+});
+
+Deno.test("PrivacyFilter.isPrivate() with built-in verdicts judged before the settings were read answers as without them", () => {
+  const settings = {
+    secret_patterns: [String.raw`(?i)\bacme_[a-z0-9]{8}\b`],
+    history_rules: [{ match: { cwd: "/home/a/bank" }, action: "local_only" as const }],
+  };
+  const commands = [
+    { ...base, command: `git push https://bot:${TOKEN}@github.com` },
+    { ...base, command: "deploy ACME_1a2b3c4d" },
+    { ...base, cwd: "/home/a/bank" },
+    { ...base, host: `h ${TOKEN}` },
+    { ...base, cwd: "/home/a" },
+  ];
+  const builtin = new BuiltinSecrets();
+  // Judged first, as a push does while its reads are in flight.
+  assert.deepEqual(commands.map((c) => builtin.holds(c)), [true, false, false, true, false]);
+  const prejudged = new PrivacyFilter(settings, builtin);
+  const fresh = new PrivacyFilter(settings);
+  assert.deepEqual(commands.map((c) => prejudged.isPrivate(c)), [true, true, true, true, false]);
+  assert.deepEqual(commands.map((c) => fresh.isPrivate(c)), [true, true, true, true, false]);
 });
