@@ -138,7 +138,7 @@ async function readBatchState(
       conflict_id: string | null;
     }
   >(
-    `with wanted as materialized (select json_array_elements_text($2::json)::uuid as id)
+    `with wanted as materialized (select jsonb_array_elements_text($2::jsonb)::uuid as id)
      select 'recorded' as kind, a.collection, a.item_id as id, a.version, null::jsonb as data,
        null::bool as deleted, null::bool as redacted, null::bigint as modified_at,
        null::uuid as device_id, a.change_id, a.seq, null::uuid as dedupe_key, null::text as author,
@@ -156,12 +156,12 @@ async function readBatchState(
      from wanted w cross join lateral (select collection, id, version, change_id, seq
        from item_versions where user_id = $1 and change_id = w.id limit 1) v
      union all
-     select 'item', i.*, null, null from json_to_recordset($3::json) as k(c text, i text)
+     select 'item', i.*, null, null from jsonb_to_recordset($3::jsonb) as k(c text, i text)
      cross join lateral (select ${ITEM_COLUMNS} from items
        where user_id = $1 and collection = k.c and id = k.i limit 1) i
      union all
      select 'dedupe', i.*, null, null
-     from json_to_recordset($4::json) as k(c text, k uuid)
+     from jsonb_to_recordset($4::jsonb) as k(c text, k uuid)
      cross join lateral (select ${ITEM_COLUMNS} from items
        where user_id = $1 and collection = k.c and dedupe_key = k.k limit 1) i`,
     [
@@ -217,7 +217,7 @@ async function readBases(
   const rows = await tx.query<ItemRow>(
     `select v.collection, v.id, v.version, v.data, v.deleted, false as redacted, v.modified_at,
        v.device_id, v.change_id, v.seq, null::uuid as dedupe_key, v.author
-     from json_to_recordset($2::json) as k(collection text, id text, version int)
+     from jsonb_to_recordset($2::jsonb) as k(collection text, id text, version int)
      join item_versions v on v.user_id = $1 and v.collection = k.collection and v.id = k.id
        and v.version = k.version`,
     [userId, JSON.stringify(keys)],
@@ -236,7 +236,7 @@ function sendWrites(tx: Queryable, userId: string, writes: BatchWrites): void {
       `update items i set version = r.v, data = r.d, deleted = r.x, redacted = r.r,
          modified_at = r.m, device_id = r.g, change_id = r.h, seq = r.s, dedupe_key = r.k,
          author = r.a, updated_at = now()
-       from json_to_recordset($2::json) as r(${ITEM_RECORD})
+       from jsonb_to_recordset($2::jsonb) as r(${ITEM_RECORD})
        where i.user_id = $1 and i.collection = r.c and i.id = r.i`,
       [userId, itemRecords(writes.changedItems)],
     );
@@ -245,17 +245,17 @@ function sendWrites(tx: Queryable, userId: string, writes: BatchWrites): void {
     `with history as (
        insert into item_versions (user_id, collection, id, version, data, deleted, modified_at, device_id, seq, change_id, author)
        select $1, r.c, r.i, r.v, r.d, r.x, r.m, r.g, r.s, r.h, r.a
-       from json_to_recordset($2::json) as r(${ITEM_RECORD})
+       from jsonb_to_recordset($2::jsonb) as r(${ITEM_RECORD})
        on conflict do nothing
      ), conflicts as (
        insert into conflicts (id, user_id, collection, item_id, strategy, base, local, remote, change_id)
        select r.id, $1, r.collection, r.item_id, r.strategy, r.base, r.local, r.remote, r.change_id
-       from json_to_recordset($4::json) as r(id uuid, collection text, item_id text, strategy text,
+       from jsonb_to_recordset($4::jsonb) as r(id uuid, collection text, item_id text, strategy text,
          base jsonb, local jsonb, remote jsonb, change_id uuid)
      ), applied as (
        insert into applied_changes (user_id, change_id, collection, item_id, status, version, conflict_id, seq, strategy)
        select $1, r.change_id, r.collection, r.item_id, r.status, r.version, r.conflict_id, r.seq, r.strategy
-       from json_to_recordset($5::json) as r(change_id uuid, collection text, item_id text,
+       from jsonb_to_recordset($5::jsonb) as r(change_id uuid, collection text, item_id text,
          status text, version int, conflict_id uuid, seq bigint, strategy text)
        on conflict do nothing
      ), head as (
@@ -263,7 +263,7 @@ function sendWrites(tx: Queryable, userId: string, writes: BatchWrites): void {
      )
      -- Known new: the batch read them absent under the user's lock, so no conflict clause.
      insert into items (user_id, ${ITEM_COLUMNS})
-     select $1, ${ITEM_VALUES} from json_to_recordset($3::json) as r(${ITEM_RECORD})`,
+     select $1, ${ITEM_VALUES} from jsonb_to_recordset($3::jsonb) as r(${ITEM_RECORD})`,
     [
       userId,
       itemRecords(writes.history),
