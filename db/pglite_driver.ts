@@ -1,6 +1,7 @@
-import { parse, PGlite, protocol, type Results } from "@electric-sql/pglite";
+import { PGlite } from "@electric-sql/pglite";
 import type { Driver, Queryable } from "./driver.ts";
 import { ensureDataDir } from "./ensure_data_dir.ts";
+import { queryMessage, type QueryReply, ReplyReader } from "./pglite_replies.ts";
 
 /** The embedded driver, which can also write its whole database out as one archive. */
 export interface PgliteDriver extends Driver {
@@ -87,8 +88,11 @@ class Session {
   readonly #prepared = new Map<string, string>();
   #count = 0;
   #turn: Promise<unknown> = Promise.resolve();
+  readonly #replies: ReplyReader;
 
-  constructor(readonly db: PGlite) {}
+  constructor(readonly db: PGlite) {
+    this.#replies = new ReplyReader(db.parsers);
+  }
 
   /** Runs `work` once everything asked for before it has finished. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -128,19 +132,16 @@ class Session {
    * Runs `statements` as one simple query, in one pass: the results of those that completed,
    * in order, and the error that stopped the rest (Postgres skips what follows an error).
    */
-  async send(statements: string[]): Promise<{ results: Results[]; error: Error | null }> {
-    // The stream variant parses the answer as it comes; execProtocol also copies it whole.
-    const messages = await this.db.execProtocolStream(
-      protocol.serialize.query(statements.join(";\n")),
-      { throwOnError: false },
-    );
-    // The server's error (a DatabaseError, with its SQLSTATE) is the one message that is an Error.
-    const failed = messages.findIndex((message) => message instanceof Error);
-    const completed = failed === -1 ? messages : messages.slice(0, failed);
-    const results = completed.some((message) => message.name === "commandComplete")
-      ? parse.parseResults(completed, this.db.parsers)
-      : [];
-    return { results, error: failed === -1 ? null : messages[failed] as unknown as Error };
+  async send(statements: string[]): Promise<QueryReply> {
+    let replies: QueryReply[];
+    try {
+      await this.db.execProtocolRawStream(queryMessage(statements.join(";\n")), {
+        onRawData: this.#replies.collect,
+      });
+    } finally {
+      replies = this.#replies.take();
+    }
+    return replies[0];
   }
 }
 
