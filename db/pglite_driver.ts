@@ -137,6 +137,10 @@ class Session {
     try {
       await this.db.execProtocolRawStream(queryMessage(statements.join(";\n")), {
         onRawData: this.#replies.collect,
+        // The database is a directory (PGlite's NodeFS: Postgres writes its files through the
+        // OS as it goes) or in memory, and neither file system has anything to sync after a
+        // query: their syncToFs does nothing, but behind an async mutex taken on every pass.
+        syncToFs: false,
       });
     } finally {
       replies = this.#replies.take();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PGlite } from "@electric-sql/pglite";
+import { MemoryFS, PGlite } from "@electric-sql/pglite";
 import { openTestDb, withDrivers } from "../support/drivers.ts";
 import { retryOnceIfTransient, sqlState, type TransactionOptions } from "../../db/driver.ts";
 import { openPostgresDriver } from "../../db/postgres_driver.ts";
@@ -142,6 +142,21 @@ Deno.test("[pglite] Driver.transaction() sends BEGIN with the first statements a
   assert.equal(passes.count(), 2);
   const rows = await db.driver.query<{ n: number }>("select n from t order by n");
   assert.deepEqual(rows.map((r) => r.n), [-3, -1, 0, 1, 3]);
+});
+
+Deno.test("[pglite] the file systems the driver opens PGlite on have nothing to sync after a query", async () => {
+  // The driver skips PGlite's syncToFs on every pass; that is only sound while a database in
+  // a directory (NodeFS, whose writes reach the files as Postgres makes them) syncs exactly
+  // as much as one in memory: not at all.
+  const dataDir = await Deno.makeTempDir({ prefix: "devpocket-driver-fs-" });
+  try {
+    await using onDisk = await PGlite.create({ dataDir });
+    await using inMemory = await PGlite.create();
+    assert.ok(inMemory.fs instanceof MemoryFS && onDisk.fs && !(onDisk.fs instanceof MemoryFS));
+    assert.equal(onDisk.fs.syncToFs, inMemory.fs.syncToFs);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });
 
 /** Counts calls into PGlite (each runs its WebAssembly over one wire message). */
