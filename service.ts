@@ -26,6 +26,7 @@ import { type KvConnection, openKvConnection } from "./sync/kv_connection.ts";
 import type { Logger } from "./sync/logger.ts";
 import { openLimiter } from "./sync/rate_limit/open_limiter.ts";
 import { withOverride } from "./sync/rate_limit/tier_rate_limits.ts";
+import { MemoryTrimmer } from "./sync/memory_trim.ts";
 import { Metrics } from "./sync/metrics.ts";
 import type { ReplicationListener } from "./sync/replication/listener.ts";
 import { parseLsn } from "./sync/replication/lsn.ts";
@@ -152,6 +153,8 @@ export async function startService(
     },
   });
   jobs.start();
+  const trimmer = new MemoryTrimmer(config.MEMORY_TRIM_SECONDS);
+  trimmer.start();
   const apiEnabled = config.ROLE !== "listener";
   metrics.observe({ hub: apiEnabled ? hub : null, listener });
   const app = createApp({
@@ -185,6 +188,7 @@ export async function startService(
     embedded,
     async close({ drainUntil } = {}) {
       await hub.close();
+      trimmer.stop();
       await jobs.stop();
       if (listener && drainUntil !== undefined) {
         const confirmed = await confirmCommitted(driver, listener, drainUntil).catch(() => false);

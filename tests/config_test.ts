@@ -98,6 +98,7 @@ Deno.test("loadConfig() reads rate limits, jobs and cache settings, and names a 
     [60, 60, 30],
   );
   assert.equal(config.SYNC_CACHE, "on");
+  assert.equal(config.MEMORY_TRIM_SECONDS, 3);
   const cases: [Record<string, string>, RegExp][] = [
     [{ RATE_LIMITS: "fast" }, /^Invalid configuration: RATE_LIMITS must be a JSON object/],
     [{ RATE_LIMITS: '{"gold":{}}' }, /RATE_LIMITS Unrecognized key: "gold"/],
@@ -106,6 +107,7 @@ Deno.test("loadConfig() reads rate limits, jobs and cache settings, and names a 
     [{ JOBS_INTERVAL_SECONDS: "-1" }, /JOBS_INTERVAL_SECONDS/],
     [{ CLIENT_IP_HEADER: "x forwarded" }, /CLIENT_IP_HEADER must be a header name/],
     [{ SYNC_CACHE: "maybe" }, /SYNC_CACHE/],
+    [{ MEMORY_TRIM_SECONDS: "-1" }, /MEMORY_TRIM_SECONDS/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => loadConfig(env), (error: unknown) => {
