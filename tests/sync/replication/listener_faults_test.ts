@@ -10,14 +10,9 @@ import {
   dropSlotUnderListener,
   Inbox,
   openReplicationDb,
-  type ReplicationDb,
   testListener,
-  writeItems,
+  writeCommand,
 } from "./support.ts";
-
-function writeCommand(db: ReplicationDb, id: string, seq: number): Promise<void> {
-  return writeItems(db.driver, [{ user: "alice", collection: "commands", id, seq }]);
-}
 
 Deno.test("ReplicationListener reports a slot of the wrong kind as a slot_misconfigured fault while it holds the lock", async () => {
   await using db = await openReplicationDb();

@@ -10,39 +10,11 @@ import {
   RefusingBus,
   type ReplicationDb,
   testListener,
-  writeItems,
+  writeCommand,
 } from "./support.ts";
 
 // Quicker than the default heartbeat and backoff: these tests wait out failures.
 const TIMING = { heartbeatMs: 300, maxBackoffMs: 400 };
-
-/** Writes one of alice's commands in a transaction of its own. */
-function writeCommand(db: ReplicationDb, id: string, seq: number): Promise<void> {
-  return writeItems(db.driver, [{ user: "alice", collection: "commands", id, seq }]);
-}
-
-/**
- * Writes one of alice's commands and returns a WAL position inside its transaction, after
- * its insert and before its commit: confirming that position or less never confirms it.
- * Read inside it, not before: other databases on a shared server write WAL meanwhile, and
- * the listener may rightly confirm up to the last of it.
- */
-async function writeCommandBeforeCommit(
-  db: ReplicationDb,
-  id: string,
-  seq: number,
-): Promise<string> {
-  let lsn = "";
-  await db.driver.transaction(async (tx) => {
-    await tx.query(
-      `insert into items (user_id, collection, id, version, data, modified_at, device_id, seq)
-       values ('alice', 'commands', $1, 1, $2, 0, null, $3)`,
-      [id, JSON.stringify({ n: seq }), seq],
-    );
-    [{ lsn }] = await tx.query<{ lsn: string }>("select pg_current_wal_insert_lsn()::text as lsn");
-  });
-  return lsn;
-}
 
 async function confirmedFlush(db: ReplicationDb): Promise<string> {
   const [row] = await db.driver.query<{ lsn: string }>(
@@ -70,7 +42,7 @@ Deno.test("ReplicationListener never confirms past a transaction the bus refused
     await first.start();
     await writeCommand(db, "a", 1);
     await inbox.waitForSeq(1);
-    const beforeCommit = await writeCommandBeforeCommit(db, "b", 2);
+    const beforeCommit = await writeCommand(db, "b", 2);
     await writeCommand(db, "c", 3);
     // Several sessions replay seq 2 and fail on it; seq 3 must wait behind it.
     await eventually(() => refusing.refusals >= 3, 10_000, "repeated refusals");
