@@ -55,14 +55,15 @@ export async function openPgliteDriver(dataDir?: string, from?: Blob): Promise<P
  * Postgres's memory, sized for one session in one process. initdb sizes shared_buffers for
  * a server (128MB), and PGlite's WebAssembly memory only grows: the pool alone kept 112MB
  * resident, every page of it touched at start (RSS after opening a database: 298MB at
- * 128MB, 193MB at 32MB, 160MB at 8MB). 32MB still holds the working set of the sync
+ * 128MB, 193MB at 32MB, 160MB at 8MB; the WebAssembly memory's RSS under mixed load: 52MB
+ * at 32MB, 35MB at 16MB). 16MB (2,048 pages) still holds the working set of the sync
  * tables; a miss reads the page back through the file system, which the OS caches.
  * Durability is unchanged: a dirty page evicted sooner is written after its WAL, as ever.
  * maintenance_work_mem (64MB) bounds what an index build or VACUUM may take for good.
  */
 const START_PARAMS = [
   ...PGlite.defaultStartParams,
-  ...["-c", "shared_buffers=32MB", "-c", "maintenance_work_mem=16MB"],
+  ...["-c", "shared_buffers=16MB", "-c", "maintenance_work_mem=16MB"],
 ];
 
 /** Statements a PREPARE accepts; DDL and SET run as they are. */

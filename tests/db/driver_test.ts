@@ -159,6 +159,16 @@ Deno.test("[pglite] the file systems the driver opens PGlite on have nothing to 
   }
 });
 
+Deno.test("[pglite] the embedded Postgres keeps a 16MB buffer pool", async () => {
+  // PGlite's WebAssembly memory only grows, and the pool is resident for good: the service's
+  // RSS under load is held to 256MB (bench/mixed_memory.ts).
+  await using db = await openTestDb("pglite");
+  const [{ shared_buffers }] = await db.driver.query<{ shared_buffers: string }>(
+    "show shared_buffers",
+  );
+  assert.equal(shared_buffers, "16MB");
+});
+
 /** Counts calls into PGlite (each runs its WebAssembly over one wire message). */
 function countPasses(): { count(): number; restore(): void } {
   const proto = PGlite.prototype;
