@@ -62,3 +62,30 @@ withDrivers("store pullEncoded", (open) => {
     },
   });
 });
+
+withDrivers("store pullEncoded", (open) => {
+  Deno.test({
+    name: "a page of many changes, read in groups, comes back whole and in sequence order",
+    fn: async () => {
+      await using db = await open();
+      const store = new SqlStore(db.driver);
+      await db.driver.query("insert into users (user_id, seq) values ('many', 90)");
+      // Every third sequence number skipped, and one collection filtered out: sparse seqs.
+      await db.driver.query(
+        `insert into items (user_id, collection, id, version, data, modified_at, change_id, seq)
+         select 'many', case when s % 5 = 0 then 'snippets' else 'commands' end, 'i' || s, 1,
+           jsonb_build_object('n', s), s, gen_random_uuid(), s
+         from generate_series(1, 90) s where s % 3 <> 0`,
+      );
+      for (const [since, limit] of [[0, 41], [7, 1000], [88, 10]]) {
+        const rows = await store.pull("many", since, ["commands"], limit);
+        const encoded = await store.pullEncoded("many", since, ["commands"], limit);
+        assert.deepEqual(encoded.rows.map((r) => r.seq), rows.rows.map((r) => r.seq));
+        encoded.rows.forEach((row, n) => {
+          const expected = toPulledChange(rows.rows[n], "c");
+          assert.deepEqual(JSON.parse(`${row.json},"cursor":"c"}`), expected);
+        });
+      }
+    },
+  });
+});

@@ -180,4 +180,28 @@ withDrivers("pull", (_open, kind) => {
       ]);
     },
   });
+
+  Deno.test({
+    name: "a pull's Content-Length counts its bytes over HTTP, ASCII or not",
+    fn: async () => {
+      await using t = await openTestApp(kind);
+      const base = await t.serve();
+      const pull = async (token: string) => {
+        const res = await fetch(`${base}/api/sync/data`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        assert.equal(res.headers.get("content-length"), String(bytes.length));
+        return JSON.parse(new TextDecoder().decode(bytes));
+      };
+      for (const text of ["ls -la", "echo 'ü 日本 🚀' \u2028"]) {
+        const d = await t.device(`user-${text.length}`);
+        await t.request("POST", "/api/sync/data", {
+          token: d.token,
+          body: { changes: [command(text)] },
+        });
+        assert.equal((await pull(d.token)).changes[0].data.command, text);
+      }
+    },
+  });
 });
