@@ -1,5 +1,5 @@
 /** Starts `server_main.ts` in a child process and talks to it. */
-import { TASKS, v8Flags } from "../../tests/support/deno_tasks.ts";
+import { taskEnv, TASKS, v8Flags } from "../../tests/support/deno_tasks.ts";
 import { passedThroughEnv, readLines } from "../../tests/support/service_process.ts";
 import { sleep } from "./stats.ts";
 
@@ -19,12 +19,17 @@ export interface ServerProcess extends AsyncDisposable {
 }
 
 const SCRIPT = new URL("./server_main.ts", import.meta.url).pathname;
-/** The V8 flags `deno task start` runs with, so RSS is measured as deployed; and a GC to call. */
+/**
+ * The V8 flags and environment `deno task start` runs with, so RSS is measured as deployed;
+ * and a GC to call.
+ */
 const V8_FLAGS = [...v8Flags(TASKS.start), "--expose-gc"].join(",");
+const START_ENV = taskEnv(TASKS.start);
 
 /**
- * Spawns the server (`service` or `bare`) with exactly `env` (plus PATH/HOME); resolves once
- * it listens. Disposing sends SIGTERM, and SIGKILL if it has not exited 5 s later.
+ * Spawns the server (`service` or `bare`) with exactly `env` (plus PATH/HOME and what
+ * `deno task start` sets); resolves once it listens. Disposing sends SIGTERM, and SIGKILL
+ * if it has not exited 5 s later.
  */
 export async function startServer(
   mode: "service" | "bare",
@@ -32,7 +37,7 @@ export async function startServer(
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", `--v8-flags=${V8_FLAGS}`, SCRIPT, mode],
-    env: { ...passedThroughEnv(), ...env },
+    env: { ...passedThroughEnv(), ...START_ENV, ...env },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",

@@ -8,7 +8,7 @@ import { MIGRATIONS } from "../../db/migrations.ts";
 import { compileArgs } from "../../scripts/compile.ts";
 import { mintAccountToken } from "../../sync/account_tokens.ts";
 import { pullAll, push, randomUser, watch } from "../e2e/devices.ts";
-import { grants, TASKS, v8Flags } from "../support/deno_tasks.ts";
+import { grants, taskEnv, TASKS, v8Flags } from "../support/deno_tasks.ts";
 import { requester } from "../support/instance.ts";
 import { passedThroughEnv, startServiceProcess } from "../support/service_process.ts";
 
@@ -41,6 +41,13 @@ Deno.test("deno task start and the compiled binary run with the same V8 flags: a
     "--heap-growing-percent=50",
   ]);
   assert.deepEqual(v8Flags((await compileArgs()).join(" ")), v8Flags(TASKS.start));
+});
+
+Deno.test("deno task start runs with one malloc arena (MALLOC_ARENA_MAX=1), as the bench starts the service", () => {
+  // glibc gives each thread that allocates an arena of its own (up to 8 per core), and keeps
+  // what a thread freed at the top of its arena resident; with one arena the memory trim
+  // (sync/memory_trim.ts) gives all of it back. The binary cannot carry it: README.
+  assert.deepEqual(taskEnv(TASKS.start), { MALLOC_ARENA_MAX: "1" });
 });
 
 Deno.test("deno task start, embedded (PGlite, in-process bus), serves register, push, pull and a socket with those permissions alone", async () => {

@@ -17,6 +17,17 @@ export function grants(task: string): Record<string, string[] | true> {
   );
 }
 
+/** The environment a command sets for itself (`NAME=value` words before the program). */
+export function taskEnv(command: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of command.split(/\s+/)) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
+    if (!match) break;
+    env[match[1]] = match[2];
+  }
+  return env;
+}
+
 /** The V8 flags of a command (`--v8-flags=a,b`), in order; none when it sets none. */
 export function v8Flags(command: string): string[] {
   return command.split(/\s+/).filter((arg) => arg.startsWith("--v8-flags="))
