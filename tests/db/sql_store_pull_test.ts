@@ -61,9 +61,6 @@ withDrivers("store pullEncoded", (open) => {
       assert.deepEqual(none, { rows: [], head: 6, purgedSeq: 0 });
     },
   });
-});
-
-withDrivers("store pullEncoded", (open) => {
   Deno.test({
     name: "a page of many changes, read in groups, comes back whole and in sequence order",
     fn: async () => {
