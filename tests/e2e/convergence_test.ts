@@ -32,6 +32,9 @@ async function simulate(
     restartRate: 0.05,
     convergeTimeoutMs: 20_000,
     client: { backoff: { baseMs: 100, maxMs: 2_000 } },
+    // Seeded so that two devices lose the network on their first action: whatever the
+    // machine's pace, the run has outages (an unseeded run had none about once in 100).
+    seed: 225,
     ...options,
   });
   console.log(formatReport(report).join("\n"));
@@ -58,7 +61,7 @@ Deno.test("e2e: a team's admin and members converge on the team's profiles with 
     users: 3,
     devices: 2,
     team: `sim-${crypto.randomUUID()}`,
-    seed: 7,
+    seed: 7, // the fifth device loses the network on its first action
     durationMs: 5_000,
   });
   assertConverged(report);
@@ -79,7 +82,7 @@ Deno.test("e2e: simulated devices with random outages converge (Postgres, WAL li
     describe: "Postgres + WAL listener + Redis",
     accountToken: tokenMinter(TEST_SECRET),
     [Symbol.asyncDispose]: () => Promise.resolve(),
-  }, { team: `sim-${crypto.randomUUID()}` });
+  }, { team: `sim-${crypto.randomUUID()}`, seed: 673 });
   assertConverged(report);
   assert.ok((report.actions.edit_team_profile ?? 0) > 0, "team profiles were edited");
 });
