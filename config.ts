@@ -41,7 +41,7 @@ const ConfigSchema = z.object({
   JOBS_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   DEVICE_INACTIVE_DAYS: z.coerce.number().int().min(1).default(60),
   SYNC_CACHE: z.enum(["on", "off"]).default("on"),
-  MEMORY_TRIM_SECONDS: z.coerce.number().min(0).default(3),
+  MEMORY_TRIM_SECONDS: z.coerce.number().min(0).default(1),
 });
 
 /** A variable holding JSON that `schema` validates. */

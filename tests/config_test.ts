@@ -98,7 +98,7 @@ Deno.test("loadConfig() reads rate limits, jobs and cache settings, and names a 
     [60, 60, 30],
   );
   assert.equal(config.SYNC_CACHE, "on");
-  assert.equal(config.MEMORY_TRIM_SECONDS, 3);
+  assert.equal(config.MEMORY_TRIM_SECONDS, 1);
   const cases: [Record<string, string>, RegExp][] = [
     [{ RATE_LIMITS: "fast" }, /^Invalid configuration: RATE_LIMITS must be a JSON object/],
     [{ RATE_LIMITS: '{"gold":{}}' }, /RATE_LIMITS Unrecognized key: "gold"/],
