@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { SqlStore } from "../../db/sql_store.ts";
 import { toPulledChange } from "../../sync/sync_service.ts";
+import type { EncodedRow, PullPage } from "../../sync/sync_store.ts";
 import { withDrivers } from "../support/drivers.ts";
 
 // Values whose JSON text differs between writers (escapes, spacing, number forms) but
@@ -44,18 +45,8 @@ withDrivers("store pullEncoded", (open) => {
         ])],
       );
       const all = ["commands", "snippets", "team_snippets"];
-      const rows = await store.pull("enc", 0, all, 10);
-      const encoded = await store.pullEncoded("enc", 0, all, 10);
+      const encoded = await assertEncodedAsPulled(store, "enc", 0, all, 10);
       assert.equal(encoded.rows.length, 6);
-      assert.deepEqual([encoded.head, encoded.purgedSeq], [rows.head, rows.purgedSeq]);
-      encoded.rows.forEach((row, n) => {
-        const text = `${row.json},"cursor":"c${n}"}`;
-        const expected = toPulledChange(rows.rows[n], `c${n}`);
-        assert.equal(row.seq, rows.rows[n].seq);
-        // Same keys in the same order, and the same values as a client parses them.
-        assert.deepEqual(Object.keys(JSON.parse(text)), Object.keys(expected));
-        assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(expected)));
-      });
       // Past the head: no rows, the same head.
       const none = await store.pullEncoded("enc", 6, all, 10);
       assert.deepEqual(none, { rows: [], head: 6, purgedSeq: 0 });
@@ -75,14 +66,33 @@ withDrivers("store pullEncoded", (open) => {
          from generate_series(1, 90) s where s % 3 <> 0`,
       );
       for (const [since, limit] of [[0, 41], [7, 1000], [88, 10]]) {
-        const rows = await store.pull("many", since, ["commands"], limit);
-        const encoded = await store.pullEncoded("many", since, ["commands"], limit);
-        assert.deepEqual(encoded.rows.map((r) => r.seq), rows.rows.map((r) => r.seq));
-        encoded.rows.forEach((row, n) => {
-          const expected = toPulledChange(rows.rows[n], "c");
-          assert.deepEqual(JSON.parse(`${row.json},"cursor":"c"}`), expected);
-        });
+        await assertEncodedAsPulled(store, "many", since, ["commands"], limit);
       }
     },
   });
 });
+
+/**
+ * `owner`'s page read both ways: pullEncoded's rows are pull's changes in the same order,
+ * each JSON text with the keys of toPulledChange in its order and the values a client
+ * parses from it, beside the same head and horizon. Answers the encoded page.
+ */
+async function assertEncodedAsPulled(
+  store: SqlStore,
+  owner: string,
+  since: number,
+  collections: string[],
+  limit: number,
+): Promise<PullPage<EncodedRow>> {
+  const rows = await store.pull(owner, since, collections, limit);
+  const encoded = await store.pullEncoded(owner, since, collections, limit);
+  assert.deepEqual(encoded.rows.map((r) => r.seq), rows.rows.map((r) => r.seq));
+  assert.deepEqual([encoded.head, encoded.purgedSeq], [rows.head, rows.purgedSeq]);
+  encoded.rows.forEach((row, n) => {
+    const text = `${row.json},"cursor":"c${n}"}`;
+    const expected = toPulledChange(rows.rows[n], `c${n}`);
+    assert.deepEqual(Object.keys(JSON.parse(text)), Object.keys(expected));
+    assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(expected)));
+  });
+  return encoded;
+}
