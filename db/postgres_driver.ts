@@ -17,7 +17,7 @@ export function openPostgresDriver(url: string, options: { max?: number } = {}):
   return {
     kind: "postgres",
     query: <T>(text: string, params: unknown[] = []) =>
-      onceMoreIfNeverRun(() => send<T>(sql, text, params)),
+      onceMoreIfNeverRun(() => send<T>(sql, text, params), () => true, READ_ONLY.test(text)),
     transaction: (fn, options) => {
       let ran = false;
       return onceMoreIfNeverRun(
@@ -35,18 +35,32 @@ export function openPostgresDriver(url: string, options: { max?: number } = {}):
  * flight fails them with CONNECTION_CLOSED; its FATAL goes to a statement waiting for that
  * connection to open again (postgres.js keeps the old session's error and fails the new
  * session's first statement with it), or to one whose connection could not be opened.
+ *
+ * A `rereadable` statement (it writes nothing) runs again after its connection was lost
+ * too: a statement written to an idle connection the server has just ended (a restart, a
+ * failover) fails with ECONNRESET, though it never ran.
  */
 async function onceMoreIfNeverRun<T>(
   attempt: () => Promise<T>,
   unsent: () => boolean = () => true,
+  rereadable = false,
 ): Promise<T> {
   try {
     return await attempt();
   } catch (error) {
-    if ((error as { severity?: unknown })?.severity !== "FATAL" || !unsent()) throw error;
+    const { severity, code } = (error ?? {}) as { severity?: unknown; code?: unknown };
+    const neverRan = severity === "FATAL" && unsent();
+    const lost = LOST_CONNECTION.has(code as string) || RESET_CONNECTION.has(code as string);
+    if (!neverRan && !(rereadable && lost)) throw error;
     return await attempt();
   }
 }
+
+/**
+ * A statement that writes nothing a second run could repeat: a SELECT's only effects are
+ * its session's (an advisory lock, a heartbeat message), which a lost session takes along.
+ */
+const READ_ONLY = /^\s*select\b/i;
 
 /**
  * A transaction whose COMMIT goes out right behind its last statements: statements that
@@ -106,6 +120,8 @@ async function transaction<T>(
 
 /** postgres.js's errors for a connection that is gone; the server's are FATAL or PANIC. */
 const LOST_CONNECTION = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED"]);
+/** The socket's errors for a connection the server closed under a write or a read. */
+const RESET_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
 
 /** Whether `error` means the statement's session is over (no ROLLBACK can reach it). */
 function endsSession(error: unknown): boolean {

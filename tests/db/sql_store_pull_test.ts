@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { openPostgresDriver } from "../../db/postgres_driver.ts";
 import { SqlStore } from "../../db/sql_store.ts";
 import { toPulledChange } from "../../sync/sync_service.ts";
 import type { EncodedRow, PullPage } from "../../sync/sync_store.ts";
-import { withDrivers } from "../support/drivers.ts";
+import { openTestDb, withDrivers } from "../support/drivers.ts";
 
 // Values whose JSON text differs between writers (escapes, spacing, number forms) but
 // whose meaning must not, and the control characters that separate a page's changes.
@@ -70,6 +71,33 @@ withDrivers("store pullEncoded", (open) => {
       }
     },
   });
+});
+
+Deno.test("[postgres] store pullEncoded: after Postgres ended the pool's sessions, the next grouped page is the same page", async () => {
+  await using db = await openTestDb("postgres");
+  const store = new SqlStore(db.driver);
+  await db.driver.query("insert into users (user_id, seq) values ('lost', 60)");
+  await db.driver.query(
+    `insert into items (user_id, collection, id, version, data, modified_at, change_id, seq)
+     select 'lost', 'commands', 'i' || s, 1, jsonb_build_object('n', s), s, gen_random_uuid(), s
+     from generate_series(1, 60) s`,
+  );
+  const before = await store.pullEncoded("lost", 0, ["commands"], 50);
+  assert.equal(before.rows.length, 50);
+  // A restart or failover, as the pool sees it: every idle session of it is gone.
+  const other = openPostgresDriver(db.url!, { max: 1 });
+  try {
+    const [{ ended }] = await other.query<{ ended: number }>(
+      `select count(pg_terminate_backend(pid))::int as ended from pg_stat_activity
+        where datname = current_database() and application_name = 'devpocket-sync'
+          and pid <> pg_backend_pid()`,
+    );
+    assert.ok(ended >= 1, "the pool had sessions to end");
+  } finally {
+    await other.close();
+  }
+  const after = await store.pullEncoded("lost", 0, ["commands"], 50);
+  assert.deepEqual(after, before);
 });
 
 /**
