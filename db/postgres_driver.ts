@@ -17,12 +17,12 @@ export function openPostgresDriver(url: string, options: { max?: number } = {}):
   return {
     kind: "postgres",
     query: <T>(text: string, params: unknown[] = []) =>
-      onceMoreIfNeverRun(() => send<T>(sql, text, params), () => true, READ_ONLY.test(text)),
+      onceMoreIfNeverRun(() => send<T>(sql, text, params), { rereadable: READ_ONLY.test(text) }),
     transaction: (fn, options) => {
       let ran = false;
       return onceMoreIfNeverRun(
         () => transaction(sql, (tx) => (ran = true, fn(tx)), options),
-        () => !ran,
+        { unsent: () => !ran },
       );
     },
     close: () => sql.end({ timeout: 5 }),
@@ -42,8 +42,7 @@ export function openPostgresDriver(url: string, options: { max?: number } = {}):
  */
 async function onceMoreIfNeverRun<T>(
   attempt: () => Promise<T>,
-  unsent: () => boolean = () => true,
-  rereadable = false,
+  { unsent = () => true, rereadable = false }: { unsent?: () => boolean; rereadable?: boolean },
 ): Promise<T> {
   try {
     return await attempt();
