@@ -28,7 +28,7 @@ export function compression(): MiddlewareHandler<AppEnv> {
     const res = c.res;
     if (
       res.status === 101 || c.req.header("upgrade") !== undefined || c.req.method === "HEAD" ||
-      !res.body || res.headers.has("content-encoding") ||
+      res.headers.has("content-encoding") ||
       !COMPRESSIBLE.test(res.headers.get("content-type") ?? "")
     ) return;
     // On the answer itself: c.header would rebuild a finalized Response (its body and every
@@ -36,7 +36,10 @@ export function compression(): MiddlewareHandler<AppEnv> {
     // mutable (a fetched Response's would not be).
     res.headers.append("Vary", "Accept-Encoding");
     const encoding = chooseEncoding(c.req.header("accept-encoding"));
-    if (encoding === null || declaredLength(res.headers) < COMPRESS_MIN_BYTES) return;
+    // must: `res.body` only past the length check. Reading that getter turns a text or
+    // bytes body into a stream, which Deno then sends in chunks behind the headers (two
+    // writes, and the stream's machinery) instead of in one write.
+    if (encoding === null || declaredLength(res.headers) < COMPRESS_MIN_BYTES || !res.body) return;
     const body = new Uint8Array(await res.arrayBuffer());
     const packed = body.length < COMPRESS_MIN_BYTES ? body : await compress(body, encoding);
     c.res = new Response(packed, res);

@@ -1,9 +1,8 @@
+import { Buffer } from "node:buffer";
 import type { Context } from "hono";
 import type { AppEnv } from "./env.ts";
 
 const UTF8 = new TextEncoder();
-/** Any UTF-16 code unit past ASCII (a surrogate too). */
-const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * A 200 answer of JSON text with its `Content-Length`: the same Content-Type as `c.json`,
@@ -15,10 +14,12 @@ const NON_ASCII = /[\u0080-\uffff]/;
  * character) counts a byte a character and goes out as a string: the server encodes it
  * natively, and an in-process caller reads it back without a copy either way. Encoding it
  * here (2 ms for a page of 1,000 changes) and Deno copying the bytes into the Response
- * cost more than the scan that tells.
+ * cost more than telling. Text is ASCII exactly when its UTF-8 length is its length; V8
+ * counts that natively (a page of 1,000 changes: a few µs, where a regular expression
+ * looking for a code unit past ASCII took 0.18 ms).
  */
 export function sizedJson(c: Context<AppEnv>, json: string): Response {
-  const body = NON_ASCII.test(json) ? UTF8.encode(json) : json;
+  const body = Buffer.byteLength(json, "utf8") === json.length ? json : UTF8.encode(json);
   return c.body(body, 200, {
     "content-type": "application/json",
     "content-length": String(body.length),
