@@ -14,9 +14,10 @@ const UTF8 = new TextEncoder();
  * character) counts a byte a character and goes out as a string: the server encodes it
  * natively, and an in-process caller reads it back without a copy either way. Encoding it
  * here (2 ms for a page of 1,000 changes) and Deno copying the bytes into the Response
- * cost more than telling. Text is ASCII exactly when its UTF-8 length is its length; V8
- * counts that natively (a page of 1,000 changes: a few µs, where a regular expression
- * looking for a code unit past ASCII took 0.18 ms).
+ * cost more than telling. Text is ASCII exactly when its UTF-8 length is its length,
+ * which is counted natively: 0.10 ms for a page of 1,000 changes just built (flattening the
+ * concatenated text included), where a regular expression looking for a code unit past
+ * ASCII took 0.32 ms.
  */
 export function sizedJson(c: Context<AppEnv>, json: string): Response {
   const body = Buffer.byteLength(json, "utf8") === json.length ? json : UTF8.encode(json);
