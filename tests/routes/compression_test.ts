@@ -63,6 +63,15 @@ withDrivers("compression", (_open, kind) => {
       assert.equal(identity.headers.get("content-encoding"), null);
       await identity.body?.cancel();
 
+      // A header no client should send: q-values that are not numbers, or out of range.
+      const garbled = await t.request("GET", "/api/sync/data", {
+        token: d.token,
+        headers: { "accept-encoding": ";;;,,, br;q=nan, gzip;q=-1, *;q=1e999" },
+      });
+      assert.equal(garbled.status, 200);
+      assert.equal(garbled.headers.get("content-encoding"), null);
+      assert.deepEqual(JSON.parse(await garbled.text()).changes, []);
+
       // A raw handshake, to offer encodings: the 101 must come back untouched.
       const { hostname, port } = new URL(await t.serve());
       using conn = await Deno.connect({ hostname, port: Number(port) });
@@ -102,4 +111,6 @@ Deno.test("chooseEncoding() follows the q-values, brotli on a tie, nothing for i
   assert.equal(chooseEncoding("*;q=0.5, gzip"), "gzip");
   assert.equal(chooseEncoding("br;q=0.5, gzip;q=0.9"), "gzip");
   assert.equal(chooseEncoding("gzip;q=0, br;q=0"), null);
+  assert.equal(chooseEncoding(";;;,,, br;q=nan, gzip;q=-1, *;q=1e999"), null);
+  assert.equal(chooseEncoding("br;q=, gzip;q=0.1"), "gzip");
 });
