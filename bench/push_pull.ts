@@ -20,11 +20,9 @@ export async function run(): Promise<string[]> {
   try {
     const lines: string[] = [];
     const device = await t.device("bench-push");
-    const batches = Array.from(
-      { length: BATCHES },
-      () =>
-        Array.from({ length: BATCH }, (_, i) => command(`make target-${i} ${crypto.randomUUID()}`)),
-    );
+    const newBatch = () =>
+      Array.from({ length: BATCH }, (_, i) => command(`make target-${i} ${crypto.randomUUID()}`));
+    const batches = Array.from({ length: BATCHES }, newBatch);
     // Warm-up: JIT, prepared statements and caches on both sides before anything is timed.
     const warmUp = () =>
       Array.from(
@@ -33,17 +31,7 @@ export async function run(): Promise<string[]> {
       );
     await pushAll(t, device.token, warmUp());
     await plainInsert(sql, warmUp().map((batch) => storedRows(batch, device.id)), 2_000_000);
-    const plainBatches = Array.from(
-      { length: BATCHES },
-      () =>
-        storedRows(
-          Array.from(
-            { length: BATCH },
-            (_, i) => command(`make target-${i} ${crypto.randomUUID()}`),
-          ),
-          device.id,
-        ),
-    );
+    const plainBatches = Array.from({ length: BATCHES }, () => storedRows(newBatch(), device.id));
     // Alternated batch by batch: a spell of load on a shared machine then weighs on both sides
     // alike, and both insert into a table of the same size (timed one side after the other,
     // the ratio wandered by a third between runs).
