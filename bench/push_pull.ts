@@ -24,11 +24,7 @@ export async function run(): Promise<string[]> {
       Array.from({ length: BATCH }, (_, i) => command(`make target-${i} ${crypto.randomUUID()}`));
     const batches = Array.from({ length: BATCHES }, newBatch);
     // Warm-up: JIT, prepared statements and caches on both sides before anything is timed.
-    const warmUp = () =>
-      Array.from(
-        { length: 5 },
-        () => Array.from({ length: BATCH }, () => command(`warm ${crypto.randomUUID()}`)),
-      );
+    const warmUp = () => Array.from({ length: 5 }, newBatch);
     await pushAll(t, device.token, warmUp());
     await plainInsert(sql, warmUp().map((batch) => storedRows(batch, device.id)), 2_000_000);
     const plainBatches = Array.from({ length: BATCHES }, () => storedRows(newBatch(), device.id));
@@ -155,8 +151,14 @@ function storedRows(batch: ReturnType<typeof command>[], deviceId: string) {
     modified_at: c.modified_at,
     change_id: c.change_id,
     device_id: deviceId,
-    dedupe_key: (prepareChange(c) as { dedupeKey: string }).dedupeKey,
+    dedupe_key: dedupeKeyOf(c),
   }));
+}
+
+function dedupeKeyOf(change: ReturnType<typeof command>): string | null {
+  const prepared = prepareChange(change);
+  if (!prepared.ok) throw new Error(`The bench's command was rejected: ${prepared.error.message}`);
+  return prepared.dedupeKey;
 }
 
 async function plainInsert(
