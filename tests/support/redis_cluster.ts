@@ -27,7 +27,7 @@ const HINT = "Install redis-server and redis-cli with `apt-get install redis-ser
  */
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const dir = await Deno.makeTempDir({ prefix: "devpocket-redis-cluster-" });
-  const nodes = Array.from({ length: masters }, () => clusterNode(dir, freePort()));
+  const nodes = Array.from({ length: masters }, () => clusterNode(dir, clusterPort()));
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -69,8 +69,32 @@ export async function untilClusterOk(port: number): Promise<void> {
   }
 }
 
+/**
+ * A free port whose cluster bus port (10,000 above it) is free too. redis-server
+ * refuses a port above 55,535, whose bus port would not exist, and exits at once when
+ * its bus port is taken; the OS's ephemeral range reaches 60,999.
+ */
+function clusterPort(): number {
+  for (;;) {
+    const port = freePort();
+    if (port <= 55_535 && isFree(port + 10_000)) return port;
+  }
+}
+
+function isFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) return false;
+    throw error;
+  }
+}
+
 function clusterNode(dir: string, port: number): ClusterNode {
   let child: Deno.ChildProcess | undefined;
+  let exited = false;
+  const logfile = `${dir}/redis-${port}.log`;
   const args = [
     "--port",
     String(port),
@@ -86,6 +110,8 @@ function clusterNode(dir: string, port: number): ClusterNode {
     "",
     "--appendonly",
     "no",
+    "--logfile",
+    logfile,
   ];
   return {
     port,
@@ -98,6 +124,8 @@ function clusterNode(dir: string, port: number): ClusterNode {
           stdout: "null",
           stderr: "null",
         }).spawn();
+        exited = false;
+        child.status.then(() => exited = true);
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) {
           throw new Error(`redis-server not found. ${HINT}`);
@@ -106,17 +134,26 @@ function clusterNode(dir: string, port: number): ClusterNode {
       }
       const deadline = Date.now() + 5_000;
       while (!(await command("redis-cli", ["-p", String(port), "ping"])).output.includes("PONG")) {
+        // Its own log says why (a port taken meanwhile, say); a kill of it later would only throw.
+        if (exited) {
+          throw new Error(`redis-server on port ${port} exited: ${await logTail(logfile)}`);
+        }
         if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
     async stop() {
       if (!child) return;
-      child.kill("SIGKILL");
+      if (!exited) child.kill("SIGKILL");
       await child.status;
       child = undefined;
     },
   };
+}
+
+async function logTail(path: string): Promise<string> {
+  const log = await Deno.readTextFile(path).catch((error) => `(no log: ${error})`);
+  return log.trim().split("\n").slice(-3).join(" | ");
 }
 
 async function command(cmd: string, args: string[]): Promise<{ success: boolean; output: string }> {
