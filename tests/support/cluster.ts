@@ -142,7 +142,8 @@ export function freePort(): number {
   return port;
 }
 
-async function answers(port: number): Promise<boolean> {
+/** Whether a Redis on 127.0.0.1:`port` answers PING. */
+export async function answers(port: number): Promise<boolean> {
   try {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     await conn.write(new TextEncoder().encode("PING\r\n"));

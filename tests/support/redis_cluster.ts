@@ -1,5 +1,6 @@
 /** A throwaway Redis Cluster of three masters on loopback, for the tests and the bench. */
 import { freePort, type Service } from "./cluster.ts";
+import { redisProcess } from "./redis_process.ts";
 
 /** One master of the cluster, which a test may kill and start again. */
 export interface ClusterNode {
@@ -92,68 +93,14 @@ function isFree(port: number): boolean {
 }
 
 function clusterNode(dir: string, port: number): ClusterNode {
-  let child: Deno.ChildProcess | undefined;
-  let exited = false;
-  const logfile = `${dir}/redis-${port}.log`;
-  const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--cluster-enabled",
-    "yes",
-    "--cluster-config-file",
-    `nodes-${port}.conf`,
-    "--dir",
-    dir,
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--logfile",
-    logfile,
-  ];
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    async start() {
-      try {
-        child = new Deno.Command("redis-server", {
-          args,
-          stdin: "null",
-          stdout: "null",
-          stderr: "null",
-        }).spawn();
-        exited = false;
-        child.status.then(() => exited = true);
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) {
-          throw new Error(`redis-server not found. ${HINT}`);
-        }
-        throw error;
-      }
-      const deadline = Date.now() + 5_000;
-      while (!(await command("redis-cli", ["-p", String(port), "ping"])).output.includes("PONG")) {
-        // Its own log says why (a port taken meanwhile, say); a kill of it later would only throw.
-        if (exited) {
-          throw new Error(`redis-server on port ${port} exited: ${await logTail(logfile)}`);
-        }
-        if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    },
-    async stop() {
-      if (!child) return;
-      if (!exited) child.kill("SIGKILL");
-      await child.status;
-      child = undefined;
-    },
+    ...redisProcess(port, `${dir}/redis-${port}.log`, [
+      ...["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`],
+      ...["--dir", dir],
+    ]),
   };
-}
-
-async function logTail(path: string): Promise<string> {
-  const log = await Deno.readTextFile(path).catch((error) => `(no log: ${error})`);
-  return log.trim().split("\n").slice(-3).join(" | ");
 }
 
 async function command(cmd: string, args: string[]): Promise<{ success: boolean; output: string }> {

@@ -1,4 +1,6 @@
 /** A redis-server of the test's own, for tests that stop and restart Redis. */
+import { freePort } from "../../support/cluster.ts";
+import { redisProcess } from "../../support/redis_process.ts";
 
 /** A running (or stopped) throwaway Redis on a fixed port. */
 export interface ThrowawayRedis extends AsyncDisposable {
@@ -12,49 +14,18 @@ export interface ThrowawayRedis extends AsyncDisposable {
 /** Starts `redis-server` on a free port, without persistence. */
 export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
   const port = freePort();
-  let child: Deno.ChildProcess | undefined;
-  const start = async () => {
-    child = new Deno.Command("redis-server", {
-      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const deadline = Date.now() + 5_000;
-    while (!(await answers(port))) {
-      if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
+  const logfile = await Deno.makeTempFile({ prefix: "devpocket-redis-", suffix: ".log" });
+  const server = redisProcess(port, logfile);
+  // The log only matters while a start fails; a restart writes it again.
   const stop = async () => {
-    if (!child) return;
-    child.kill("SIGKILL");
-    await child.status;
-    child = undefined;
+    await server.stop();
+    await Deno.remove(logfile).catch(() => {});
   };
-  await start();
-  return { url: `redis://127.0.0.1:${port}`, stop, start, [Symbol.asyncDispose]: stop };
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
-
-async function answers(port: number): Promise<boolean> {
-  try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    try {
-      await conn.write(new TextEncoder().encode("PING\r\n"));
-      const buffer = new Uint8Array(16);
-      const n = await conn.read(buffer);
-      return n !== null && new TextDecoder().decode(buffer.subarray(0, n)).startsWith("+PONG");
-    } finally {
-      conn.close();
-    }
-  } catch {
-    return false;
-  }
+  await server.start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    start: server.start,
+    [Symbol.asyncDispose]: stop,
+  };
 }
