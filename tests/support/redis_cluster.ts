@@ -1,6 +1,6 @@
 /** A throwaway Redis Cluster of three masters on loopback, for the tests and the bench. */
 import { freePort, type Service } from "./cluster.ts";
-import { redisProcess } from "./redis_process.ts";
+import { onFreshPorts, redisProcess } from "./redis_process.ts";
 
 /** One master of the cluster, which a test may kill and start again. */
 export interface ClusterNode {
@@ -26,7 +26,11 @@ const HINT = "Install redis-server and redis-cli with `apt-get install redis-ser
  * Starts `masters` redis-server processes with cluster mode on, joins them with
  * `redis-cli --cluster create` (no replicas) and waits for `cluster_state:ok` on each.
  */
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+export function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  return onFreshPorts(() => tryStartRedisCluster(masters));
+}
+
+async function tryStartRedisCluster(masters: number): Promise<RedisCluster> {
   const dir = await Deno.makeTempDir({ prefix: "devpocket-redis-cluster-" });
   const nodes = Array.from({ length: masters }, () => clusterNode(dir, clusterPort()));
   const stop = async () => {

@@ -38,7 +38,7 @@ export function redisProcess(port: number, logfile: string, args: string[] = [])
       while (!(await answers(port))) {
         // Its own log says why (its port taken meanwhile, say); killing it later would only throw.
         if (exited) {
-          throw new Error(`redis-server on port ${port} exited: ${await logTail(logfile)}`);
+          throw new RedisExited(port, await logTail(logfile));
         }
         if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -51,6 +51,28 @@ export function redisProcess(port: number, logfile: string, args: string[] = [])
       child = undefined;
     },
   };
+}
+
+/** A server that exited while starting: its port (or its cluster bus port) taken, say. */
+export class RedisExited extends Error {
+  constructor(port: number, log: string) {
+    super(`redis-server on port ${port} exited: ${log}`);
+  }
+}
+
+/**
+ * `start` again, up to three times in all, when a server it starts exits at once: a port
+ * found free can be taken before the server binds it (by any process's outgoing
+ * connection, whose ports come from the same range), and `start` picks new ones.
+ */
+export async function onFreshPorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (!(error instanceof RedisExited) || attempt === 3) throw error;
+    }
+  }
 }
 
 async function logTail(path: string): Promise<string> {

@@ -1,6 +1,6 @@
 /** A redis-server of the test's own, for tests that stop and restart Redis. */
 import { freePort } from "../../support/cluster.ts";
-import { redisProcess } from "../../support/redis_process.ts";
+import { onFreshPorts, redisProcess } from "../../support/redis_process.ts";
 
 /** A running (or stopped) throwaway Redis on a fixed port. */
 export interface ThrowawayRedis extends AsyncDisposable {
@@ -12,7 +12,11 @@ export interface ThrowawayRedis extends AsyncDisposable {
 }
 
 /** Starts `redis-server` on a free port, without persistence. */
-export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
+export function startThrowawayRedis(): Promise<ThrowawayRedis> {
+  return onFreshPorts(tryStartThrowawayRedis);
+}
+
+async function tryStartThrowawayRedis(): Promise<ThrowawayRedis> {
   const port = freePort();
   const logfile = await Deno.makeTempFile({ prefix: "devpocket-redis-", suffix: ".log" });
   const server = redisProcess(port, logfile);
@@ -21,7 +25,12 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
     await server.stop();
     await Deno.remove(logfile).catch(() => {});
   };
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     stop,
