@@ -142,17 +142,28 @@ export function freePort(): number {
   return port;
 }
 
-/** Whether a Redis on 127.0.0.1:`port` answers PING. */
+/**
+ * Whether a Redis on 127.0.0.1:`port` answers PING within a second. Bounded: whatever else
+ * holds the port (a server that is not Redis, a socket that never accepts) may never answer.
+ */
 export async function answers(port: number): Promise<boolean> {
+  let conn: Deno.TcpConn | undefined;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn?.close();
+  }, 1_000);
   try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
     await conn.write(new TextEncoder().encode("PING\r\n"));
     const buf = new Uint8Array(16);
     const n = await conn.read(buf);
-    conn.close();
     return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG");
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
+    if (!timedOut) conn?.close();
   }
 }
 
