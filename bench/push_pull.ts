@@ -13,6 +13,7 @@ import { prepareChange } from "../sync/prepare_change.ts";
 const BATCH = 500;
 const BATCHES = 60;
 const PULL_ROWS = 10_000;
+const PULL_ROUNDS = 9;
 
 export async function run(): Promise<string[]> {
   await using t = await openTestApp("postgres");
@@ -63,18 +64,27 @@ export async function run(): Promise<string[]> {
     // Steady state: a deployment's tables have planner statistics (autovacuum on Postgres,
     // the scheduled jobs on the embedded database); a table just filled has none yet.
     await analyzeGrownTables(t.db.driver);
-    const pulled = await pullAll(t, reader.token);
-    if (pulled !== PULL_ROWS) throw new Error(`Pulled ${pulled} of ${PULL_ROWS} changes`);
-    const pullMs = median(await repeat(5, () => timed(() => pullAll(t, reader.token))));
-    const plainPullMs = median(
-      await repeat(
-        5,
-        () => timed(() => sql`select * from items where user_id = 'bench-pull' order by seq`),
-      ),
-    );
+    const first = await pullAll(t, reader.token);
+    if (first.changes !== PULL_ROWS) {
+      throw new Error(`Pulled ${first.changes} of ${PULL_ROWS} changes`);
+    }
+    // Alternated like the pushes, and 9 of each: one after the other, 5 of each, the plain
+    // select alone wandered by a quarter between runs.
+    const pulls: PullTiming[] = [];
+    const plainPulls: number[] = [];
+    for (let i = 0; i < PULL_ROUNDS; i++) {
+      pulls.push(await pullAll(t, reader.token));
+      plainPulls.push(
+        await timed(() => sql`select * from items where user_id = 'bench-pull' order by seq`),
+      );
+    }
+    const pullMs = median(pulls.map((pull) => pull.ms));
+    const parseMs = median(pulls.map((pull) => pull.parseMs));
+    const plainPullMs = median(plainPulls);
     lines.push(
-      `pull: ${PULL_ROWS} changes from scratch, pages of 1000, median of 5, tables analyzed after seeding`,
+      `pull: ${PULL_ROWS} changes from scratch, pages of 1000, median of ${PULL_ROUNDS}, tables analyzed after seeding`,
       `  plain SQL ${plainPullMs.toFixed(1)} ms (one select of the same rows)`,
+      `  of the service's time, the client's JSON.parse of the pages: ${parseMs.toFixed(1)} ms`,
       figure({
         name: "pull of 10,000 changes from scratch",
         value: pullMs,
@@ -120,9 +130,19 @@ async function pushAll(t: App, token: string, batches: unknown[][]) {
   }
 }
 
-async function pullAll(t: App, token: string): Promise<number> {
+interface PullTiming {
+  changes: number;
+  /** From the first request until the last page is read, the client's parse included. */
+  ms: number;
+  /** The client's JSON.parse of the pages: here it runs on the service's thread. */
+  parseMs: number;
+}
+
+async function pullAll(t: App, token: string): Promise<PullTiming> {
+  const started = performance.now();
+  let changes = 0;
+  let parseMs = 0;
   let cursor = "";
-  let n = 0;
   for (;;) {
     const res = await call(
       t,
@@ -130,10 +150,14 @@ async function pullAll(t: App, token: string): Promise<number> {
       `/api/sync/data?limit=1000${cursor ? `&since=${cursor}` : ""}`,
       token,
     );
-    const page = await res.json();
-    n += page.changes.length;
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`pull failed: ${res.status} ${text}`);
+    const read = performance.now();
+    const page = JSON.parse(text);
+    parseMs += performance.now() - read;
+    changes += page.changes.length;
     cursor = page.cursor;
-    if (!page.has_more) return n;
+    if (!page.has_more) return { changes, ms: performance.now() - started, parseMs };
   }
 }
 
@@ -183,12 +207,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await fn();
   return performance.now() - start;
-}
-
-async function repeat<T>(n: number, fn: () => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let i = 0; i < n; i++) out.push(await fn());
-  return out;
 }
 
 function median(values: number[]): number {
