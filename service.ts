@@ -18,6 +18,7 @@ import { openBus } from "./sync/bus/open_bus.ts";
 import { inProcessNotifier, WAL_NOTIFIER } from "./sync/change_notifier.ts";
 import { withHeadTracking } from "./sync/cache/head_tracking_bus.ts";
 import { RedisSyncCache } from "./sync/cache/redis_sync_cache.ts";
+import { RememberedAdvances } from "./sync/cache/remembered_advances.ts";
 import { MemorySyncCache, type SyncCache } from "./sync/cache/sync_cache.ts";
 import { loadOrCreateDevSecret } from "./sync/dev_secret.ts";
 import { inProcessJobNotice } from "./sync/jobs/in_process_notice.ts";
@@ -259,11 +260,14 @@ async function confirmCommitted(
 
 /**
  * The head and stats cache where it sees every commit of the deployment: the shared Redis
- * (one, or a cluster), or this process's memory in the embedded default (one process). Elsewhere (Postgres
- * without Redis; Upstash, whose every lookup is an HTTPS round trip) there is none.
+ * (one, or a cluster; this process's repeated advances not sent), or this process's memory
+ * in the embedded default (one process). Elsewhere (Postgres without Redis; Upstash, whose
+ * every lookup is an HTTPS round trip) there is none.
  */
 function openSyncCache(kv: KvConnection, embedded: boolean): SyncCache | null {
-  if (kv.kind === "redis" || kv.kind === "redis-cluster") return new RedisSyncCache(kv.client);
+  if (kv.kind === "redis" || kv.kind === "redis-cluster") {
+    return new RememberedAdvances(new RedisSyncCache(kv.client));
+  }
   return kv.kind === "none" && embedded ? new MemorySyncCache() : null;
 }
 

@@ -12,8 +12,9 @@ const statsKey = (userId: string) => userKey(userId, "stats");
 
 /**
  * Raises the head (never lowers it) and renews its expiry, atomically: one command where a
- * MULTI of ZADD and EXPIRE is four, on a path taken twice per push (after its commit, and
- * by the replication listener before it publishes).
+ * MULTI of ZADD and EXPIRE is four, on the path of every commit (after it, and by the
+ * replication listener before it publishes; once per commit when one process does both:
+ * remembered_advances.ts).
  */
 const ADVANCE_HEAD = `redis.call("ZADD", KEYS[1], "GT", ARGV[1], "head")
 redis.call("EXPIRE", KEYS[1], ARGV[2])`;

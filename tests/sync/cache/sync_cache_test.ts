@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { SqlStore } from "../../../db/sql_store.ts";
 import { withHeadTracking } from "../../../sync/cache/head_tracking_bus.ts";
 import { RedisSyncCache } from "../../../sync/cache/redis_sync_cache.ts";
+import { RememberedAdvances } from "../../../sync/cache/remembered_advances.ts";
 import {
   HEAD_TTL_SECONDS,
   MemorySyncCache,
@@ -39,7 +40,9 @@ const account = (userId: string) => ({
 async function cachedServices(kind: DriverKind, redis?: KvConfig) {
   const db = await openTestDb(kind);
   const kv = redis ? await openTestKv(redis) : null;
-  const cache: SyncCache = kv ? new RedisSyncCache(kv.kv.client) : new MemorySyncCache();
+  const cache: SyncCache = kv
+    ? new RememberedAdvances(new RedisSyncCache(kv.kv.client))
+    : new MemorySyncCache();
   const store = new SqlStore(db.driver);
   const { proxy: counted, calls: reads } = countingCalls<SqlStore, "pullEncoded" | "stats">(
     store,
