@@ -176,7 +176,7 @@ export async function startService(
         options.onLimited?.(route, scope);
       },
     },
-    ...buildServices(store, notifier, { cache, metrics, logger }),
+    ...buildServices(store, notifier, { cache, metrics, logger, soleWriter: embedded }),
   });
   return {
     app,

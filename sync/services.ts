@@ -18,15 +18,20 @@ export interface ServiceOptions {
   metrics?: Metrics;
   /** Where the services report what needs an operator's look (absent: nowhere). */
   logger?: Logger;
+  /**
+   * This process makes every change to the database's devices and accounts (the embedded
+   * default): device tokens are remembered, not read per request (DeviceService).
+   */
+  soleWriter?: boolean;
 }
 
 /** The domain services over one store, wired the same way in main.ts and in tests. */
 export function buildServices(
   store: SyncStore & ReceiptsStore & RedactionStore,
   notifier: ChangeNotifier,
-  { clock = Date.now, cache = null, metrics, logger }: ServiceOptions = {},
+  { clock = Date.now, cache = null, metrics, logger, soleWriter = false }: ServiceOptions = {},
 ) {
-  const devices = new DeviceService(store, notifier, clock);
+  const devices = new DeviceService(store, notifier, clock, soleWriter);
   const redaction = new RedactionService(store, notifier, { clock, cache });
   const sync = new SyncService(store, notifier, { clock, cache, metrics, logger, redaction });
   return {

@@ -84,6 +84,8 @@ export async function openTestApp(
     cache,
     metrics,
     logger,
+    // As service.ts: the embedded database has one process, which makes every change.
+    soleWriter: kind === "pglite",
   });
   const hub = new Hub({ bus: metered, store, cache, logger, metrics, ...options.hub });
   metrics.observe({ hub });
