@@ -37,10 +37,11 @@ export class DeviceService {
     /**
      * This process makes every change to devices and accounts (the embedded database, which
      * one process opens): it remembers each token's device and account instead of reading
-     * them per request (there, that read cost about a fifth of the CPU of a single-change
-     * push), and forgets them as it changes them, before and after, so a removed device or
-     * a replaced token still fails at once and a new tier or team counts at once. Instances
-     * that share a database cannot know of each other's changes: they read.
+     * them per request (there, a single-change push then costs 5-9 % less CPU: a statement
+     * and a pass through PGlite fewer), and forgets them as it changes them, before and
+     * after, so a removed device or a replaced token still fails at once and a new tier or
+     * team counts at once. Instances that share a database cannot know of each other's
+     * changes: they read.
      */
     private readonly soleWriter = false,
   ) {}
