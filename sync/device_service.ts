@@ -1,6 +1,7 @@
 import type { DeviceView } from "./api_schemas.ts";
 import { encodeBase64Url } from "./base64url.ts";
 import type { ChangeNotifier } from "./change_notifier.ts";
+import { BoundedMap } from "./bounded_map.ts";
 import { sha256Hex } from "./hashing.ts";
 import { changesBetween, encodePosition, type Position } from "./cursor.ts";
 import { AppError } from "./errors.ts";
@@ -26,7 +27,7 @@ export const REMEMBERED_TOKENS = 1_000;
 
 export class DeviceService {
   /** By token hash: see `soleWriter`. */
-  readonly #remembered = new Map<string, AuthenticatedDevice>();
+  readonly #remembered = new BoundedMap<string, AuthenticatedDevice>(REMEMBERED_TOKENS);
   /** Moves on with every change to devices or accounts: a lookup older than it is not kept. */
   #epoch = 0;
 
@@ -110,12 +111,7 @@ export class DeviceService {
     const epoch = this.#epoch;
     const found = await this.store.findDeviceByTokenHash(hash);
     // must: not kept when a change began since the read was sent: it may predate it.
-    if (found && this.soleWriter && epoch === this.#epoch) {
-      if (this.#remembered.size >= REMEMBERED_TOKENS) {
-        this.#remembered.delete(this.#remembered.keys().next().value!);
-      }
-      this.#remembered.set(hash, found);
-    }
+    if (found && this.soleWriter && epoch === this.#epoch) this.#remembered.set(hash, found);
     return found;
   }
 

@@ -1,3 +1,4 @@
+import { BoundedMap } from "../bounded_map.ts";
 import {
   type CachedStats,
   HEAD_TTL_SECONDS,
@@ -25,13 +26,15 @@ export const REMEMBERED_ADVANCE_MS = (HEAD_TTL_SECONDS * 1000) / 2;
  * failure forgets everything: the next advances are sent again and record the head anew.
  */
 export class RememberedAdvances implements SyncCache {
-  readonly #sent = new Map<string, { seq: number; at: number; done: Promise<void> }>();
+  readonly #sent: BoundedMap<string, { seq: number; at: number; done: Promise<void> }>;
 
   constructor(
     readonly cache: SyncCache,
     readonly clock: () => number = Date.now,
-    readonly maxOwners: number = MEMORY_CACHE_USERS,
-  ) {}
+    maxOwners: number = MEMORY_CACHE_USERS,
+  ) {
+    this.#sent = new BoundedMap(maxOwners);
+  }
 
   /** How many owners' advances are remembered (tests assert the bound). */
   get size(): number {
@@ -49,7 +52,6 @@ export class RememberedAdvances implements SyncCache {
     };
     // Deleted first: insertion order is the order of sends, so the oldest go first.
     this.#sent.delete(userId);
-    if (this.#sent.size >= this.maxOwners) this.#sent.delete(this.#sent.keys().next().value!);
     this.#sent.set(userId, entry);
     return entry.done;
   }

@@ -1,4 +1,5 @@
 import { RE2JS } from "re2js";
+import { BoundedMap } from "../bounded_map.ts";
 
 /**
  * User-supplied regular expressions (`secret_patterns`, `history_rules`, later redaction)
@@ -103,13 +104,5 @@ function linear(source: string, re: RE2JS): UserPattern {
   return { source, test: (text) => re.test(text) };
 }
 
-/** A Map that forgets its oldest entry past `CACHE_LIMIT`, so hostile inputs cannot grow it. */
-class BoundedCache<V> extends Map<string, V> {
-  override set(key: string, value: V): this {
-    if (this.size >= CACHE_LIMIT && !this.has(key)) this.delete(this.keys().next().value!);
-    return super.set(key, value);
-  }
-}
-
-const singles = new BoundedCache<Entry>();
-const sets = new BoundedCache<UserPattern | null>();
+const singles = new BoundedMap<string, Entry>(CACHE_LIMIT);
+const sets = new BoundedMap<string, UserPattern | null>(CACHE_LIMIT);
