@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { parseLsn } from "../../sync/replication/lsn.ts";
 import { eventually, sleep } from "../support/eventually.ts";
 import type { Instance } from "../support/instance.ts";
-import type { ReplicationDb } from "../sync/replication/support.ts";
+import { type ReplicationDb, walEnd } from "../sync/replication/support.ts";
 import { openCluster } from "./cluster.ts";
 import {
   closedWithin,
@@ -33,18 +33,6 @@ async function confirmedFlush(db: ReplicationDb): Promise<bigint> {
     [db.slot],
   );
   assert.ok(row?.lsn, `slot ${db.slot} has a confirmed_flush_lsn`);
-  return parseLsn(row.lsn);
-}
-
-/**
- * Where the WAL ends now: past every transaction committed before this call. The insert
- * position, not pg_current_wal_lsn(): with synchronous_commit=off (the test cluster) a
- * commit answers before its record is written.
- */
-async function walEnd(db: ReplicationDb): Promise<bigint> {
-  const [row] = await db.driver.query<{ lsn: string }>(
-    "select pg_current_wal_insert_lsn()::text as lsn",
-  );
   return parseLsn(row.lsn);
 }
 
@@ -82,7 +70,7 @@ Deno.test("e2e: while Redis is down pushes commit and the slot holds; once it is
   // Commits do not depend on Redis: every push is answered, every change applied.
   const outage: Pushed[] = [];
   outage.push(await push(c.b, phone, { commands: 2 }));
-  const afterFirst = await walEnd(c.db);
+  const afterFirst = await walEnd(c.db.driver);
   // The listener met the first commit and could not publish it.
   await eventually(
     () => /publish_failed/.test(c.a.listener?.state().lastError ?? ""),
@@ -94,7 +82,7 @@ Deno.test("e2e: while Redis is down pushes commit and the slot holds; once it is
   outage.push(await push(c.b, phone, { commands: 1, profile: true }));
   outage.push(await push(c.b, phone, { commands: 0, profile: true }));
   outage.push(await push(c.b, phone, { commands: 3 }));
-  const afterLast = await walEnd(c.db);
+  const afterLast = await walEnd(c.db.driver);
   for (let i = 1; i < outage.length; i++) {
     assert.ok(seq(outage[i].cursor) > seq(outage[i - 1].cursor), "push cursors increase");
   }
@@ -188,7 +176,7 @@ Deno.test("e2e: an instance cut off from Redis closes, once back, the sockets wh
   });
   assert.equal(deleted.status, 204);
   const during = await push(c.a, desktop);
-  const published = await walEnd(c.db);
+  const published = await walEnd(c.db.driver);
   await eventually(
     async () => await confirmedFlush(c.db) >= published,
     10_000,

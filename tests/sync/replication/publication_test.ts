@@ -8,9 +8,10 @@ import { type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
 import { SqlStore } from "../../../db/sql_store.ts";
 import { decodeTransaction } from "../../../sync/replication/decode.ts";
 import type { Tier } from "../../../sync/tiers.ts";
+import { formatLsn } from "../../../sync/replication/lsn.ts";
 import { ensurePublicationAndSlot, type SqlSession } from "../../../sync/replication/slot.ts";
 import { eventually } from "../../support/eventually.ts";
-import { openReplicationDb, type ReplicationDb } from "./support.ts";
+import { openReplicationDb, type ReplicationDb, walEnd } from "./support.ts";
 
 const DEVICE = "00000000-0000-4000-8000-0000000000d1";
 
@@ -24,9 +25,7 @@ function session(db: ReplicationDb): SqlSession {
  * asynchronously: it waits for the flush first, or "nothing" could mean "not yet".
  */
 async function takeStream(db: ReplicationDb): Promise<Pgoutput.Message[]> {
-  const [{ written }] = await db.driver.query<{ written: string }>(
-    "select pg_current_wal_insert_lsn()::text as written",
-  );
+  const written = formatLsn(await walEnd(db.driver));
   await eventually(
     async () => {
       const [{ flushed }] = await db.driver.query<{ flushed: boolean }>(

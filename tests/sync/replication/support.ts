@@ -7,6 +7,7 @@ import {
   type ReplicationListenerOptions,
   type ReplicationLogger,
 } from "../../../sync/replication/listener.ts";
+import { parseLsn } from "../../../sync/replication/lsn.ts";
 import { openTestDb } from "../../support/drivers.ts";
 import { eventually } from "../../support/eventually.ts";
 
@@ -176,6 +177,27 @@ export async function writeItems(driver: Driver, rows: ItemRow[]): Promise<strin
     );
     return lsn;
   });
+}
+
+/**
+ * Where the WAL written so far ends: past every transaction committed before this call.
+ * The insert position, not pg_current_wal_lsn(): with synchronous_commit=off (the test
+ * cluster) a commit answers before its record is written. When the last record ended on
+ * a page boundary the insert position already counts the next page's header, which no
+ * flush or confirmation reaches until more WAL is written; that header is taken off.
+ */
+export async function walEnd(driver: Driver): Promise<bigint> {
+  const [row] = await driver.query<{ lsn: string; page: number; segment: string }>(
+    `select pg_current_wal_insert_lsn()::text as lsn,
+            current_setting('wal_block_size')::int as page,
+            pg_size_bytes(current_setting('wal_segment_size'))::text as segment`,
+  );
+  const at = parseLsn(row.lsn);
+  const LONG_HEADER = 40n; // at the start of a segment
+  const SHORT_HEADER = 24n; // at the start of every other page
+  if (at % BigInt(row.segment) === LONG_HEADER) return at - LONG_HEADER;
+  if (at % BigInt(row.page) === SHORT_HEADER) return at - SHORT_HEADER;
+  return at;
 }
 
 /** Writes one of alice's commands in a transaction of its own (see writeItems). */
