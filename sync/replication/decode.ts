@@ -44,8 +44,9 @@ interface PendingChanges {
  * - a `devpocket.account` message (a user's tier or team changed) → `team_changed` with
  *   the team the user's devices now sync.
  *
- * Only `user_id`, `collection`, `seq`, `device_id` and ids are read: an unchanged TOAST
- * `data` column (decoded as `undefined`) never matters.
+ * Only `user_id`, `collection`, `seq`, `device_id` and ids are read: on Postgres 15 and
+ * later the publication carries no other column of `items` (slot.ts), and before it an
+ * unchanged TOAST `data` column (decoded as `undefined`) never matters.
  *
  * @example
  * const tx = new TransactionDecoder();

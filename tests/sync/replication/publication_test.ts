@@ -46,12 +46,15 @@ async function takeStream(db: ReplicationDb): Promise<Pgoutput.Message[]> {
   return rows.map((row) => plugin.parse(Buffer.from(row.data)));
 }
 
+/** The publication's tables and operations, and which columns of `items` it carries. */
 async function publication(db: ReplicationDb) {
-  const [row] = await db.driver.query<{ tables: string[]; ops: string }>(
+  const [row] = await db.driver.query<{ tables: string[]; ops: string; items: string[] }>(
     `select array(select tablename::text from pg_publication_tables t
                    where t.pubname = p.pubname order by 1) as tables,
             concat_ws(',', case when pubinsert then 'insert' end, case when pubupdate then 'update' end,
-                      case when pubdelete then 'delete' end, case when pubtruncate then 'truncate' end) as ops
+                      case when pubdelete then 'delete' end, case when pubtruncate then 'truncate' end) as ops,
+            array(select unnest(attnames)::text from pg_publication_tables t
+                   where t.pubname = p.pubname and t.tablename = 'items' order by 1) as items
        from pg_publication p where pubname = $1`,
     [db.slot],
   );
@@ -61,15 +64,18 @@ async function publication(db: ReplicationDb) {
 /** What was there before, and what ensurePublicationAndSlot() says it found. */
 const SETUPS = {
   "a new database": { before: async (_db: ReplicationDb) => {}, found: "created" },
-  "a publication and slot made by an older version (devices included, every operation)": {
-    before: async (db: ReplicationDb) => {
-      await db.driver.query(`create publication "${db.slot}" for table items, conflicts, devices`);
-      await db.driver.query("select pg_create_logical_replication_slot($1, 'pgoutput')", [
-        db.slot,
-      ]);
+  "a publication and slot made by an older version (devices included, items whole, every operation)":
+    {
+      before: async (db: ReplicationDb) => {
+        await db.driver.query(
+          `create publication "${db.slot}" for table items, conflicts, devices`,
+        );
+        await db.driver.query("select pg_create_logical_replication_slot($1, 'pgoutput')", [
+          db.slot,
+        ]);
+      },
+      found: "existed",
     },
-    found: "existed",
-  },
 } as const;
 
 for (const [setup, { before, found }] of Object.entries(SETUPS)) {
@@ -80,6 +86,7 @@ for (const [setup, { before, found }] of Object.entries(SETUPS)) {
     assert.deepEqual(await publication(db), {
       tables: ["conflicts", "items"],
       ops: "insert,update",
+      items: ["collection", "device_id", "id", "seq", "user_id"],
     });
 
     await db.driver.query("insert into users (user_id) values ('alice')");
@@ -170,4 +177,37 @@ Deno.test("ensurePublicationAndSlot() tells a slot created anew from one recreat
   assert.equal(await ensurePublicationAndSlot(session(db), db.slot), "existed");
   await db.driver.query("select pg_drop_replication_slot($1)", [db.slot]);
   assert.equal(await ensurePublicationAndSlot(session(db), db.slot), "recreated");
+});
+
+Deno.test("an item's data never reaches the stream: an insert and an update carry the columns an event is made of", async () => {
+  await using db = await openReplicationDb();
+  await ensurePublicationAndSlot(session(db), db.slot);
+  const big = JSON.stringify({ command: "x".repeat(100_000) });
+  await db.driver.query(
+    `insert into items (user_id, collection, id, version, data, modified_at, device_id, seq)
+     values ('carol', 'settings', 'app', 1, $1::jsonb, 0, $2, 1)`,
+    [big, DEVICE],
+  );
+  await db.driver.query(
+    "update items set version = 2, data = $1::jsonb, seq = 2 where user_id = 'carol'",
+    [big],
+  );
+  const stream = await takeStream(db);
+  const rows = stream.flatMap((m) => m.tag === "insert" || m.tag === "update" ? [m.new] : []);
+  assert.deepEqual(rows.map((row) => ({ ...row })), [
+    { user_id: "carol", collection: "settings", id: "app", device_id: DEVICE, seq: "1" },
+    { user_id: "carol", collection: "settings", id: "app", device_id: DEVICE, seq: "2" },
+  ]);
+  assert.deepEqual(
+    decodeTransaction(stream.slice(stream.findLastIndex((m) => m.tag === "begin"))),
+    [{
+      owner: "carol",
+      event: {
+        type: "changes",
+        cursor: "c1.2",
+        collections: ["settings"],
+        origin_device_id: DEVICE,
+      },
+    }],
+  );
 });
