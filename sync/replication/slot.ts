@@ -35,6 +35,7 @@ export const PUBLISHED_TABLES = ["conflicts", "items"] as const;
  */
 const PUBLISHED_ITEM_COLUMNS = ["user_id", "collection", "id", "seq", "device_id"] as const;
 const COLUMN_LISTS_SINCE = 150_000;
+const INSUFFICIENT_PRIVILEGE = "42501";
 const PUBLISHED_OPERATIONS = "insert, update";
 
 /**
@@ -101,10 +102,17 @@ async function ensurePublication(db: SqlSession, name: string): Promise<boolean>
     );
     return false;
   }
-  const columnsOk = !column_lists ||
-    String(await publishedItemColumns(db, name)) === String([...PUBLISHED_ITEM_COLUMNS].sort());
-  if (String(found) !== String(PUBLISHED_TABLES) || !columnsOk) {
+  if (String(found) !== String(PUBLISHED_TABLES)) {
     await db.query(`alter publication "${name}" set table ${tables}`);
+  } else if (
+    column_lists &&
+    String(await publishedItemColumns(db, name)) !== String([...PUBLISHED_ITEM_COLUMNS].sort())
+  ) {
+    // Whole rows still make the same events: a publication this role may not alter (one
+    // an administrator made) stays as it is rather than stopping the stream.
+    await db.query(`alter publication "${name}" set table ${tables}`).catch((error) => {
+      if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
+    });
   }
   if (operations_ok !== true) {
     await db.query(`alter publication "${name}" set (publish = '${PUBLISHED_OPERATIONS}')`);

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import postgres from "postgres";
 import { type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
 import { SqlStore } from "../../../db/sql_store.ts";
 import { decodeTransaction } from "../../../sync/replication/decode.ts";
@@ -210,4 +211,38 @@ Deno.test("an item's data never reaches the stream: an insert and an update carr
       },
     }],
   );
+});
+
+Deno.test("ensurePublicationAndSlot() leaves items whole in a publication it may not alter (an administrator's) and carries on", async () => {
+  await using db = await openReplicationDb();
+  const admin = `${db.slot}_admin`;
+  const service = `${db.slot}_service`;
+  await db.driver.query(`create role ${admin}`);
+  await db.driver.query(`create role ${service}`);
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    const [{ name }] = await db.driver.query<{ name: string }>("select current_database() as name");
+    await db.driver.query(`grant create on database "${name}" to ${admin}`);
+    await db.driver.query(
+      `create publication "${db.slot}" for table conflicts, items with (publish = 'insert, update')`,
+    );
+    await db.driver.query(`alter publication "${db.slot}" owner to ${admin}`);
+    await db.driver.query("select pg_create_logical_replication_slot($1, 'pgoutput')", [db.slot]);
+    const whole = await db.driver.query<{ name: string }>(
+      `select column_name::text as name from information_schema.columns
+        where table_schema = current_schema() and table_name = 'items' order by 1`,
+    );
+
+    await sql.unsafe(`set role ${service}`);
+    const asService: SqlSession = {
+      // deno-lint-ignore no-explicit-any
+      query: async (text, params = []) => ({ rows: await sql.unsafe(text, params as any[]) }),
+    };
+    assert.equal(await ensurePublicationAndSlot(asService, db.slot), "existed");
+    assert.deepEqual((await publication(db)).items, whole.map((c) => c.name));
+  } finally {
+    await sql.end();
+    await db.driver.query(`drop owned by ${admin}, ${service}`);
+    await db.driver.query(`drop role ${admin}, ${service}`);
+  }
 });
