@@ -62,6 +62,11 @@ async function publication(db: ReplicationDb) {
   return row;
 }
 
+/** What a transaction of one owner's items decodes to: its one `changes` event. */
+function changesEvent(owner: string, cursor: string, collections: string[], origin: string | null) {
+  return [{ owner, event: { type: "changes", cursor, collections, origin_device_id: origin } }];
+}
+
 /** What was there before, and what ensurePublicationAndSlot() says it found. */
 const SETUPS = {
   "a new database": { before: async (_db: ReplicationDb) => {}, found: "created" },
@@ -161,15 +166,10 @@ Deno.test("a team's items reach the listener under the team's owner key, and a c
     `insert into items (user_id, collection, id, version, data, modified_at, seq, author)
      values ('team:acme', 'team_ssh_profiles', 'db', 1, '{}', 0, 1, 'ann')`,
   );
-  assert.deepEqual(decodeTransaction(await takeStream(db)), [{
-    owner: "team:acme",
-    event: {
-      type: "changes",
-      cursor: "c1.1",
-      collections: ["team_ssh_profiles"],
-      origin_device_id: null,
-    },
-  }]);
+  assert.deepEqual(
+    decodeTransaction(await takeStream(db)),
+    changesEvent("team:acme", "c1.1", ["team_ssh_profiles"], null),
+  );
 });
 
 Deno.test("ensurePublicationAndSlot() tells a slot created anew from one recreated after it was dropped", async () => {
@@ -201,15 +201,7 @@ Deno.test("an item's data never reaches the stream: an insert and an update carr
   ]);
   assert.deepEqual(
     decodeTransaction(stream.slice(stream.findLastIndex((m) => m.tag === "begin"))),
-    [{
-      owner: "carol",
-      event: {
-        type: "changes",
-        cursor: "c1.2",
-        collections: ["settings"],
-        origin_device_id: DEVICE,
-      },
-    }],
+    changesEvent("carol", "c1.2", ["settings"], DEVICE),
   );
 });
 
