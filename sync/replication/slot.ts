@@ -102,16 +102,12 @@ async function ensurePublication(db: SqlSession, name: string): Promise<boolean>
     );
     return false;
   }
-  if (String(found) !== String(PUBLISHED_TABLES)) {
-    await db.query(`alter publication "${name}" set table ${tables}`);
-  } else if (
-    column_lists &&
-    String(await publishedItemColumns(db, name)) !== String([...PUBLISHED_ITEM_COLUMNS].sort())
-  ) {
-    // Whole rows still make the same events: a publication this role may not alter (one
-    // an administrator made) stays as it is rather than stopping the stream.
+  const tablesOk = String(found) === String(PUBLISHED_TABLES);
+  if (!tablesOk || (column_lists && !(await carriesEventColumnsOnly(db, name)))) {
     await db.query(`alter publication "${name}" set table ${tables}`).catch((error) => {
-      if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
+      // Whole rows still make the same events: a publication this role may not alter (one
+      // an administrator made) keeps them rather than stopping the stream. Wrong tables do not.
+      if (!tablesOk || (error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
     });
   }
   if (operations_ok !== true) {
@@ -120,15 +116,15 @@ async function ensurePublication(db: SqlSession, name: string): Promise<boolean>
   return true;
 }
 
-/** The columns of `items` the publication carries, sorted (Postgres 15 and later). */
-async function publishedItemColumns(db: SqlSession, name: string): Promise<unknown[]> {
+/** Whether the publication carries PUBLISHED_ITEM_COLUMNS of `items` and no other (Postgres 15+). */
+async function carriesEventColumnsOnly(db: SqlSession, name: string): Promise<boolean> {
   const { rows } = await db.query(
     `select array(select unnest(attnames)::text order by 1) as columns
        from pg_publication_tables
       where pubname = $1 and schemaname = current_schema() and tablename = 'items'`,
     [name],
   );
-  return (rows[0]?.columns as unknown[] | undefined) ?? [];
+  return String(rows[0]?.columns) === String([...PUBLISHED_ITEM_COLUMNS].sort());
 }
 
 /** The slot's state, or null when it does not exist. */
