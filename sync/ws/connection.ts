@@ -113,6 +113,17 @@ export class Connection {
     }
   }
 
+  /**
+   * True for a hint of changes the device already holds or was already told of: a change
+   * committed before its `hello`, whose event reached this instance after it.
+   */
+  knows(message: ServerMessage): boolean {
+    const known = this.cursor;
+    if (message.type !== "sync_data_available" || known === null || known.expired) return false;
+    const hinted = decodeSince(message.cursor, this.team);
+    return !hinted.expired && hinted.user <= known.user && hinted.team <= known.team;
+  }
+
   close(code: number, reason: string): void {
     const { readyState } = this.socket;
     if (readyState === WebSocket.OPEN || readyState === WebSocket.CONNECTING) {

@@ -98,7 +98,13 @@ Deno.test("e2e: leaving the team closes the member's socket on the other instanc
   const admin = await registerIn(c.a, randomUser(), team, "admin");
   const memberId = randomUser();
   const member = await registerIn(c.b, memberId, team, "member");
-  await push(c.a, admin, [teamChange("db", profile("db")), teamChange("web", profile("web"))]);
+  {
+    // The team's hint has reached B before the socket under test opens: it would come
+    // ahead of the pong below.
+    await using early = await watch(c.b, member);
+    await push(c.a, admin, [teamChange("db", profile("db")), teamChange("web", profile("web"))]);
+    await eventually(() => early.hints.length > 0, 10_000, "the team's hint on B");
+  }
   await push(c.b, member, [{
     change_id: crypto.randomUUID(),
     collection: "settings",

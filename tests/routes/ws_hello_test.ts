@@ -1,10 +1,11 @@
 /**
  * `hello` over a real socket: a cursor the server never issued is refused as a pull's
- * `since` is, and a `hello` at the head the cache knows costs no query.
+ * `since` is, a `hello` at the head the cache knows costs no query, and no hint follows for
+ * changes it already covers.
  */
 import assert from "node:assert/strict";
 import { MemorySyncCache } from "../../sync/cache/sync_cache.ts";
-import { BROADCAST_CHANNEL } from "../../sync/events.ts";
+import { BROADCAST_CHANNEL, userChannel } from "../../sync/events.ts";
 import { openTestApp } from "../support/app.ts";
 import { command } from "../support/changes.ts";
 import { type DriverKind, openTestDb, type TestDb, withDrivers } from "../support/drivers.ts";
@@ -93,6 +94,42 @@ withDrivers("WebSocket hello", (_open, kind) => {
       }]);
       // A cursor past the cached head is still checked against the database.
       assert.deepEqual(await answersTo(ws, { type: "hello", cursor: "c1.zzzz" }), [REFUSED]);
+    },
+  });
+
+  Deno.test({
+    name:
+      "a change's event reaching the socket after a hello that covers it is not hinted; a newer change is",
+    fn: async () => {
+      await using t = await openTestApp(kind);
+      const base = await t.serve();
+      const [phone, laptop] = [await t.device("alice", "phone"), await t.device("alice", "laptop")];
+      const first = await pushOk(t, laptop.token, [command("ls")]);
+      const second = await pushOk(t, laptop.token, [command("pwd")]);
+      await using ws = await connectWs(base, phone.token);
+      assert.deepEqual(await answersTo(ws, { type: "hello", cursor: second.cursor }), []);
+
+      // The events of both pushes, as a slow listener or bus would deliver them now.
+      for (const cursor of [first.cursor, second.cursor]) {
+        await t.bus.publish(
+          userChannel("alice"),
+          JSON.stringify({
+            type: "changes",
+            cursor,
+            collections: ["commands"],
+            origin_device_id: laptop.id,
+          }),
+        );
+      }
+      // A stale hint would come before the pong, or before the next push's hint.
+      await assertPong(ws);
+      const third = await pushOk(t, laptop.token, [command("whoami")]);
+      assert.deepEqual(await ws.next(), {
+        type: "sync_data_available",
+        cursor: third.cursor,
+        collections: ["commands"],
+        origin_device_id: laptop.id,
+      });
     },
   });
 });
