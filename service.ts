@@ -167,7 +167,7 @@ export async function startService(
     metrics,
     apiEnabled,
     rateLimiting: {
-      limiter: openLimiter(kv, logger),
+      limiter: await openLimiter(kv, logger),
       limits: withOverride(config.RATE_LIMITS),
       authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
       clientIpHeader: config.CLIENT_IP_HEADER,

@@ -28,7 +28,7 @@ async function limitedApp(
   const limited: [string, string][] = [];
   const t = await openTestApp(kind, {
     rateLimiting: {
-      limiter: openLimiter(kv),
+      limiter: await openLimiter(kv),
       limits: withOverride(override),
       authFailuresPerMinute: 30,
       onLimited: (route, scope) => limited.push([route, scope]),

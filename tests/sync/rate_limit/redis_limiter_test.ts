@@ -12,7 +12,7 @@ for (const [name, backend] of Object.entries(REDIS_BACKENDS)) {
   Deno.test(`RedisLimiter (${name}): two instances share one budget, not one each`, async () => {
     await using kvA = await openTestKv(backend.shared());
     await using kvB = await openTestKv(backend.shared());
-    const [a, b] = [openLimiter(kvA.kv), openLimiter(kvB.kv)];
+    const [a, b] = [await openLimiter(kvA.kv), await openLimiter(kvB.kv)];
     assert.deepEqual([a.kind, b.kind], ["redis", "redis"]);
     const key = freshKey();
     await assertOneBudget(a, b, key, 5);
@@ -23,7 +23,7 @@ for (const [name, backend] of Object.entries(REDIS_BACKENDS)) {
   Deno.test(`RedisLimiter (${name}): while the key's server is down each instance counts in memory, fast; back, shared again`, async () => {
     await using redis = await backend.own();
     await using kv = await openTestKv(redis.config);
-    const limiter = openLimiter(kv.kv);
+    const limiter = await openLimiter(kv.kv);
     const user = crypto.randomUUID();
     const key = freshKey(user);
     assert.deepEqual(await allowedOf(limiter, key, 2), [true, true]);

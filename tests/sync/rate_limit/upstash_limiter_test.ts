@@ -1,6 +1,7 @@
 /** UpstashLimiter (@upstash/ratelimit) against the Upstash REST test double, on real Redis. */
 import assert from "node:assert/strict";
 import { Redis } from "@upstash/redis";
+import { openLimiter } from "../../../sync/rate_limit/open_limiter.ts";
 import { UpstashLimiter } from "../../../sync/rate_limit/upstash_limiter.ts";
 import { testRedisUrl } from "../../support/services.ts";
 import { startUpstashRestDouble } from "../../support/upstash_rest_double.ts";
@@ -13,7 +14,11 @@ const client = (url: string) =>
 
 Deno.test("UpstashLimiter (Upstash REST test double): two instances share one budget through its scripts", async () => {
   await using double = await startUpstashRestDouble(testRedisUrl(), TOKEN);
-  const [a, b] = [new UpstashLimiter(client(double.url)), new UpstashLimiter(client(double.url))];
+  // As the service opens it: the Upstash limiter is loaded only for an Upstash connection.
+  const open = () =>
+    openLimiter({ kind: "upstash", redis: client(double.url), close: async () => {} });
+  const [a, b] = [await open(), await open()];
+  assert.deepEqual([a.kind, b.kind], ["upstash", "upstash"]);
   await assertOneBudget(a, b, freshKey(), 4);
 });
 
