@@ -94,8 +94,17 @@ export class Connection {
     }
   }
 
-  send(message: ServerMessage): void {
+  /**
+   * Writes `message`. A `live` hint (a bus event's, not an answer to `hello`) of changes the
+   * device already holds or was already told of is dropped: the event of a change committed
+   * just before a `hello` often reaches this instance after it.
+   */
+  send(message: ServerMessage, { live = false } = {}): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
+    const hinted = message.type === "sync_data_available"
+      ? decodeSince(message.cursor, this.team)
+      : null;
+    if (live && hinted !== null && this.#covers(hinted)) return;
     // must: never queue without bound for a socket that reads slower than events arrive;
     // it reconnects and resumes from its cursor, losing nothing.
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
@@ -108,20 +117,13 @@ export class Connection {
       // Closed between the check and the send: nothing to deliver to.
       return;
     }
-    if (message.type === "sync_data_available") {
-      this.noteCursor(decodeSince(message.cursor, this.team));
-    }
+    if (hinted !== null) this.noteCursor(hinted);
   }
 
-  /**
-   * True for a hint of changes the device already holds or was already told of: a change
-   * committed before its `hello`, whose event reached this instance after it.
-   */
-  knows(message: ServerMessage): boolean {
+  #covers(at: Since): boolean {
     const known = this.cursor;
-    if (message.type !== "sync_data_available" || known === null || known.expired) return false;
-    const hinted = decodeSince(message.cursor, this.team);
-    return !hinted.expired && hinted.user <= known.user && hinted.team <= known.team;
+    if (known === null || known.expired || at.expired) return false;
+    return at.user <= known.user && at.team <= known.team;
   }
 
   close(code: number, reason: string): void {

@@ -21,20 +21,10 @@ export async function dispatchEvent(
   for (const connection of user.connections) {
     const source = { teamChannel, team: connection.team };
     const delivery = eventMessage(event, connection.deviceId, policy, source);
-    switch (delivery?.kind) {
-      case "send":
-        // A live hint the device needs no pull for is dropped; a `hello` is always answered.
-        if (!connection.knows(delivery.message)) connection.send(delivery.message);
-        break;
-      case "revoke":
-        connection.revoke();
-        break;
-      case "reconnect":
-        connection.reconnect();
-        break;
-      case "recheck":
-        recheck.push(connection);
-    }
+    if (delivery?.kind === "send") connection.send(delivery.message, { live: true });
+    else if (delivery?.kind === "revoke") connection.revoke();
+    else if (delivery?.kind === "reconnect") connection.reconnect();
+    else if (delivery?.kind === "recheck") recheck.push(connection);
   }
   if (recheck.length > 0) await dropRevoked(context.store, recheck);
 }
