@@ -48,6 +48,8 @@ export class Connection {
    * its acks, the hints sent to it); null before any. Catch-up after a gap starts here.
    */
   cursor: Since | null = null;
+  /** The part of `cursor` the server checked or issued (see `noteCursor`). */
+  #checked: Since | null = null;
   /** A long catch-up in progress: reported as `sync_progress` on each ack until done. */
   catchingUp: { since: Position; target: Position } | null = null;
   #inbox: Promise<void> = Promise.resolve();
@@ -78,20 +80,13 @@ export class Connection {
   }
 
   /**
-   * Moves the cursor forward (never back), each stream on its own. A cursor of another team
-   * (`expired`) says only that the device must resync: any current one replaces it, and it
-   * replaces none.
+   * Moves the cursor forward (never back). `checked`: the server checked the position against
+   * the heads (a `hello`) or issued it (a hint); only such positions silence live hints, as
+   * an ack is never checked and one past the heads must not leave the device deaf to them.
    */
-  noteCursor(next: Since): void {
-    const known = this.cursor;
-    if (known === null || known.expired) this.cursor = next;
-    else if (!next.expired) {
-      this.cursor = {
-        user: Math.max(known.user, next.user),
-        team: Math.max(known.team, next.team),
-        expired: false,
-      };
-    }
+  noteCursor(next: Since, { checked = false } = {}): void {
+    this.cursor = furthest(this.cursor, next);
+    if (checked) this.#checked = furthest(this.#checked, next);
   }
 
   /**
@@ -117,11 +112,11 @@ export class Connection {
       // Closed between the check and the send: nothing to deliver to.
       return;
     }
-    if (hinted !== null) this.noteCursor(hinted);
+    if (hinted !== null) this.noteCursor(hinted, { checked: true });
   }
 
   #covers(at: Since): boolean {
-    const known = this.cursor;
+    const known = this.#checked;
     if (known === null || known.expired || at.expired) return false;
     return at.user <= known.user && at.team <= known.team;
   }
@@ -146,4 +141,19 @@ export class Connection {
     this.revoked = true;
     this.close(WS_CLOSE.unauthorized, "Device removed or token replaced");
   }
+}
+
+/**
+ * The further of two positions, each stream on its own. A cursor of another team
+ * (`expired`) says only that the device must resync: any current one replaces it, and it
+ * replaces none.
+ */
+function furthest(known: Since | null, next: Since): Since {
+  if (known === null || known.expired) return next;
+  if (next.expired) return known;
+  return {
+    user: Math.max(known.user, next.user),
+    team: Math.max(known.team, next.team),
+    expired: false,
+  };
 }

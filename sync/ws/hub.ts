@@ -52,9 +52,10 @@ export interface HubOptions {
  *   push response carried the cursor), no `sync_completed` for its own acks, no
  *   `device_status` for itself. The `hello` catch-up is the exception: it goes by the
  *   cursor the device sent, whoever made the changes.
- * - No live hint for changes the socket's cursor (its `hello`, its acks, the hints it was
- *   sent) already covers: the event of a change committed just before a `hello` often
- *   reaches this instance after it, and would cost the device a pull that brings nothing.
+ * - No live hint for changes the socket's `hello` or the hints it was sent already cover
+ *   (its acks are not checked against the heads, so they do not count): the event of a
+ *   change committed just before a `hello` often reaches this instance after it, and would
+ *   cost the device a pull that brings nothing.
  * - `online` is published when a device's first socket on this instance opens, `offline`
  *   when its last one here closes, none after its token stopped working, none on shutdown
  *   (the devices reconnect to another instance at once; `last_seen_at` ages out of

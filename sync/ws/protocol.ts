@@ -62,13 +62,13 @@ async function hello(
   if (!(await connection.ready)) return;
   const { store, logger, cache } = context;
   if (await atCachedHead(cache, connection.userId, connection.team, since)) {
-    return connection.noteCursor(since);
+    return connection.noteCursor(since, { checked: true });
   }
   const policy = await policyOrEvery(store, connection.userId, logger);
   // Throws for a cursor past a head: answered as an error, and never noted as the
   // device's position (a catch-up after a gap would start there and miss changes).
   const hint = await catchUp(store, policy, catchUpTarget(connection), since, cache);
-  connection.noteCursor(since);
+  connection.noteCursor(since, { checked: true });
   if (!hint) return;
   connection.send(hint);
   // A device whose cursor expired pulls from scratch.

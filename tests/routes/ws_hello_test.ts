@@ -132,4 +132,26 @@ withDrivers("WebSocket hello", (_open, kind) => {
       });
     },
   });
+
+  Deno.test({
+    name:
+      "an ack past the head (the server never checks one against it) does not silence the hints of later changes",
+    fn: async () => {
+      await using t = await openTestApp(kind);
+      const base = await t.serve();
+      const [phone, laptop] = [await t.device("alice", "phone"), await t.device("alice", "laptop")];
+      const head = await pushOk(t, laptop.token, [command("ls")]);
+      await using ws = await connectWs(base, phone.token);
+      assert.deepEqual(await answersTo(ws, { type: "hello", cursor: head.cursor }), []);
+      assert.deepEqual(await answersTo(ws, { type: "ack", cursor: "c1.zz" }), []);
+
+      const next = await pushOk(t, laptop.token, [command("pwd")]);
+      assert.deepEqual(await ws.next(), {
+        type: "sync_data_available",
+        cursor: next.cursor,
+        collections: ["commands"],
+        origin_device_id: laptop.id,
+      });
+    },
+  });
 });
