@@ -38,6 +38,14 @@ const REFUSED = {
   message: "cursor is not a cursor this service issued",
 };
 
+/** The hint a device gets for a push of commands by `origin`, answered with `cursor`. */
+const commandsHint = (cursor: string, origin: { id: string }) => ({
+  type: "sync_data_available",
+  cursor,
+  collections: ["commands"],
+  origin_device_id: origin.id,
+});
+
 withDrivers("WebSocket hello", (_open, kind) => {
   Deno.test({
     name:
@@ -86,12 +94,7 @@ withDrivers("WebSocket hello", (_open, kind) => {
       before = db.queries();
       const replies = await answersTo(ws, { type: "hello", cursor: head.cursor });
       assert.ok(db.queries() > before, "behind the head: read from the database");
-      assert.deepEqual(replies, [{
-        type: "sync_data_available",
-        cursor: next.cursor,
-        collections: ["commands"],
-        origin_device_id: laptop.id,
-      }]);
+      assert.deepEqual(replies, [commandsHint(next.cursor, laptop)]);
       // A cursor past the cached head is still checked against the database.
       assert.deepEqual(await answersTo(ws, { type: "hello", cursor: "c1.zzzz" }), [REFUSED]);
     },
@@ -109,27 +112,18 @@ withDrivers("WebSocket hello", (_open, kind) => {
       await using ws = await connectWs(base, phone.token);
       assert.deepEqual(await answersTo(ws, { type: "hello", cursor: second.cursor }), []);
 
-      // The events of both pushes, as a slow listener or bus would deliver them now.
+      // The events of both pushes (a bus event has the fields of the hint it becomes), as a
+      // slow listener or bus would deliver them now.
       for (const cursor of [first.cursor, second.cursor]) {
         await t.bus.publish(
           userChannel("alice"),
-          JSON.stringify({
-            type: "changes",
-            cursor,
-            collections: ["commands"],
-            origin_device_id: laptop.id,
-          }),
+          JSON.stringify({ ...commandsHint(cursor, laptop), type: "changes" }),
         );
       }
       // A stale hint would come before the pong, or before the next push's hint.
       await assertPong(ws);
       const third = await pushOk(t, laptop.token, [command("whoami")]);
-      assert.deepEqual(await ws.next(), {
-        type: "sync_data_available",
-        cursor: third.cursor,
-        collections: ["commands"],
-        origin_device_id: laptop.id,
-      });
+      assert.deepEqual(await ws.next(), commandsHint(third.cursor, laptop));
     },
   });
 
@@ -146,12 +140,7 @@ withDrivers("WebSocket hello", (_open, kind) => {
       assert.deepEqual(await answersTo(ws, { type: "ack", cursor: "c1.zz" }), []);
 
       const next = await pushOk(t, laptop.token, [command("pwd")]);
-      assert.deepEqual(await ws.next(), {
-        type: "sync_data_available",
-        cursor: next.cursor,
-        collections: ["commands"],
-        origin_device_id: laptop.id,
-      });
+      assert.deepEqual(await ws.next(), commandsHint(next.cursor, laptop));
     },
   });
 });
