@@ -155,7 +155,7 @@ export async function startService(
   });
   jobs.start();
   const trimmer = new MemoryTrimmer(config.MEMORY_TRIM_SECONDS);
-  trimmer.start();
+  await trimmer.start();
   const apiEnabled = config.ROLE !== "listener";
   metrics.observe({ hub: apiEnabled ? hub : null, listener });
   const app = createApp({

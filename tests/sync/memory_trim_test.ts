@@ -15,12 +15,33 @@ Deno.test("the trimmer trims at its first look, then only when the RSS grew 1 MB
   assert.deepEqual(trims, [0, 3, 6]);
 });
 
-Deno.test("a trimmer with interval 0 starts no timer", () => {
-  let looks = 0;
-  const trimmer = new MemoryTrimmer(0, () => looks++, () => {});
-  trimmer.start();
+Deno.test("a trimmer with interval 0 neither collects, trims nor starts a timer", async () => {
+  const calls: string[] = [];
+  const trimmer = new MemoryTrimmer(
+    0,
+    () => (calls.push("look"), 0),
+    () => calls.push("trim"),
+    () => (calls.push("collect"), Promise.resolve()),
+  );
+  await trimmer.start();
   trimmer.stop();
-  assert.equal(looks, 0);
+  assert.deepEqual(calls, []);
+});
+
+Deno.test("start collects garbage, then trims, before it returns and before any look", async () => {
+  const calls: string[] = [];
+  const trimmer = new MemoryTrimmer(
+    60,
+    () => (calls.push("look"), 0),
+    () => calls.push("trim"),
+    async () => {
+      await null;
+      calls.push("collect");
+    },
+  );
+  await trimmer.start();
+  trimmer.stop();
+  assert.deepEqual(calls, ["collect", "trim"]);
 });
 
 Deno.test({
@@ -40,4 +61,17 @@ Deno.test({
     await eventually(() => Deno.memoryUsage().rss < before - 100 * MB, 10_000, "the trim");
     assert.equal(kept.length, 300);
   },
+});
+
+Deno.test("start's full collection frees buffers nothing references any more", async () => {
+  const held: Uint8Array[] = [new Uint8Array(64 * MB).fill(1)];
+  const before = Deno.memoryUsage().external;
+  held.pop();
+  const trimmer = new MemoryTrimmer(60, () => 0, () => {});
+  await trimmer.start();
+  trimmer.stop();
+  assert.ok(
+    Deno.memoryUsage().external < before - 60 * MB,
+    `external memory ${before / MB} MB before, ${Deno.memoryUsage().external / MB} MB after`,
+  );
 });
