@@ -64,7 +64,7 @@ export class MemoryTrimmer {
    * only V8's next full collection frees, and then only to malloc, which keeps them until a
    * trim (in the embedded mode, PGlite's WebAssembly binary and file system image among
    * them): so a full collection and a trim before the service listens. RSS just after start,
-   * bench/mixed_memory.ts: embedded 200-223 MB against 202-239, Postgres mode 89 MB against
+   * bench/mixed_memory.ts: embedded 191-226 MB against 202-244, Postgres mode 89 MB against
    * 112-115. The trim runs as its worker's thread exits, tens of ms later: waited for a
    * moment, so that load finds it done.
    */
