@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { MemorySyncCache } from "../../sync/cache/sync_cache.ts";
 import { BROADCAST_CHANNEL, userChannel } from "../../sync/events.ts";
-import { openTestApp } from "../support/app.ts";
+import { openTestApp, type TestApp } from "../support/app.ts";
 import { command } from "../support/changes.ts";
 import { type DriverKind, openTestDb, type TestDb, withDrivers } from "../support/drivers.ts";
 import { countingCalls } from "../support/spies.ts";
@@ -46,6 +46,22 @@ const commandsHint = (cursor: string, origin: { id: string }) => ({
   origin_device_id: origin.id,
 });
 
+/**
+ * Alice's laptop pushes one command per entry of `commands`; her phone opens a socket and
+ * says `hello` at the last push's cursor, which nothing answers (it is at the head).
+ */
+async function phoneAtHead(t: TestApp, commands: string[]) {
+  const base = await t.serve();
+  const [phone, laptop] = [await t.device("alice", "phone"), await t.device("alice", "laptop")];
+  const cursors: string[] = [];
+  for (const text of commands) {
+    cursors.push((await pushOk(t, laptop.token, [command(text)])).cursor);
+  }
+  const ws = await connectWs(base, phone.token);
+  assert.deepEqual(await answersTo(ws, { type: "hello", cursor: cursors.at(-1) }), []);
+  return { ws, laptop, cursors };
+}
+
 withDrivers("WebSocket hello", (_open, kind) => {
   Deno.test({
     name:
@@ -79,20 +95,18 @@ withDrivers("WebSocket hello", (_open, kind) => {
     fn: async () => {
       const db = await countedDb(kind);
       await using t = await openTestApp(kind, { db, cache: new MemorySyncCache() });
-      const base = await t.serve();
-      const [phone, laptop] = [await t.device("alice", "phone"), await t.device("alice", "laptop")];
-      const head = await pushOk(t, laptop.token, [command("ls")]);
-      await using ws = await connectWs(base, phone.token);
       // The first hello reads the head (and records it); the next one is answered from the cache.
-      assert.deepEqual(await answersTo(ws, { type: "hello", cursor: head.cursor }), []);
+      const at = await phoneAtHead(t, ["ls"]);
+      await using ws = at.ws;
+      const [laptop, [head]] = [at.laptop, at.cursors];
       let before = db.queries();
-      assert.deepEqual(await answersTo(ws, { type: "hello", cursor: head.cursor }), []);
+      assert.deepEqual(await answersTo(ws, { type: "hello", cursor: head }), []);
       assert.equal(db.queries() - before, 0, "answered from the cache");
 
       const next = await pushOk(t, laptop.token, [command("pwd")]);
       assert.equal((await ws.next()).type, "sync_data_available", "the live hint");
       before = db.queries();
-      const replies = await answersTo(ws, { type: "hello", cursor: head.cursor });
+      const replies = await answersTo(ws, { type: "hello", cursor: head });
       assert.ok(db.queries() > before, "behind the head: read from the database");
       assert.deepEqual(replies, [commandsHint(next.cursor, laptop)]);
       // A cursor past the cached head is still checked against the database.
@@ -105,16 +119,13 @@ withDrivers("WebSocket hello", (_open, kind) => {
       "a change's event reaching the socket after a hello that covers it is not hinted; a newer change is",
     fn: async () => {
       await using t = await openTestApp(kind);
-      const base = await t.serve();
-      const [phone, laptop] = [await t.device("alice", "phone"), await t.device("alice", "laptop")];
-      const first = await pushOk(t, laptop.token, [command("ls")]);
-      const second = await pushOk(t, laptop.token, [command("pwd")]);
-      await using ws = await connectWs(base, phone.token);
-      assert.deepEqual(await answersTo(ws, { type: "hello", cursor: second.cursor }), []);
+      const at = await phoneAtHead(t, ["ls", "pwd"]);
+      await using ws = at.ws;
+      const laptop = at.laptop;
 
       // The events of both pushes (a bus event has the fields of the hint it becomes), as a
       // slow listener or bus would deliver them now.
-      for (const cursor of [first.cursor, second.cursor]) {
+      for (const cursor of at.cursors) {
         await t.bus.publish(
           userChannel("alice"),
           JSON.stringify({ ...commandsHint(cursor, laptop), type: "changes" }),
@@ -132,11 +143,9 @@ withDrivers("WebSocket hello", (_open, kind) => {
       "an ack past the head (the server never checks one against it) does not silence the hints of later changes",
     fn: async () => {
       await using t = await openTestApp(kind);
-      const base = await t.serve();
-      const [phone, laptop] = [await t.device("alice", "phone"), await t.device("alice", "laptop")];
-      const head = await pushOk(t, laptop.token, [command("ls")]);
-      await using ws = await connectWs(base, phone.token);
-      assert.deepEqual(await answersTo(ws, { type: "hello", cursor: head.cursor }), []);
+      const at = await phoneAtHead(t, ["ls"]);
+      await using ws = at.ws;
+      const laptop = at.laptop;
       assert.deepEqual(await answersTo(ws, { type: "ack", cursor: "c1.zz" }), []);
 
       const next = await pushOk(t, laptop.token, [command("pwd")]);
