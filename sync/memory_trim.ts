@@ -70,7 +70,8 @@ export class MemoryTrimmer {
    */
   async start(): Promise<void> {
     if (this.intervalSeconds <= 0 || this.#timer !== undefined) return;
-    await this.collect();
+    // Best effort, as the trim is: a runtime that refuses the flag still starts, untrimmed.
+    await this.collect().catch(() => {});
     this.trim();
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const timer = setInterval(() => this.check(), this.intervalSeconds * 1000);

@@ -63,6 +63,20 @@ Deno.test({
   },
 });
 
+Deno.test("a collection that fails does not stop start: it still trims and then looks every interval", async () => {
+  const calls: string[] = [];
+  const trimmer = new MemoryTrimmer(
+    0.02,
+    () => (calls.push("look"), 0),
+    () => calls.push("trim"),
+    () => Promise.reject(new Error("--expose-gc refused")),
+  );
+  await trimmer.start();
+  await eventually(() => calls.includes("look"), 2_000, "a look");
+  trimmer.stop();
+  assert.deepEqual(calls.slice(0, 2), ["trim", "look"]);
+});
+
 Deno.test("start's full collection frees buffers nothing references any more", async () => {
   const held: Uint8Array[] = [new Uint8Array(64 * MB).fill(1)];
   const before = Deno.memoryUsage().external;
