@@ -35,3 +35,21 @@ Deno.test("[pglite] ANALYZE samples 3,000 rows on the embedded database (memory 
     await db.close();
   }
 });
+
+Deno.test("[pglite] an embedded database on disk samples 3,000 rows after a restart too (the setting is not stored, it is given at each open)", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "devpocket-statistics-" });
+  try {
+    for (let open = 0; open < 2; open++) {
+      const db = await openPgliteDriver(dataDir);
+      try {
+        assert.deepEqual(await db.query("show default_statistics_target"), [
+          { default_statistics_target: "10" },
+        ]);
+      } finally {
+        await db.close();
+      }
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
