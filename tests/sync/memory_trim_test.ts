@@ -6,6 +6,23 @@ import { eventually } from "../support/eventually.ts";
 
 const MB = 1024 * 1024;
 
+/** A trimmer on `intervalSeconds` that records its looks, trims and collections in order. */
+function recordingTrimmer(
+  intervalSeconds: number,
+  collect: (calls: string[]) => Promise<void> = (
+    calls,
+  ) => (calls.push("collect"), Promise.resolve()),
+) {
+  const calls: string[] = [];
+  const trimmer = new MemoryTrimmer(
+    intervalSeconds,
+    () => (calls.push("look"), 0),
+    () => calls.push("trim"),
+    () => collect(calls),
+  );
+  return { trimmer, calls };
+}
+
 Deno.test("the trimmer trims at its first look, then only when the RSS grew 1 MB or more since the last", () => {
   const readings = [300, 300, 300.5, 302, 290, 290, 295].map((mb) => mb * MB);
   const trims: number[] = [];
@@ -16,29 +33,17 @@ Deno.test("the trimmer trims at its first look, then only when the RSS grew 1 MB
 });
 
 Deno.test("a trimmer with interval 0 neither collects, trims nor starts a timer", async () => {
-  const calls: string[] = [];
-  const trimmer = new MemoryTrimmer(
-    0,
-    () => (calls.push("look"), 0),
-    () => calls.push("trim"),
-    () => (calls.push("collect"), Promise.resolve()),
-  );
+  const { trimmer, calls } = recordingTrimmer(0);
   await trimmer.start();
   trimmer.stop();
   assert.deepEqual(calls, []);
 });
 
 Deno.test("start collects garbage, then trims, before it returns and before any look", async () => {
-  const calls: string[] = [];
-  const trimmer = new MemoryTrimmer(
-    60,
-    () => (calls.push("look"), 0),
-    () => calls.push("trim"),
-    async () => {
-      await null;
-      calls.push("collect");
-    },
-  );
+  const { trimmer, calls } = recordingTrimmer(60, async (calls) => {
+    await null;
+    calls.push("collect");
+  });
   await trimmer.start();
   trimmer.stop();
   assert.deepEqual(calls, ["collect", "trim"]);
@@ -64,11 +69,8 @@ Deno.test({
 });
 
 Deno.test("a collection that fails does not stop start: it still trims and then looks every interval", async () => {
-  const calls: string[] = [];
-  const trimmer = new MemoryTrimmer(
+  const { trimmer, calls } = recordingTrimmer(
     0.02,
-    () => (calls.push("look"), 0),
-    () => calls.push("trim"),
     () => Promise.reject(new Error("--expose-gc refused")),
   );
   await trimmer.start();
