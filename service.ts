@@ -154,7 +154,7 @@ export async function startService(
     },
   });
   jobs.start();
-  const trimmer = new MemoryTrimmer(config.MEMORY_TRIM_SECONDS);
+  const trimmer = new MemoryTrimmer(config.MEMORY_TRIM_SECONDS, { work: () => metrics.work });
   await trimmer.start();
   const apiEnabled = config.ROLE !== "listener";
   metrics.observe({ hub: apiEnabled ? hub : null, listener });

@@ -14,22 +14,59 @@ function recordingTrimmer(
   ) => (calls.push("collect"), Promise.resolve()),
 ) {
   const calls: string[] = [];
-  const trimmer = new MemoryTrimmer(
-    intervalSeconds,
-    () => (calls.push("look"), 0),
-    () => calls.push("trim"),
-    () => collect(calls),
-  );
+  const trimmer = new MemoryTrimmer(intervalSeconds, {
+    rss: () => (calls.push("look"), 0),
+    trim: () => calls.push("trim"),
+    collect: () => collect(calls),
+  });
   return { trimmer, calls };
 }
 
-Deno.test("the trimmer trims at its first look, then only when the RSS grew 1 MB or more since the last", () => {
-  const readings = [300, 300, 300.5, 302, 290, 290, 295].map((mb) => mb * MB);
+/**
+ * The looks at which a trimmer trims, given the RSS (MB) and the work done (Metrics.work)
+ * that each look reads.
+ */
+function trimsAt(looks: Array<{ mb: number; work: number }>): number[] {
   const trims: number[] = [];
   let look = 0;
-  const trimmer = new MemoryTrimmer(3, () => readings[look], () => trims.push(look));
-  for (; look < readings.length; look++) trimmer.check();
-  assert.deepEqual(trims, [0, 3, 6]);
+  const trimmer = new MemoryTrimmer(1, {
+    rss: () => looks[look].mb * MB,
+    work: () => looks[look].work,
+    trim: () => trims.push(look),
+  });
+  for (; look < looks.length; look++) trimmer.check();
+  return trims;
+}
+
+const quiet = (...mbs: number[]) => mbs.map((mb) => ({ mb, work: 0 }));
+
+Deno.test("quiet, the trimmer trims once the RSS stands 1 MB or more above where the last trim left it", () => {
+  // Look 0 reads where start's trim left the RSS (300); look 4 reads where the trim of look 3
+  // left it (290), so 290.5 is not worth one, 291.5 is.
+  assert.deepEqual(trimsAt(quiet(300, 300.5, 300.9, 301, 290, 290.5, 291.5)), [3, 6]);
+});
+
+Deno.test("a trim that gave nothing back leaves the RSS as the new floor: a quiet trimmer does not trim at every look", () => {
+  assert.deepEqual(trimsAt(quiet(300, 302, 302, 302, 302.5, 303.5)), [1, 5]);
+});
+
+Deno.test("the floor follows the RSS down: growth counts from the lowest RSS since the last trim", () => {
+  assert.deepEqual(trimsAt(quiet(300, 280, 280.5, 281.2)), [3]);
+});
+
+Deno.test("under load (the work done moves between looks) only 16 MB above the floor is worth a trim; the first quiet look trims what built up", () => {
+  const looks = [
+    { mb: 300, work: 0 },
+    { mb: 305, work: 50 },
+    { mb: 315, work: 100 },
+    { mb: 315.9, work: 150 },
+    { mb: 316, work: 200 }, // 16 MB above the floor, under load
+    { mb: 302, work: 250 }, // where that trim left it
+    { mb: 310, work: 300 },
+    { mb: 310, work: 300 }, // quiet: 8 MB above the floor
+    { mb: 302, work: 300 },
+  ];
+  assert.deepEqual(trimsAt(looks), [4, 7]);
 });
 
 Deno.test("a trimmer with interval 0 neither collects, trims nor starts a timer", async () => {
@@ -79,11 +116,20 @@ Deno.test("a collection that fails does not stop start: it still trims and then 
   assert.deepEqual(calls.slice(0, 2), ["trim", "look"]);
 });
 
-Deno.test("start's full collection frees buffers nothing references any more", async () => {
+/**
+ * External memory with a 64 MB buffer, which is dropped before this returns. In a function of
+ * its own: an async test's suspended frame may keep a dropped value in one of its registers.
+ */
+function externalWithDroppedBuffer(): number {
   const held: Uint8Array[] = [new Uint8Array(64 * MB).fill(1)];
-  const before = Deno.memoryUsage().external;
+  const external = Deno.memoryUsage().external;
   held.pop();
-  const trimmer = new MemoryTrimmer(60, () => 0, () => {});
+  return external;
+}
+
+Deno.test("start's full collection frees buffers nothing references any more", async () => {
+  const before = externalWithDroppedBuffer();
+  const trimmer = new MemoryTrimmer(60, { rss: () => 0, trim: () => {} });
   await trimmer.start();
   trimmer.stop();
   assert.ok(
