@@ -52,7 +52,7 @@ const BUSY_GROWTH_BYTES = 16 * 1024 * 1024;
 
 /**
  * Every `intervalSeconds` (0: never), looks at the RSS and trims when it stands well above
- * where the last trim left it: 1 MB once the service is quiet (no request or socket message
+ * where the last trim left it: 1 MB once the service is quiet (no request, socket or bus message
  * since the last look), 16 MB while it works. An idle instance starts no workers; after load,
  * the first quiet look gives back what built up. The timer holds no process open.
  */

@@ -242,10 +242,23 @@ export class Metrics {
     this.wsMessages.inc({ direction, type });
   }
 
+  /** A message handed to the bus. */
+  busPublished(): void {
+    this.#work++;
+    this.busPublishes.inc();
+  }
+
+  /** A message the bus delivered to one of this instance's subscriptions. */
+  busDelivered(): void {
+    this.#work++;
+    this.busMessages.inc();
+  }
+
   /**
-   * How much work this instance has done so far: HTTP requests answered and socket messages
-   * sent or received. Only its changes mean anything (the memory trimmer tells load from
-   * quiet by them); reading it costs nothing, unlike the registry's counters.
+   * How much work this instance has done so far: HTTP requests answered, socket messages sent
+   * or received, and messages through the bus (all a listener-only instance does). Only its
+   * changes mean anything (the memory trimmer tells load from quiet by them); reading it costs
+   * nothing, unlike the registry's counters.
    */
   get work(): number {
     return this.#work;

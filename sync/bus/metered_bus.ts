@@ -9,7 +9,7 @@ import type { Bus } from "./bus.ts";
 export class MeteredBus implements Bus {
   constructor(
     private readonly bus: Bus,
-    private readonly metrics: Pick<Metrics, "busPublishes" | "busPublishErrors" | "busMessages">,
+    private readonly metrics: Pick<Metrics, "busPublished" | "busPublishErrors" | "busDelivered">,
   ) {}
 
   get kind(): Bus["kind"] {
@@ -17,7 +17,7 @@ export class MeteredBus implements Bus {
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    this.metrics.busPublishes.inc();
+    this.metrics.busPublished();
     try {
       await this.bus.publish(channel, message);
     } catch (error) {
@@ -32,7 +32,7 @@ export class MeteredBus implements Bus {
     onResumed?: () => void,
   ): Promise<void> {
     return this.bus.subscribe(channel, (message) => {
-      this.metrics.busMessages.inc();
+      this.metrics.busDelivered();
       onMessage(message);
     }, onResumed);
   }
