@@ -59,11 +59,10 @@ const BUSY_GROWTH_BYTES = 16 * 1024 * 1024;
 export class MemoryTrimmer {
   #timer: ReturnType<typeof setInterval> | undefined;
   /**
-   * The RSS where the last trim left it: read at the first look after it (the trim lands tens
-   * of ms after it is asked for), lowered whenever the RSS falls below it.
+   * The RSS where the last trim left it: unknown (Infinity) until the first look after it,
+   * since the trim lands tens of ms after it is asked for; lowered whenever the RSS falls below.
    */
   #floor = Infinity;
-  #settling = true;
   #lastWork: number | undefined;
 
   readonly #rss: () => number;
@@ -113,11 +112,10 @@ export class MemoryTrimmer {
     const work = this.#workDone();
     const busy = this.#lastWork !== undefined && work !== this.#lastWork;
     this.#lastWork = work;
-    if (this.#settling || rss < this.#floor) this.#floor = rss;
-    this.#settling = false;
+    this.#floor = Math.min(this.#floor, rss);
     if (rss - this.#floor >= (busy ? BUSY_GROWTH_BYTES : QUIET_GROWTH_BYTES)) {
       this.#trim();
-      this.#settling = true;
+      this.#floor = Infinity;
     }
   }
 
