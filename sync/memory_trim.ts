@@ -99,7 +99,7 @@ export class MemoryTrimmer {
     if (this.intervalSeconds <= 0 || this.#timer !== undefined) return;
     // Best effort, as the trim is: a runtime that refuses the flag still starts, untrimmed.
     await this.#collect().catch(() => {});
-    this.#trim();
+    this.#tryTrim();
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const timer = setInterval(() => this.check(), this.intervalSeconds * 1000);
     Deno.unrefTimer(timer);
@@ -114,8 +114,20 @@ export class MemoryTrimmer {
     this.#lastWork = work;
     this.#floor = Math.min(this.#floor, rss);
     if (rss - this.#floor >= (busy ? BUSY_GROWTH_BYTES : QUIET_GROWTH_BYTES)) {
-      this.#trim();
+      this.#tryTrim();
       this.#floor = Infinity;
+    }
+  }
+
+  /**
+   * Best effort: a runtime that cannot start the worker (a permission, a resource limit) only
+   * keeps its freed memory; thrown from the timer, it would end the process.
+   */
+  #tryTrim(): void {
+    try {
+      this.#trim();
+    } catch {
+      // Nothing given back this time.
     }
   }
 

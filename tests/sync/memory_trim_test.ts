@@ -137,3 +137,23 @@ Deno.test("start's full collection frees buffers nothing references any more", a
     `external memory ${before / MB} MB before, ${Deno.memoryUsage().external / MB} MB after`,
   );
 });
+
+Deno.test("a trim that throws ends neither start nor the looks: the next look that is worth one tries again", async () => {
+  let look = 0;
+  const tries: number[] = [];
+  const readings = [300, 302, 303, 305].map((mb) => mb * MB);
+  const trimmer = new MemoryTrimmer(60, {
+    rss: () => readings[look],
+    trim: () => {
+      tries.push(look);
+      throw new Error("Worker refused");
+    },
+    collect: () => Promise.resolve(),
+  });
+  await trimmer.start();
+  for (; look < readings.length; look++) trimmer.check();
+  trimmer.stop();
+  // Start's trim (at look 0), then look 1 (2 MB above 300); look 2 reads the new floor, 303;
+  // look 3 is 2 MB above it.
+  assert.deepEqual(tries, [0, 1, 3]);
+});
