@@ -8,7 +8,8 @@
  *   (`Accept-Encoding: identity`) and as fetch asks by default (`gzip, br`: the service
  *   answers br, fetch decodes it).
  * - 16 users pushing single changes at once, closed loop (each sends its next push when
- *   the last is answered).
+ *   the last is answered), and the CPU each push cost the service, Postgres, Redis and this
+ *   client (bench/support/cpu_usage.ts): on two cores they share, their sum bounds the rate.
  * - Bytes on the wire for that pull, without Accept-Encoding and with gzip and br:
  *   counted on the socket, before any decoding.
  * - RSS of the service process after 10,000 changes pushed (500 pushes of 20) and at
@@ -20,6 +21,7 @@
  * the transport's floor.
  */
 import { benchMain } from "./support/bench_env.ts";
+import { cpuDuring, describeCpu } from "./support/cpu_usage.ts";
 import { openBenchDb } from "./support/bench_db.ts";
 import { startEmbeddedService, startWalService, UNLIMITED_PRO } from "./support/api_service.ts";
 import {
@@ -74,7 +76,7 @@ export async function run(): Promise<string[]> {
   await using bare = await startServer("bare", {});
   const baseline: Baseline = {
     pull: (sizes) => medianOf(5, () => timed(() => barePull(bare.url, sizes))),
-    pushRate: await closedLoop(PUSHERS, PUSH_SECONDS, () => barePost(bare.url)),
+    pushRate: (await closedLoop(PUSHERS, PUSH_SECONDS, () => barePost(bare.url))).perSecond,
   };
   lines.push(`  bare server: ${int(baseline.pushRate)} POSTs/s with ${PUSHERS} in flight`);
   {
@@ -107,14 +109,20 @@ async function measure(
   let turn = 0;
   const pushOne = () => push(url, pushers[turn++ % PUSHERS]);
   await closedLoop(PUSHERS, 1, pushOne);
-  const pushRate = await closedLoop(PUSHERS, PUSH_SECONDS, pushOne);
-  lines.push(figure({
-    name: `over HTTP, ${mode}, 16 users pushing single changes`,
-    value: pushRate,
-    unit: "/s",
-    goal: { op: ">=", value: 1000 },
-    baseline: `${(pushRate / baseline.pushRate).toFixed(2)}x bare HTTP`,
-  }));
+  const { value: pushes, used } = await cpuDuring(
+    service.pid,
+    () => closedLoop(PUSHERS, PUSH_SECONDS, pushOne),
+  );
+  lines.push(
+    figure({
+      name: `over HTTP, ${mode}, 16 users pushing single changes`,
+      value: pushes.perSecond,
+      unit: "/s",
+      goal: { op: ">=", value: 1000 },
+      baseline: `${(pushes.perSecond / baseline.pushRate).toFixed(2)}x bare HTTP`,
+    }),
+    `    ${describeCpu(used, pushes.done, "push")}`,
+  );
 
   const reader = await register(url, user("pull"), "reader");
   await pushMany(url, reader, PULL_CHANGES, 500, 1);
@@ -234,12 +242,12 @@ function user(name: string): string {
   return `http-${name}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
-/** Completed calls per second when `clients` call `fn` back to back for `seconds`. */
+/** Calls completed, and per second, when `clients` call `fn` back to back for `seconds`. */
 async function closedLoop(
   clients: number,
   seconds: number,
   fn: () => Promise<unknown>,
-): Promise<number> {
+): Promise<{ done: number; perSecond: number }> {
   let done = 0;
   const start = performance.now();
   const until = start + seconds * 1000;
@@ -249,7 +257,7 @@ async function closedLoop(
       done++;
     }
   }));
-  return done / ((performance.now() - start) / 1000);
+  return { done, perSecond: done / ((performance.now() - start) / 1000) };
 }
 
 async function barePull(baseUrl: string, sizes: number[]): Promise<void> {

@@ -12,10 +12,11 @@ import { WS_PROTOCOL } from "../sync/ws/messages.ts";
 import { command } from "../tests/support/changes.ts";
 import { BENCH_SECRET, startWalService } from "./support/api_service.ts";
 import { benchMain } from "./support/bench_env.ts";
+import { cpuDuring, describeCpu } from "./support/cpu_usage.ts";
 import { openBenchDb } from "./support/bench_db.ts";
 import { register } from "./support/http_client.ts";
 import { figure } from "./support/report.ts";
-import { startServer } from "./support/server_process.ts";
+import { type ServerProcess, startServer } from "./support/server_process.ts";
 import { int, openLoop, percentile, waitFor } from "./support/stats.ts";
 
 const RATES = [
@@ -24,6 +25,11 @@ const RATES = [
   { perSecond: 300, seconds: 3 },
   { perSecond: 1000, seconds: 3 },
 ];
+/**
+ * The rate whose CPU per push is printed: at the lower ones the processes' idle work (timers,
+ * jobs, Redis's own cron) is a large share of what each push seems to cost.
+ */
+const TOP_RATE = RATES.at(-1)!.perSecond;
 const USERS = 10;
 /** Pushes awaiting their response before the sender holds back (the rate then falls short). */
 const MAX_IN_FLIGHT = 256;
@@ -49,6 +55,8 @@ interface RateResult {
   answered: number[];
   missing: number;
   failed: number;
+  /** The CPU the pushes cost, by process (bench/support/cpu_usage.ts). */
+  cpu: string;
 }
 
 export async function run(): Promise<string[]> {
@@ -60,7 +68,7 @@ export async function run(): Promise<string[]> {
     await using db = await openBenchDb();
     await using server = await startWalService(db, "warn");
     lines.push("  postgres + WAL listener + Redis:");
-    const results = await measure(server.url);
+    const results = await measure(server);
     lines.push(...report(results), ...figures(results.find((r) => r.target === 1000)!));
   }
   {
@@ -69,7 +77,7 @@ export async function run(): Promise<string[]> {
       LOG_LEVEL: "warn",
     });
     lines.push("  embedded (PGlite + in-process bus):");
-    lines.push(...report(await measure(server.url)));
+    lines.push(...report(await measure(server)));
   }
   return lines;
 }
@@ -86,7 +94,7 @@ function report(results: RateResult[]): string[] {
     return `    ${String(r.target).padStart(4)}/s: achieved ${int(r.achieved)}/s, ` +
       `notified p50 ${ms(p50)} p99 ${ms(p99)}, ` +
       `push answered p50 ${ms(percentile(r.answered, 50))}, n=${r.latencies.length}` +
-      `${lost}${saturated}`;
+      `${lost}${saturated}${r.target === TOP_RATE ? `\n          ${r.cpu}` : ""}`;
   });
 }
 
@@ -121,7 +129,8 @@ function ms(value: number): string {
   return value >= 100 ? `${value.toFixed(0)} ms` : `${value.toFixed(1)} ms`;
 }
 
-async function measure(baseUrl: string): Promise<RateResult[]> {
+async function measure(service: ServerProcess): Promise<RateResult[]> {
+  const baseUrl = service.url;
   const users: User[] = [];
   try {
     for (let u = 0; u < USERS; u++) {
@@ -143,10 +152,10 @@ async function measure(baseUrl: string): Promise<RateResult[]> {
     // service a database connection per concurrent push, up to its pool. Warmed at 100/s,
     // the 300/s and 1,000/s steps paid for opening them (p99 37-50 ms at 300/s, 9-18 ms
     // once open; p50 11-124 ms at 1,000/s, 6.5-20 ms once open).
-    await atRate(baseUrl, users, RATES.at(-1)!.perSecond, 1);
+    await atRate(service, users, TOP_RATE, 1);
     const results: RateResult[] = [];
     for (const { perSecond, seconds } of RATES) {
-      results.push(await atRate(baseUrl, users, perSecond, seconds));
+      results.push(await atRate(service, users, perSecond, seconds));
     }
     return results;
   } finally {
@@ -155,11 +164,12 @@ async function measure(baseUrl: string): Promise<RateResult[]> {
 }
 
 async function atRate(
-  baseUrl: string,
+  service: ServerProcess,
   users: User[],
   perSecond: number,
   seconds: number,
 ): Promise<RateResult> {
+  const baseUrl = service.url;
   for (const user of users) user.notifications.length = 0;
   const pushes: Push[] = [];
   let failed = 0;
@@ -188,7 +198,10 @@ async function atRate(
       failed++;
     }
   };
-  const { elapsedMs: elapsed } = await openLoop(perSecond, seconds, MAX_IN_FLIGHT, send);
+  const { value: { elapsedMs: elapsed }, used } = await cpuDuring(
+    service.pid,
+    () => openLoop(perSecond, seconds, MAX_IN_FLIGHT, send),
+  );
   const lastSeq = new Map<User, number>();
   for (const p of pushes) {
     if (p.seq !== null) lastSeq.set(p.user, Math.max(lastSeq.get(p.user) ?? 0, p.seq));
@@ -214,6 +227,7 @@ async function atRate(
     answered,
     missing,
     failed,
+    cpu: describeCpu(used, pushes.length, "push"),
   };
 }
 
