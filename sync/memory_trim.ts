@@ -63,6 +63,14 @@ export class MemoryTrimmer {
    * since the trim lands tens of ms after it is asked for; lowered whenever the RSS falls below.
    */
   #floor = Infinity;
+  /**
+   * Whether the look that read the floor saw load. The memory in use then (responses, sockets
+   * and statements in flight) is freed as the load ends, to malloc, which keeps it: the RSS
+   * does not move, so it never stands above that floor, and nothing would give it back until
+   * the RSS grew again. So the first quiet look after such a floor trims whatever the growth
+   * (an embedded service after 10,000 pushes from 16 users: 208 MB, 199 MB once trimmed).
+   */
+  #floorUnderLoad = false;
   #lastWork: number | undefined;
 
   readonly #rss: () => number;
@@ -106,14 +114,19 @@ export class MemoryTrimmer {
     this.#timer = timer;
   }
 
-  /** One look at the RSS and the work done, trimming if the RSS stands high enough. */
+  /**
+   * One look at the RSS and the work done, trimming if the RSS stands high enough, or if the
+   * load is over and the floor was read under it.
+   */
   check(): void {
     const rss = this.#rss();
     const work = this.#workDone();
     const busy = this.#lastWork !== undefined && work !== this.#lastWork;
     this.#lastWork = work;
+    if (this.#floor === Infinity) this.#floorUnderLoad = busy;
     this.#floor = Math.min(this.#floor, rss);
-    if (rss - this.#floor >= (busy ? BUSY_GROWTH_BYTES : QUIET_GROWTH_BYTES)) {
+    const freedAsLoadEnded = !busy && this.#floorUnderLoad;
+    if (freedAsLoadEnded || rss - this.#floor >= (busy ? BUSY_GROWTH_BYTES : QUIET_GROWTH_BYTES)) {
       this.#tryTrim();
       this.#floor = Infinity;
     }

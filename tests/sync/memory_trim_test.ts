@@ -69,6 +69,33 @@ Deno.test("under load (the work done moves between looks) only 16 MB above the f
   assert.deepEqual(trimsAt(looks), [4, 7]);
 });
 
+Deno.test("a floor read under load is trimmed at the first quiet look, though the RSS did not grow: what the load freed as it ended", () => {
+  const looks = [
+    { mb: 300, work: 0 },
+    { mb: 305, work: 50 },
+    { mb: 316, work: 100 }, // 16 MB above the floor, under load
+    { mb: 318, work: 150 }, // the floor, read under load: buffers in flight are part of it
+    { mb: 318, work: 200 },
+    { mb: 318, work: 200 }, // quiet, no growth: what the load used is free, still resident
+    { mb: 300, work: 200 }, // where that trim left it, read quiet
+    { mb: 300, work: 200 },
+    { mb: 300.5, work: 200 },
+  ];
+  assert.deepEqual(trimsAt(looks), [2, 5]);
+});
+
+Deno.test("light load between quiet looks trims nothing while its floor was read quiet", () => {
+  const looks = [
+    { mb: 300, work: 0 },
+    { mb: 300.2, work: 1 },
+    { mb: 300.2, work: 1 },
+    { mb: 300.4, work: 2 },
+    { mb: 300.4, work: 2 },
+    { mb: 300.6, work: 3 },
+  ];
+  assert.deepEqual(trimsAt(looks), []);
+});
+
 Deno.test("a trimmer with interval 0 neither collects, trims nor starts a timer", async () => {
   const { trimmer, calls } = recordingTrimmer(0);
   await trimmer.start();
