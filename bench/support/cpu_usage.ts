@@ -60,34 +60,29 @@ export function parseMachineStat(text: string): MachineCpu {
   };
 }
 
-/** Which group a process counts in; null: none. */
-export type GroupOf = (pid: number, name: string) => string | null;
-
 /** The groups of a load test, in the order they print. */
 const GROUPS = ["service", "postgres", "redis", "client"];
 
 /**
- * The service's process, this one (the client making the load), and every process of the
- * Postgres and Redis servers (their backends and workers; an idle server adds nothing).
+ * The group a process counts in: the service's process, this one (the client making the
+ * load), and every process of the Postgres and Redis servers (their backends and workers; an
+ * idle server adds nothing). Null: none.
  */
-export function loadGroups(servicePid: number): GroupOf {
-  return (pid, name) => {
-    if (pid === servicePid) return "service";
-    if (pid === Deno.pid) return "client";
-    if (name === "postgres") return "postgres";
-    return name === "redis-server" ? "redis" : null;
-  };
+function groupOf(servicePid: number, pid: number, name: string): string | null {
+  if (pid === servicePid) return "service";
+  if (pid === Deno.pid) return "client";
+  if (name === "postgres") return "postgres";
+  return name === "redis-server" ? "redis" : null;
 }
 
-/** The CPU used while `run` ran, by `loadGroups(servicePid)`. */
+/** The CPU used while `run` ran, by group (see groupOf). */
 export async function cpuDuring<T>(
   servicePid: number,
   run: () => Promise<T>,
 ): Promise<{ value: T; used: CpuUsed }> {
-  const groupOf = loadGroups(servicePid);
-  const before = await cpuSnapshot(groupOf);
+  const before = await cpuSnapshot(servicePid);
   const value = await run();
-  return { value, used: cpuBetween(before, await cpuSnapshot(groupOf)) };
+  return { value, used: cpuBetween(before, await cpuSnapshot(servicePid)) };
 }
 
 export interface CpuSnapshot {
@@ -96,8 +91,8 @@ export interface CpuSnapshot {
   machine: MachineCpu;
 }
 
-/** Reads every process's CPU and sorts it into `groupOf`'s groups (null: not counted). */
-export async function cpuSnapshot(groupOf: GroupOf): Promise<CpuSnapshot> {
+/** Reads every process's CPU, kept for the processes of a group. */
+async function cpuSnapshot(servicePid: number): Promise<CpuSnapshot> {
   const pids = new Map<number, { group: string; ticks: number }>();
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
@@ -108,7 +103,7 @@ export async function cpuSnapshot(groupOf: GroupOf): Promise<CpuSnapshot> {
     } catch {
       continue; // It ended while the directory was read.
     }
-    const group = groupOf(pid, stat.name);
+    const group = groupOf(servicePid, pid, stat.name);
     if (group !== null) pids.set(pid, { group, ticks: stat.ticks });
   }
   return { pids, machine: parseMachineStat(await Deno.readTextFile("/proc/stat")) };

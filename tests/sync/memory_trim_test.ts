@@ -24,21 +24,21 @@ function recordingTrimmer(
 
 /**
  * The looks at which a trimmer trims, given the RSS (MB) and the work done (Metrics.work)
- * that each look reads.
+ * that each look reads, as `[mb, work]`.
  */
-function trimsAt(looks: Array<{ mb: number; work: number }>): number[] {
+function trimsAt(looks: Array<[mb: number, work: number]>): number[] {
   const trims: number[] = [];
   let look = 0;
   const trimmer = new MemoryTrimmer(1, {
-    rss: () => looks[look].mb * MB,
-    work: () => looks[look].work,
+    rss: () => looks[look][0] * MB,
+    work: () => looks[look][1],
     trim: () => trims.push(look),
   });
   for (; look < looks.length; look++) trimmer.check();
   return trims;
 }
 
-const quiet = (...mbs: number[]) => mbs.map((mb) => ({ mb, work: 0 }));
+const quiet = (...mbs: number[]) => mbs.map((mb): [number, number] => [mb, 0]);
 
 Deno.test("quiet, the trimmer trims once the RSS stands 1 MB or more above where the last trim left it", () => {
   // Look 0 reads where start's trim left the RSS (300); look 4 reads where the trim of look 3
@@ -55,43 +55,43 @@ Deno.test("the floor follows the RSS down: growth counts from the lowest RSS sin
 });
 
 Deno.test("under load (the work done moves between looks) only 16 MB above the floor is worth a trim; the first quiet look trims what built up", () => {
-  const looks = [
-    { mb: 300, work: 0 },
-    { mb: 305, work: 50 },
-    { mb: 315, work: 100 },
-    { mb: 315.9, work: 150 },
-    { mb: 316, work: 200 }, // 16 MB above the floor, under load
-    { mb: 302, work: 250 }, // where that trim left it
-    { mb: 310, work: 300 },
-    { mb: 310, work: 300 }, // quiet: 8 MB above the floor
-    { mb: 302, work: 300 },
+  const looks: Array<[number, number]> = [
+    [300, 0],
+    [305, 50],
+    [315, 100],
+    [315.9, 150],
+    [316, 200], // 16 MB above the floor, under load
+    [302, 250], // where that trim left it
+    [310, 300],
+    [310, 300], // quiet: 8 MB above the floor
+    [302, 300],
   ];
   assert.deepEqual(trimsAt(looks), [4, 7]);
 });
 
 Deno.test("a floor read under load is trimmed at the first quiet look, though the RSS did not grow: what the load freed as it ended", () => {
-  const looks = [
-    { mb: 300, work: 0 },
-    { mb: 305, work: 50 },
-    { mb: 316, work: 100 }, // 16 MB above the floor, under load
-    { mb: 318, work: 150 }, // the floor, read under load: buffers in flight are part of it
-    { mb: 318, work: 200 },
-    { mb: 318, work: 200 }, // quiet, no growth: what the load used is free, still resident
-    { mb: 300, work: 200 }, // where that trim left it, read quiet
-    { mb: 300, work: 200 },
-    { mb: 300.5, work: 200 },
+  const looks: Array<[number, number]> = [
+    [300, 0],
+    [305, 50],
+    [316, 100], // 16 MB above the floor, under load
+    [318, 150], // the floor, read under load: buffers in flight are part of it
+    [318, 200],
+    [318, 200], // quiet, no growth: what the load used is free, still resident
+    [300, 200], // where that trim left it, read quiet
+    [300, 200],
+    [300.5, 200],
   ];
   assert.deepEqual(trimsAt(looks), [2, 5]);
 });
 
 Deno.test("light load between quiet looks trims nothing while its floor was read quiet", () => {
-  const looks = [
-    { mb: 300, work: 0 },
-    { mb: 300.2, work: 1 },
-    { mb: 300.2, work: 1 },
-    { mb: 300.4, work: 2 },
-    { mb: 300.4, work: 2 },
-    { mb: 300.6, work: 3 },
+  const looks: Array<[number, number]> = [
+    [300, 0],
+    [300.2, 1],
+    [300.2, 1],
+    [300.4, 2],
+    [300.4, 2],
+    [300.6, 3],
   ];
   assert.deepEqual(trimsAt(looks), []);
 });
