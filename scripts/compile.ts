@@ -12,10 +12,11 @@ export async function compileArgs(extra: readonly string[] = []): Promise<string
     "compile",
     // As `deno task start`: under load V8 grows its young generation to 16 MB semi-spaces
     // and keeps them; at 4 MB the service's peak RSS under mixed load is ~50 MB lower at
-    // the same throughput (bench/mixed_memory.ts). And the old generation may grow to 1.5x
+    // the same throughput (bench/mixed_memory.ts). And the old generation may grow to 1.2x
     // what the last full GC kept (V8 picks up to 4x: ~30 MB live held 120 MB under load);
-    // the peak is 60-80 MB lower, for more frequent full collections.
-    "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50",
+    // the peak is 60-80 MB lower at 1.5x and 5-8 MB lower again at 1.2x, for more frequent
+    // full collections (README: Memory).
+    "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=20",
     "--allow-net",
     "--allow-env",
     "--allow-read=./data",

@@ -35,10 +35,10 @@ Deno.test("deno task start grants net, env, read of ./data and Deno's npm cache,
   });
 });
 
-Deno.test("deno task start and the compiled binary run with the same V8 flags: a young generation of 4 MB semi-spaces, an old one growing 1.5x past what a full GC keeps", async () => {
+Deno.test("deno task start and the compiled binary run with the same V8 flags: a young generation of 4 MB semi-spaces, an old one growing 1.2x past what a full GC keeps", async () => {
   assert.deepEqual(v8Flags(TASKS.start), [
     "--max-semi-space-size=4",
-    "--heap-growing-percent=50",
+    "--heap-growing-percent=20",
   ]);
   assert.deepEqual(v8Flags((await compileArgs()).join(" ")), v8Flags(TASKS.start));
 });
