@@ -5,6 +5,7 @@
 import type { Hono } from "hono";
 import { type Config, ConfigError } from "./config.ts";
 import type { Driver } from "./db/driver.ts";
+import { DataDirInUse } from "./db/data_dir_lock.ts";
 import { JobsSql } from "./db/jobs_sql.ts";
 import { migrate } from "./db/migrate.ts";
 import { SqlStore } from "./db/sql_store.ts";
@@ -86,6 +87,7 @@ export async function startService(
   const driver = await openDriver(
     config.DATABASE_URL,
     options.inMemory ? undefined : config.DATA_DIR,
+    logger,
   );
   const applied = await migrate(driver);
   if (applied.length > 0) logger.info("Migrations applied", { migrations: applied });
@@ -211,10 +213,29 @@ export async function startService(
  * Postgres at `databaseUrl`, else PGlite in `dataDir` (in memory without one). Each
  * driver's library is loaded only when chosen: an instance holds one or the other.
  */
-async function openDriver(databaseUrl: string | undefined, dataDir: string | undefined) {
+async function openDriver(
+  databaseUrl: string | undefined,
+  dataDir: string | undefined,
+  logger: Logger,
+) {
   if (databaseUrl) return (await import("./db/postgres_driver.ts")).openPostgresDriver(databaseUrl);
   const { openPgliteDriver } = await import("./db/pglite_driver.ts");
-  return await openPgliteDriver(dataDir && `${dataDir}/pgdata`);
+  const held = (pid: number | null) => `another process${pid === null ? "" : ` (pid ${pid})`}`;
+  try {
+    return await openPgliteDriver(dataDir && `${dataDir}/pgdata`, undefined, {
+      onWait: (pid) =>
+        logger.warn(`DATA_DIR is in use by ${held(pid)}: waiting for it to exit`, {
+          data_dir: dataDir,
+        }),
+    });
+  } catch (error) {
+    if (!(error instanceof DataDirInUse)) throw error;
+    throw new ConfigError(
+      `DATA_DIR "${dataDir}" is in use by ${held(error.holderPid)}: one service per ` +
+        "data directory (two would write the same database files). Stop the other one, or " +
+        "give this one a DATA_DIR of its own",
+    );
+  }
 }
 
 /**

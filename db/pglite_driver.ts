@@ -1,5 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import type { Driver, Queryable } from "./driver.ts";
+import { lockDataDir } from "./data_dir_lock.ts";
 import { ensureDataDir } from "./ensure_data_dir.ts";
 import { queryMessage, type QueryReply, ReplyReader } from "./pglite_replies.ts";
 
@@ -21,13 +22,26 @@ export interface PgliteDriver extends Driver {
  * few passes as their order allows (TransactionPipeline): a push's transaction is two, the
  * reads with BEGIN and the writes with COMMIT.
  */
-export async function openPgliteDriver(dataDir?: string, from?: Blob): Promise<PgliteDriver> {
-  if (dataDir) {
-    await Deno.mkdir(dataDir, { recursive: true });
-    // A copy to start from is loaded, not created: no initdb to move out of this isolate.
-    if (!from) await ensureDataDir(dataDir, START_PARAMS);
+export async function openPgliteDriver(
+  dataDir?: string,
+  from?: Blob,
+  lock: { waitMs?: number; onWait?: (holderPid: number | null) => void } = {},
+): Promise<PgliteDriver> {
+  let release = () => {};
+  let db: PGlite;
+  try {
+    if (dataDir) {
+      await Deno.mkdir(dataDir, { recursive: true });
+      // Beside the directory, not in it: initdb wants an empty one.
+      release = await lockDataDir(`${dataDir}.lock`, { waitMs: LOCK_WAIT_MS, ...lock });
+      // A copy to start from is loaded, not created: no initdb to move out of this isolate.
+      if (!from) await ensureDataDir(dataDir, START_PARAMS);
+    }
+    db = await PGlite.create({ dataDir, loadDataDir: from, startParams: START_PARAMS });
+  } catch (error) {
+    release();
+    throw error;
   }
-  const db = await PGlite.create({ dataDir, loadDataDir: from, startParams: START_PARAMS });
   const session = new Session(db);
   return {
     kind: "pglite",
@@ -47,9 +61,15 @@ export async function openPgliteDriver(dataDir?: string, from?: Blob): Promise<P
         return value;
       }),
     dump: () => session.exclusive(() => db.dumpDataDir("none")),
-    close: () => session.exclusive(() => db.close()),
+    close: () => session.exclusive(() => db.close()).finally(release),
   };
 }
+
+/**
+ * How long an open waits for another process to let go of the directory: a restart whose
+ * old process is still draining (SHUTDOWN_GRACE_MS, 10 s) gets it as that one exits.
+ */
+const LOCK_WAIT_MS = 15_000;
 
 /**
  * Postgres's memory, sized for one session in one process. initdb sizes shared_buffers for

@@ -108,6 +108,45 @@ Deno.test("deno task start stops with a message naming DATA_DIR when it is outsi
   }
 });
 
+Deno.test("a second deno task start on the same DATA_DIR waits for the first, then stops with a message naming DATA_DIR; the first goes on serving", async () => {
+  const dataDir = `./data/test-${crypto.randomUUID()}`;
+  try {
+    await using first = await startServiceProcess({ DATA_DIR: dataDir, LOG_LEVEL: "warn" });
+    const started = performance.now();
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "start"],
+      cwd: ROOT,
+      env: { ...passedThroughEnv(), DATA_DIR: dataDir, PORT: "0" },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    assert.equal(output.code, 1);
+    // It waited the lock's 15 s (a restart's old process may still be draining).
+    assert.ok(performance.now() - started >= 15_000);
+    const warnings = new TextDecoder().decode(output.stdout).trim().split("\n")
+      .map((line) => JSON.parse(line)).filter((line) => line.level === "warn");
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0].data_dir, dataDir);
+    assert.match(
+      warnings[0].message,
+      /^DATA_DIR is in use by another process \(pid \d+\): waiting for it to exit$/,
+    );
+    assert.match(
+      new TextDecoder().decode(output.stderr).trim(),
+      new RegExp(
+        `^DATA_DIR "${dataDir}" is in use by another process \\(pid \\d+\\): one service per ` +
+          "data directory \\(two would write the same database files\\)\\. Stop the other one, " +
+          "or give this one a DATA_DIR of its own$",
+      ),
+    );
+    const ready = await fetch(`${first.url}/ready`);
+    assert.equal(ready.status, 200);
+    await ready.body?.cancel();
+  } finally {
+    await Deno.remove(`${ROOT}${dataDir}`, { recursive: true }).catch(() => {});
+  }
+});
+
 Deno.test("deno task compile's command builds one binary carrying every migration (a stand-in replaces the runtime download)", async () => {
   const dir = await Deno.makeTempDir();
   try {
