@@ -24,20 +24,18 @@ export async function lockDataDir(
   { waitMs, onWait }: { waitMs: number; onWait?: (holderPid: number | null) => void },
 ): Promise<() => void> {
   const file = await Deno.open(lockPath, { read: true, write: true, create: true });
-  const locking = file.lock(true).then(() => true);
-  if (!await within(locking, 50)) {
-    onWait?.(await holderOf(lockPath));
-    if (!await within(locking, waitMs)) {
-      const holder = await holderOf(lockPath);
-      // must: closed, so a lock granted after this gave up is let go with the file.
-      file.close();
-      throw new DataDirInUse(lockPath, holder);
-    }
-  }
   try {
+    const locking = file.lock(true).then(() => true);
+    if (!await within(locking, 50)) {
+      onWait?.(await holderOf(lockPath));
+      if (!await within(locking, waitMs)) {
+        throw new DataDirInUse(lockPath, await holderOf(lockPath));
+      }
+    }
     await file.truncate(0);
     await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
   } catch (error) {
+    // must: closed, so a lock granted after this gave up is let go with the file.
     file.close();
     throw error;
   }
