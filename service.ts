@@ -5,7 +5,7 @@
 import type { Hono } from "hono";
 import { type Config, ConfigError } from "./config.ts";
 import type { Driver } from "./db/driver.ts";
-import { DataDirInUse } from "./db/data_dir_lock.ts";
+import { anotherProcess, DataDirInUse } from "./db/data_dir_lock.ts";
 import { JobsSql } from "./db/jobs_sql.ts";
 import { migrate } from "./db/migrate.ts";
 import { SqlStore } from "./db/sql_store.ts";
@@ -220,18 +220,17 @@ async function openDriver(
 ) {
   if (databaseUrl) return (await import("./db/postgres_driver.ts")).openPostgresDriver(databaseUrl);
   const { openPgliteDriver } = await import("./db/pglite_driver.ts");
-  const held = (pid: number | null) => `another process${pid === null ? "" : ` (pid ${pid})`}`;
   try {
     return await openPgliteDriver(dataDir && `${dataDir}/pgdata`, undefined, {
       onWait: (pid) =>
-        logger.warn(`DATA_DIR is in use by ${held(pid)}: waiting for it to exit`, {
+        logger.warn(`DATA_DIR is in use by ${anotherProcess(pid)}: waiting for it to exit`, {
           data_dir: dataDir,
         }),
     });
   } catch (error) {
     if (!(error instanceof DataDirInUse)) throw error;
     throw new ConfigError(
-      `DATA_DIR "${dataDir}" is in use by ${held(error.holderPid)}: one service per ` +
+      `DATA_DIR "${dataDir}" is in use by ${anotherProcess(error.holderPid)}: one service per ` +
         "data directory (two would write the same database files). Stop the other one, or " +
         "give this one a DATA_DIR of its own",
     );

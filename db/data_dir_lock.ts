@@ -2,10 +2,13 @@
 export class DataDirInUse extends Error {
   override name = "DataDirInUse";
   constructor(readonly lockPath: string, readonly holderPid: number | null) {
-    super(
-      `${lockPath} is held by another process${holderPid === null ? "" : ` (pid ${holderPid})`}`,
-    );
+    super(`${lockPath} is held by ${anotherProcess(holderPid)}`);
   }
+}
+
+/** "another process (pid 42)", or without the pid when the lock file did not name one. */
+export function anotherProcess(pid: number | null): string {
+  return `another process${pid === null ? "" : ` (pid ${pid})`}`;
 }
 
 /**

@@ -33,7 +33,10 @@ export async function openPgliteDriver(
     if (dataDir) {
       await Deno.mkdir(dataDir, { recursive: true });
       // Beside the directory, not in it: initdb wants an empty one.
-      release = await lockDataDir(`${dataDir}.lock`, { waitMs: LOCK_WAIT_MS, ...lock });
+      release = await lockDataDir(`${dataDir}.lock`, {
+        waitMs: lock.waitMs ?? LOCK_WAIT_MS,
+        onWait: lock.onWait,
+      });
       // A copy to start from is loaded, not created: no initdb to move out of this isolate.
       if (!from) await ensureDataDir(dataDir, START_PARAMS);
     }
