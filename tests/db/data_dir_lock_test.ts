@@ -88,3 +88,25 @@ Deno.test("a lock whose holder ended is free at once: the OS lets go with the pr
     assert.equal(Number.parseInt(await Deno.readTextFile(lockPath), 10), Deno.pid);
   });
 });
+
+Deno.test("a held lock whose file names no pid (garbage written into it) is still refused, with a message that names no pid", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = `${dir}/pgdata.lock`;
+    const holder = await Deno.open(lockPath, { write: true, create: true });
+    try {
+      await holder.lock(true);
+      await holder.write(new TextEncoder().encode("not a pid\n"));
+      const refused = await lockDataDir(lockPath, { waitMs: 200 }).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      assert.ok(refused instanceof DataDirInUse, `expected DataDirInUse, got ${refused}`);
+      assert.equal(refused.holderPid, null);
+      assert.equal(refused.message, `${lockPath} is held by another process`);
+      // The refused open leaves the holder's file as it was.
+      assert.equal(await Deno.readTextFile(lockPath), "not a pid\n");
+    } finally {
+      holder.close();
+    }
+  });
+});
