@@ -64,6 +64,20 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/** Runs `step`; a configuration problem exits with `code` and its message alone, no stack. */
+export async function orExitOnConfigError<T>(
+  step: () => T | Promise<T>,
+  code = 1,
+): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    Deno.exit(code);
+  }
+}
+
 /**
  * Parses the environment. Empty strings count as unset, so `FOO=` in a compose file
  * falls back to the default instead of failing validation.

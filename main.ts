@@ -1,22 +1,11 @@
 /** Composition root: configuration, the service, the HTTP server, shutdown. Nothing else. */
-import { ConfigError, loadConfig, verifiesWithSecret } from "./config.ts";
+import { loadConfig, orExitOnConfigError, verifiesWithSecret } from "./config.ts";
 import { SHUTDOWN_GRACE_MS, startService } from "./service.ts";
 import { createLogger } from "./sync/logger.ts";
 
-/** A configuration problem stops start-up with its message alone, not a stack trace. */
-async function orExit<T>(step: () => T | Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    Deno.exit(1);
-  }
-}
-
-const config = await orExit(() => loadConfig(Deno.env.toObject()));
+const config = await orExitOnConfigError(() => loadConfig(Deno.env.toObject()));
 const logger = createLogger(config.LOG_LEVEL);
-const service = await orExit(() => startService(config, logger));
+const service = await orExitOnConfigError(() => startService(config, logger));
 
 const server = Deno.serve({
   hostname: config.HOST,

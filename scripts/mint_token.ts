@@ -6,7 +6,7 @@
  * tokens of its identity provider, so this refuses.
  */
 import { parseArgs } from "node:util";
-import { loadConfig, verifiesWithSecret } from "../config.ts";
+import { loadConfig, orExitOnConfigError, verifiesWithSecret } from "../config.ts";
 import { MAX_TOKEN_LIFETIME_SECONDS, mintAccountToken } from "../sync/account_tokens.ts";
 import { loadOrCreateDevSecret } from "../sync/dev_secret.ts";
 import { TEAM_ROLES, type TeamRole, type Tier, TIERS } from "../sync/tiers.ts";
@@ -14,17 +14,7 @@ import { TEAM_ROLES, type TeamRole, type Tier, TIERS } from "../sync/tiers.ts";
 const USAGE = `Usage: deno task mint-token --user <id> [--tier ${TIERS.join("|")}] [--days 30] ` +
   `[--tier-expires-days N] [--team <id>] [--team-role ${TEAM_ROLES.join("|")}]`;
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    user: { type: "string" },
-    tier: { type: "string", default: "pro" },
-    days: { type: "string", default: "30" },
-    "tier-expires-days": { type: "string" },
-    team: { type: "string" },
-    "team-role": { type: "string" },
-  },
-});
+const { values } = parseOrExit();
 const days = Number(values.days);
 const tierDays = values["tier-expires-days"];
 const teamRole = values["team-role"];
@@ -52,7 +42,7 @@ if (problems.length > 0) {
   console.error(`${problems.join("\n")}\n${USAGE}`);
   Deno.exit(2);
 }
-const config = loadConfig(Deno.env.toObject());
+const config = await orExitOnConfigError(() => loadConfig(Deno.env.toObject()), 2);
 if (!verifiesWithSecret(config)) {
   console.error(
     "JWT_PUBLIC_KEY or JWT_JWKS_URL is set: the service accepts only tokens signed by your " +
@@ -73,3 +63,30 @@ console.log(
     ...(config.JWT_AUDIENCE && { audience: config.JWT_AUDIENCE }),
   }),
 );
+
+/** The options, or exit: 0 with the usage for --help, 2 with what was wrong (no stack). */
+function parseOrExit() {
+  try {
+    const parsed = parseArgs({
+      args: Deno.args,
+      options: {
+        user: { type: "string" },
+        tier: { type: "string", default: "pro" },
+        days: { type: "string", default: "30" },
+        "tier-expires-days": { type: "string" },
+        team: { type: "string" },
+        "team-role": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (parsed.values.help) {
+      console.log(USAGE);
+      Deno.exit(0);
+    }
+    return parsed;
+  } catch (error) {
+    // parseArgs' own errors (an unknown option, a missing value) say what was wrong.
+    console.error(`${error instanceof Error ? error.message : error}\n${USAGE}`);
+    Deno.exit(2);
+  }
+}
