@@ -478,9 +478,16 @@ export class SyncClient {
     else if (message.type === "sync_conflict") void this.#reportConflict(message.conflict_id);
   }
 
+  /**
+   * Emits `conflict` once this device shows the server's side of it: the push answer (or
+   * the socket's word) comes before the pull that brings that side, and a handler that
+   * reads the item, or keeps its local edit, must not see the edit the server held back.
+   */
   async #reportConflict(conflictId: string): Promise<void> {
     if (this.#reported.has(conflictId)) return;
     this.#reported.add(conflictId);
+    // Failing only when the client stops (checked below) or the pull cannot be repeated.
+    const caughtUp = this.pull().catch(() => {});
     let conflict: ConflictView | undefined;
     try {
       conflict = (await this.#api.conflicts("open")).find((c) => c.id === conflictId);
@@ -489,7 +496,9 @@ export class SyncClient {
       this.#reported.delete(conflictId);
       return;
     }
-    if (!conflict || !this.#running()) return;
+    if (!conflict) return;
+    await caughtUp;
+    if (!this.#running()) return;
     this.#events.emit(
       "conflict",
       conflictEvent(

@@ -291,16 +291,26 @@ withDrivers("SyncClient", (_open, kind) => {
     assert.equal(b.get("ssh_profiles", "box")?.version, 3);
   });
 
-  test("a manual conflict raises `conflict` with both sides; keepLocal() settles it on every device", async () => {
+  test("a manual conflict raises `conflict` with both sides once the device shows the server's side; keepLocal() settles it on every device", async () => {
     await using s = await serve(kind);
     const a = await s.client("frank");
-    const b = await s.client("frank");
+    // Once slowPulls is on, b's pulls answer 300 ms late: b pushes its edit before it has
+    // pulled a's, and the conflict list comes back first; the event must wait for that pull.
+    let slowPulls = false;
+    const b = await s.client("frank", {
+      fetch: async (input, init) => {
+        const pull = (init?.method ?? "GET") === "GET" && String(input).includes("/sync/data");
+        if (slowPulls && pull) await new Promise((resolve) => setTimeout(resolve, 300));
+        return await fetch(input, init);
+      },
+    });
     a.put("settings", "sync", { conflict_strategies: { ai_preferences: "manual" } });
     a.put("ai_preferences", "main", { provider: "openai" });
     await a.flush();
     await eventually(() => b.get("ai_preferences", "main") !== undefined, 5_000, "prefs on b");
     const conflicts: Parameters<Parameters<SyncClient["on"]>[1]>[0][] = [];
     b.on("conflict", (e) => conflicts.push(e));
+    slowPulls = true;
     a.put("ai_preferences", "main", { provider: "anthropic" });
     await a.flush();
     b.put("ai_preferences", "main", { provider: "local" });
