@@ -1,3 +1,5 @@
+import { settledWithin, TIMED_OUT } from "../sync/time_limit.ts";
+
 /** Another process holds the data directory's lock, and did not let go within the wait. */
 export class DataDirInUse extends Error {
   override name = "DataDirInUse";
@@ -28,10 +30,10 @@ export async function lockDataDir(
 ): Promise<() => void> {
   const file = await Deno.open(lockPath, { read: true, write: true, create: true });
   try {
-    const locking = file.lock(true).then(() => true);
-    if (!await within(locking, 50)) {
+    const locking = file.lock(true);
+    if (await settledWithin(locking, 50) === TIMED_OUT) {
       onWait?.(await holderOf(lockPath));
-      if (!await within(locking, waitMs)) {
+      if (await settledWithin(locking, waitMs) === TIMED_OUT) {
         throw new DataDirInUse(lockPath, await holderOf(lockPath));
       }
     }
@@ -47,17 +49,6 @@ export async function lockDataDir(
     if (held) file.close();
     held = false;
   };
-}
-
-/** Whether `locking` settles true within `ms`; its failure is thrown. */
-async function within(locking: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
-  try {
-    return await Promise.race([locking, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function holderOf(lockPath: string): Promise<number | null> {

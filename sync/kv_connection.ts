@@ -4,6 +4,7 @@ import { backoffDelay, DEFAULT_BACKOFF } from "./bus/backoff.ts";
 import { ReconnectClock, UNTIMED_COMMANDS } from "./bus/node_redis.ts";
 import type { createClusterClient } from "./bus/redis_cluster_bus.ts";
 import type { Logger } from "./logger.ts";
+import { settledWithin } from "./time_limit.ts";
 
 /** A node-redis client of one Redis, as the limiter and the caches use it. */
 export type RedisClient = Awaited<ReturnType<typeof newClient>>;
@@ -142,11 +143,5 @@ function outageWarning(logger: Logger) {
 
 /** Waits for `connecting` at most CONNECT_WAIT_MS; its failure is the client's to retry. */
 async function waitAtMost(connecting: Promise<unknown>): Promise<void> {
-  connecting.catch(() => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    connecting,
-    new Promise((resolve) => timer = setTimeout(resolve, CONNECT_WAIT_MS)),
-  ]).catch(() => {});
-  clearTimeout(timer);
+  await settledWithin(connecting, CONNECT_WAIT_MS).catch(() => {});
 }

@@ -2,6 +2,7 @@
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { busFailure, describe } from "./bus_failure.ts";
 import type { BusLogger } from "./bus_logger.ts";
+import { settledWithin, TIMED_OUT } from "../time_limit.ts";
 
 /** Options of both node-redis adapters' `connect`. */
 export interface NodeRedisBusOptions {
@@ -129,16 +130,8 @@ export async function connectWithin(
   where: string,
 ): Promise<void> {
   connected.catch(() => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-  });
-  try {
-    if (await Promise.race([connected, timedOut]) === "timeout") {
-      throw new Error(`${where} did not answer within ${timeoutMs} ms`);
-    }
-  } finally {
-    clearTimeout(timer);
+  if (await settledWithin(connected, timeoutMs) === TIMED_OUT) {
+    throw new Error(`${where} did not answer within ${timeoutMs} ms`);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from "../logger.ts";
 import { ReplicationError } from "./replication_error.ts";
 import { sessionConfig } from "./session.ts";
 import { type SqlSession, tryHolderLock } from "./slot.ts";
+import { settledWithin, TIMED_OUT } from "../time_limit.ts";
 
 /** The pg `Client` surface the lock uses. */
 interface Session extends SqlSession {
@@ -129,23 +130,16 @@ export class HolderLock {
     if (!session) return false;
     const { timeoutMs } = this.#options;
     const sentAt = this.#clock();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const hung = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`The lock session did not answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
     try {
-      await Promise.race([session.query("select 1"), hung]);
+      if (await settledWithin(session.query("select 1"), timeoutMs) === TIMED_OUT) {
+        throw new Error(`The lock session did not answer within ${timeoutMs} ms`);
+      }
       if (this.#session !== session) return false;
       this.#contactAt = Math.max(this.#contactAt, sentAt);
       return this.#held;
     } catch (error) {
       this.#lost(session, error);
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -175,10 +169,5 @@ async function quietEnd(session: Session): Promise<void> {
   session.removeAllListeners();
   // pg throws an 'error' event nobody listens to; this one is already handled.
   session.on("error", () => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    session.end().catch(() => {}),
-    new Promise((resolve) => timer = setTimeout(resolve, 1_000)),
-  ]);
-  clearTimeout(timer);
+  await settledWithin(session.end().catch(() => {}), 1_000);
 }
