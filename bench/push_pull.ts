@@ -9,6 +9,7 @@ import { command } from "../tests/support/changes.ts";
 import { figure } from "./support/report.ts";
 import { analyzeGrownTables } from "../db/statistics_sql.ts";
 import { prepareChange } from "../sync/prepare_change.ts";
+import { percentile, timed } from "./support/stats.ts";
 
 const BATCH = 500;
 const BATCHES = 60;
@@ -78,9 +79,9 @@ export async function run(): Promise<string[]> {
         await timed(() => sql`select * from items where user_id = 'bench-pull' order by seq`),
       );
     }
-    const pullMs = median(pulls.map((pull) => pull.ms));
-    const parseMs = median(pulls.map((pull) => pull.parseMs));
-    const plainPullMs = median(plainPulls);
+    const pullMs = percentile(pulls.map((pull) => pull.ms), 50);
+    const parseMs = percentile(pulls.map((pull) => pull.parseMs), 50);
+    const plainPullMs = percentile(plainPulls, 50);
     lines.push(
       `pull: ${PULL_ROWS} changes from scratch, pages of 1000, median of ${PULL_ROUNDS}, tables analyzed after seeding`,
       `  plain SQL ${plainPullMs.toFixed(1)} ms (one select of the same rows)`,
@@ -201,17 +202,6 @@ async function plainInsert(
     }));
     await sql`insert into items ${sql(rows)}`;
   }
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 if (import.meta.main) console.log((await run()).join("\n"));
