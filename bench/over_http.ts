@@ -3,10 +3,10 @@
  * deployed, ROLE=all with the WAL listener and Redis; the embedded default with PGlite on
  * disk), this process the client, over HTTP on loopback.
  *
- * - Pull of 10,000 changes from scratch in pages of 1,000 (median of 5), once the
- *   scheduled jobs had time to refresh the planner statistics (steady state), uncompressed
- *   (`Accept-Encoding: identity`) and as fetch asks by default (`gzip, br`: the service
- *   answers br, fetch decodes it).
+ * - Pull of 10,000 changes from scratch in pages of 1,000 (median of 9, taken in turn with
+ *   the baseline), once the scheduled jobs had time to refresh the planner statistics (steady
+ *   state), uncompressed (`Accept-Encoding: identity`) and as fetch asks by default (`gzip,
+ *   br`: the service answers br, fetch decodes it).
  * - 16 users pushing single changes at once, closed loop (each sends its next push when
  *   the last is answered), and the CPU each push cost the service, Postgres, Redis and this
  *   client (bench/support/cpu_usage.ts): on two cores they share, their sum bounds the rate.
@@ -35,7 +35,7 @@ import {
 } from "./support/http_client.ts";
 import { figure } from "./support/report.ts";
 import { type ServerProcess, startServer } from "./support/server_process.ts";
-import { int, sleep, timed } from "./support/stats.ts";
+import { int, percentile, sleep, timed } from "./support/stats.ts";
 
 const PULL_CHANGES = 10_000;
 const PUSHERS = 16;
@@ -50,11 +50,13 @@ const ENCODINGS = ["identity", "gzip", "br"] as const;
  */
 const STEADY = { ...UNLIMITED_PRO, JOBS_INTERVAL_SECONDS: "2" };
 const SETTLE_MS = 13_000;
+/** Rounds of each pull figure and the bare baseline, taken in turn (mediansOf). */
+const PULL_ROUNDS = 9;
 
 type Mode = "postgres" | "embedded";
 
 interface Baseline {
-  /** ms for GETs of `sizes` one after another. */
+  /** ms for GETs of `sizes` one after another, once. */
   pull(sizes: number[]): Promise<number>;
   /** POSTs/s with 16 in flight. */
   pushRate: number;
@@ -75,7 +77,7 @@ export async function run(): Promise<string[]> {
   ];
   await using bare = await startServer("bare", {});
   const baseline: Baseline = {
-    pull: (sizes) => medianOf(5, () => timed(() => barePull(bare.url, sizes))),
+    pull: (sizes) => timed(() => barePull(bare.url, sizes)),
     pushRate: (await closedLoop(PUSHERS, PUSH_SECONDS, () => barePost(bare.url))).perSecond,
   };
   lines.push(`  bare server: ${int(baseline.pushRate)} POSTs/s with ${PUSHERS} in flight`);
@@ -129,11 +131,6 @@ async function measure(
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const { pages, changes } = await pullFromScratch(url, reader);
   if (changes !== PULL_CHANGES) throw new Error(`Pulled ${changes} of ${PULL_CHANGES} changes`);
-  const pullMs = await medianOf(
-    5,
-    () => timed(() => pullFromScratch(url, reader, "identity")),
-  );
-  const compressedPullMs = await medianOf(5, () => timed(() => pullFromScratch(url, reader)));
   const auth = { authorization: `Bearer ${reader}` };
   const sizes: Record<string, { bytes: number; encodings: Set<string> }> = {};
   const pageSizes: number[] = [];
@@ -149,7 +146,11 @@ async function measure(
     }
     sizes[accept] = sized;
   }
-  const bareMs = await baseline.pull(pageSizes);
+  const [pullMs, compressedPullMs, bareMs] = await mediansOf(PULL_ROUNDS, [
+    () => timed(() => pullFromScratch(url, reader, "identity")),
+    () => timed(() => pullFromScratch(url, reader)),
+    () => baseline.pull(pageSizes),
+  ]);
   // What the service answers to fetch's default Accept-Encoding.
   const { encoding: fetchEncoding } = await bytesOnWire(pages[0], {
     ...auth,
@@ -276,10 +277,19 @@ async function barePost(baseUrl: string): Promise<void> {
   await res.json();
 }
 
-async function medianOf(n: number, fn: () => Promise<number>): Promise<number> {
-  const values: number[] = [];
-  for (let i = 0; i < n; i++) values.push(await fn());
-  return values.sort((a, b) => a - b)[Math.floor(n / 2)];
+/**
+ * The median of each of `measures` over `rounds`, taken in turn within each round: the
+ * service's figures and their baseline see the same minutes of a shared machine.
+ */
+async function mediansOf(
+  rounds: number,
+  measures: (() => Promise<number>)[],
+): Promise<number[]> {
+  const values = measures.map((): number[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, measure] of measures.entries()) values[i].push(await measure());
+  }
+  return values.map((of) => percentile(of, 50));
 }
 
 if (import.meta.main) await benchMain(run);
