@@ -121,15 +121,14 @@ export class ReconnectClock {
 
 /**
  * Waits for `connected`; past `timeoutMs` rejects with `${where} did not answer within …`.
- * Either way `connected` counts as handled: after a timeout the caller's close makes it
- * reject, and nobody needs to hear that.
+ * Either way `connected` counts as handled (settledWithin absorbs a late failure): after a
+ * timeout the caller's close makes it reject, and nobody needs to hear that.
  */
 export async function connectWithin(
   connected: Promise<unknown>,
   timeoutMs: number,
   where: string,
 ): Promise<void> {
-  connected.catch(() => {});
   if (await settledWithin(connected, timeoutMs) === TIMED_OUT) {
     throw new Error(`${where} did not answer within ${timeoutMs} ms`);
   }

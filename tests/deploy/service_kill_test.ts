@@ -6,8 +6,7 @@
  * a batch whole or not at all.
  */
 import assert from "node:assert/strict";
-import { mintAccountToken } from "../../sync/account_tokens.ts";
-import { randomUser } from "../e2e/devices.ts";
+import { type Device as RegisteredDevice, randomUser, register } from "../e2e/devices.ts";
 import { command } from "../support/changes.ts";
 import { eventually } from "../support/eventually.ts";
 import { TEST_SECRET } from "../support/app.ts";
@@ -25,9 +24,8 @@ const BIG_BATCH = 200;
 
 type Change = ReturnType<typeof command>;
 
-interface Device {
+interface Device extends RegisteredDevice {
   userId: string;
-  token: string;
 }
 
 interface Result {
@@ -36,18 +34,15 @@ interface Result {
   version?: number;
 }
 
-/** Where the service keeps its data, as its environment names it, and its JWT secret. */
+/** Where the service keeps its data, as its environment names it. */
 interface Storage extends AsyncDisposable {
   env: Record<string, string>;
-  /** Read once the service has started: the embedded default makes its own. */
-  secret(): Promise<string>;
 }
 
 Deno.test("embedded: SIGKILL under pushes loses no answered push; after a restart an answered batch sent again is a duplicate, an unanswered one applies once and whole", async () => {
   const dataDir = `./data/test-${crypto.randomUUID()}`;
   await killUnderPushes({
     env: { DATA_DIR: dataDir },
-    secret: async () => (await Deno.readTextFile(`${ROOT}${dataDir}/jwt_secret`)).trim(),
     [Symbol.asyncDispose]: () =>
       Deno.remove(`${ROOT}${dataDir}`, { recursive: true }).catch(() => {}),
   });
@@ -59,19 +54,18 @@ Deno.test("postgres: SIGKILL under pushes loses no answered push; after a restar
     env: {
       DATABASE_URL: db.url,
       REDIS_URL: testRedisUrl(),
-      JWT_SECRET: TEST_SECRET,
       REPLICATION_SLOT: db.slot,
     },
-    secret: () => Promise.resolve(TEST_SECRET),
     [Symbol.asyncDispose]: () => db[Symbol.asyncDispose](),
   });
 });
 
 async function killUnderPushes(storage: Storage): Promise<void> {
   await using _ = storage;
-  const env = { ...storage.env, LOG_LEVEL: "warn" };
+  // The secret the tests' devices are registered with (e2e/devices.ts), in both modes.
+  const env = { ...storage.env, JWT_SECRET: TEST_SECRET, LOG_LEVEL: "warn" };
   await using first = await startServiceProcess(env);
-  const devices = await registerDevices(first.url, await storage.secret());
+  const devices = await registerDevices(first.url);
   const answered: { device: Device; changes: Change[]; results: Result[] }[] = [];
   const unanswered: { device: Device; changes: Change[] }[] = [];
   const pushers = devices.map(async (device, d) => {
@@ -145,29 +139,19 @@ async function killUnderPushes(storage: Storage): Promise<void> {
 }
 
 /** Two users with two devices each. */
-async function registerDevices(url: string, secret: string): Promise<Device[]> {
-  const request = requester(url);
+async function registerDevices(url: string): Promise<Device[]> {
+  const at = { request: requester(url) };
   const users = [randomUser(), randomUser()];
   const devices: Device[] = [];
   for (let d = 0; d < DEVICES; d++) {
     const userId = users[d % users.length];
-    const account = await mintAccountToken(secret, { userId, tier: "pro", expiresInSeconds: 300 });
-    const res = await request("POST", "/api/devices/register", {
-      token: account,
-      body: { name: `device ${d}`, platform: "ios" },
-    });
-    assert.equal(res.status, 201);
-    devices.push({ userId, token: (await res.json()).token });
+    devices.push({ userId, ...await register(at, userId, `device ${d}`) });
   }
   return devices;
 }
 
 function pushOver(url: string, device: Device, changes: Change[]): Promise<Response> {
-  return fetch(`${url}/api/sync/data`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${device.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ changes }),
-  });
+  return requester(url)("POST", "/api/sync/data", { token: device.token, body: { changes } });
 }
 
 /** Every item of `device`'s user, by id; a second change to an id fails the test. */
@@ -176,9 +160,7 @@ async function pullEverything(url: string, device: Device): Promise<Map<string, 
   let since = "";
   for (;;) {
     const query = new URLSearchParams({ limit: "1000", ...(since && { since }) });
-    const res = await fetch(`${url}/api/sync/data?${query}`, {
-      headers: { authorization: `Bearer ${device.token}` },
-    });
+    const res = await requester(url)("GET", `/api/sync/data?${query}`, { token: device.token });
     assert.equal(res.status, 200);
     const page = await res.json() as {
       changes: { id: string; data: unknown }[];
