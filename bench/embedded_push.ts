@@ -6,7 +6,7 @@
  * - Sustained pushes/s before queueing: the offered rate (16 devices, round-robin) doubles
  *   from 25/s until the service falls behind, then three bisections narrow the edge; the
  *   figure is the highest rate it kept up with, i.e. answered at least 95 % of the offered
- *   rate with p99 ≤ 100 ms. Past it, pushes queue.
+ *   rate with p50 ≤ 20 ms and p99 ≤ 100 ms. Past it, pushes queue.
  *
  * Baseline: single-row inserts with plain SQL into a PGlite on disk in this process, the
  * same commit per change without HTTP, validation or the sync protocol.
@@ -37,6 +37,12 @@ const DEVICES = 16;
 /** Past this many unanswered pushes the sender holds back (the achieved rate then falls). */
 const MAX_IN_FLIGHT = 64;
 const BOUNDED_P99_MS = 100;
+/**
+ * A standing queue shows in the median: capped at MAX_IN_FLIGHT unanswered pushes, a service
+ * past its rate answers each after the 64 ahead of it (p50 40-60 ms at 1,200-1,600/s), which
+ * the p99 bound alone let pass. Kept up with, p50 is 1.5-5 ms.
+ */
+const BOUNDED_P50_MS = 20;
 
 interface RateResult {
   offered: number;
@@ -83,12 +89,13 @@ export async function run(): Promise<string[]> {
 
     const keepsUp = async (offered: number) => {
       const r = await atRate(service.url, tokens, offered, STEP_SECONDS);
+      const stepP50 = percentile(r.latencies, 50);
       const stepP99 = percentile(r.latencies, 99);
       const bounded = r.failed === 0 && r.achieved >= 0.95 * offered &&
-        stepP99 <= BOUNDED_P99_MS;
+        stepP50 <= BOUNDED_P50_MS && stepP99 <= BOUNDED_P99_MS;
       lines.push(
         `  offered ${String(offered).padStart(4)}/s: achieved ${int(r.achieved)}/s, ` +
-          `p50 ${percentile(r.latencies, 50).toFixed(1)} ms, p99 ${stepP99.toFixed(1)} ms` +
+          `p50 ${stepP50.toFixed(1)} ms, p99 ${stepP99.toFixed(1)} ms` +
           `${r.failed ? `, ${r.failed} failed` : ""}${bounded ? "" : "  <- queueing"}`,
       );
       return bounded;
