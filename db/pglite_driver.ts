@@ -2,10 +2,10 @@ import { PGlite } from "@electric-sql/pglite";
 import type { Driver, Queryable } from "./driver.ts";
 import { lockDataDir } from "./data_dir_lock.ts";
 import {
-  type CheckpointPolicy,
-  DEFAULT_CHECKPOINTS,
-  keepCheckpointing,
-} from "./pglite_checkpoints.ts";
+  DEFAULT_MAINTENANCE,
+  keepMaintaining,
+  type MaintenancePolicy,
+} from "./pglite_maintenance.ts";
 import { ensureDataDir } from "./ensure_data_dir.ts";
 import { queryMessage, type QueryReply, ReplyReader } from "./pglite_replies.ts";
 
@@ -27,8 +27,8 @@ export interface PgliteDriver extends Driver {
  * few passes as their order allows (TransactionPipeline): a push's transaction is two, the
  * reads with BEGIN and the writes with COMMIT.
  *
- * `options`: how long to wait for the data directory's lock, and when to checkpoint
- * (pglite_checkpoints.ts).
+ * `options`: how long to wait for the data directory's lock, and when to checkpoint and vacuum
+ * (pglite_maintenance.ts: single-user Postgres has neither checkpointer nor autovacuum).
  */
 export async function openPgliteDriver(
   dataDir?: string,
@@ -36,7 +36,7 @@ export async function openPgliteDriver(
   options: {
     waitMs?: number;
     onWait?: (holderPid: number | null) => void;
-    checkpoints?: CheckpointPolicy;
+    maintenance?: MaintenancePolicy;
   } = {},
 ): Promise<PgliteDriver> {
   let release = () => {};
@@ -58,10 +58,10 @@ export async function openPgliteDriver(
     throw error;
   }
   const session = new Session(db);
-  const stopCheckpoints = keepCheckpointing(
+  const stopMaintenance = keepMaintaining(
     (work) =>
       session.exclusive(() => work({ query: (text, params) => session.run(text, params ?? []) })),
-    options.checkpoints ?? DEFAULT_CHECKPOINTS,
+    options.maintenance ?? DEFAULT_MAINTENANCE,
   );
   return {
     kind: "pglite",
@@ -82,7 +82,7 @@ export async function openPgliteDriver(
       }),
     dump: () => session.exclusive(() => db.dumpDataDir("none")),
     close: () => {
-      stopCheckpoints();
+      stopMaintenance();
       return session.exclusive(() => db.close()).finally(release);
     },
   };
@@ -108,7 +108,7 @@ const LOCK_WAIT_MS = 15_000;
  * mixed load each run grew the WebAssembly memory by 8-10MB (35 to 44 to 52MB in two runs),
  * the RSS with it. At 10 the sample is 3,000 rows and the memory stays at 35MB; estimates
  * from it still send pulls along the (user_id, seq) index, which is what the jobs analyze for.
- * max_wal_size and min_wal_size start no checkpoint here (pglite_checkpoints.ts), but bound
+ * max_wal_size and min_wal_size start no checkpoint here (pglite_maintenance.ts), but bound
  * the WAL segments a checkpoint keeps for reuse: at the default 1GB, 300MB of them stayed.
  */
 const START_PARAMS = [

@@ -5,9 +5,10 @@ import type { Queryable } from "./driver.ts";
  * changed by more than 1,000 rows plus a tenth of their size since (autovacuum's rule,
  * with a floor so a small table is not analyzed every run); answers their names.
  *
- * Why: PGlite never autovacuums. Without statistics the planner guesses a handful of rows
- * per user and reads a pull page by sorting all of the user's rows (about 10x slower per
- * page at 10,000 rows) instead of walking the (user_id, seq) index. On Postgres autovacuum
+ * Why: PGlite has no autovacuum (its driver vacuums, pglite_maintenance.ts, but does not
+ * analyze). Without statistics the planner guesses a handful of rows per user and reads a
+ * pull page by sorting all of the user's rows (about 10x slower per page at 10,000 rows)
+ * instead of walking the (user_id, seq) index. On Postgres autovacuum
  * has usually done it already, and this finds nothing to do.
  *
  * must: leave a never-analyzed table alone below 10 pages. The planner takes such a table

@@ -1,0 +1,102 @@
+import type { Queryable } from "./driver.ts";
+
+/**
+ * PGlite runs Postgres in single-user mode: one backend, none of a server's background
+ * processes. Two of them keep a database bounded, and the embedded driver does their work
+ * itself, on timers, between transactions:
+ *
+ * - The checkpointer. Neither `checkpoint_timeout` nor `max_wal_size` starts a checkpoint in
+ *   single-user mode, so the database checkpointed only when it closed: `pg_wal` kept every
+ *   byte written since the service started (1.1KB a push; 321MB after 300MB of writes), and a
+ *   restart after a crash or kill replayed all of it (9-10 s for 300MB, against 1 s once
+ *   checkpointed).
+ * - Autovacuum. Without it, rows deleted by the jobs (free-tier retention, tombstone
+ *   compaction) and old row versions were never reclaimed: the tables grew for good whatever
+ *   they held, redacted texts stayed in dead tuples, and transaction ids were never frozen.
+ */
+export interface MaintenancePolicy {
+  /** How often the WAL written since the last checkpoint is measured. */
+  checkpointEveryMs: number;
+  /** A checkpoint runs once at least this much WAL was written since the last one. */
+  checkpointWalBytes: number;
+  /** How often tables are checked against autovacuum's thresholds (see tablesToVacuum). */
+  vacuumEveryMs: number;
+}
+
+/**
+ * 32MB of WAL is about 30,000 one-change pushes, replayed in about a second; checked every
+ * 15 s, so at most 16MB more at 1,000 pushes/s. A checkpoint of the 16MB buffer pool took
+ * 25 ms. Vacuum as often as autovacuum's default naptime.
+ */
+export const DEFAULT_MAINTENANCE: MaintenancePolicy = {
+  checkpointEveryMs: 15_000,
+  checkpointWalBytes: 32 * 2 ** 20,
+  vacuumEveryMs: 60_000,
+};
+
+/** Runs `work` between transactions, with the session to itself. */
+export type Exclusive = (work: (session: Queryable) => Promise<unknown>) => Promise<unknown>;
+
+/**
+ * Starts the timers; the returned function stops them. They never keep the process alive.
+ * Work that fails is tried again at its next tick: the database's own writes fail loudly on
+ * the same fault.
+ */
+export function keepMaintaining(exclusive: Exclusive, policy: MaintenancePolicy): () => void {
+  const stops = [
+    repeat(
+      policy.checkpointEveryMs,
+      () => exclusive((session) => checkpointIfBehind(session, policy.checkpointWalBytes)),
+    ),
+    // One exclusive turn per table: requests queued meanwhile run between two VACUUMs.
+    repeat(policy.vacuumEveryMs, async () => {
+      const tables = await exclusive(tablesToVacuum) as string[];
+      for (const table of tables) await exclusive((session) => session.query(`vacuum ${table}`));
+    }),
+  ];
+  return () => stops.forEach((stop) => stop());
+}
+
+/** `work` every `everyMs`, skipping a tick while the previous run has not finished. */
+function repeat(everyMs: number, work: () => Promise<unknown>): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    work().catch(() => {}).finally(() => running = false);
+  }, everyMs);
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
+}
+
+/** Checkpoints when at least `walBytes` of WAL were written since the last checkpoint. */
+export async function checkpointIfBehind(session: Queryable, walBytes: number): Promise<boolean> {
+  const [{ behind }] = await session.query<{ behind: number }>(
+    `select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn)::float8 as behind
+     from pg_control_checkpoint()`,
+  );
+  if (behind < walBytes) return false;
+  await session.query("checkpoint");
+  return true;
+}
+
+/**
+ * The tables autovacuum would vacuum, by its default thresholds: dead rows past 50 plus a
+ * fifth of the table, or transaction ids older than `autovacuum_freeze_max_age`. The counts
+ * are the statistics system's; like a server's, they start again from zero after a crash.
+ *
+ * must: leave a table never analyzed (`reltuples` < 0) to the age rule alone. VACUUM records
+ * its size as ANALYZE does, and a table recorded (nearly) empty gets plans that scan it whole
+ * until its next ANALYZE (statistics_sql.ts); the jobs analyze it at 10 pages.
+ */
+export async function tablesToVacuum(session: Queryable): Promise<string[]> {
+  const rows = await session.query<{ name: string }>(
+    `select format('%I', c.relname) as name from pg_stat_user_tables s
+     join pg_class c on c.oid = s.relid
+     where s.schemaname = current_schema()
+       and (c.reltuples >= 0 and s.n_dead_tup > 50 + 0.2 * c.reltuples
+         or age(c.relfrozenxid) > current_setting('autovacuum_freeze_max_age')::int)
+     order by c.relname`,
+  );
+  return rows.map((row) => row.name);
+}

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { openPgliteDriver } from "../../db/pglite_driver.ts";
+import { checkpointIfBehind, tablesToVacuum } from "../../db/pglite_maintenance.ts";
+import type { Queryable } from "../../db/driver.ts";
+
+const MB = 2 ** 20;
+/** Timers that never fire within a test: the test calls the work itself. */
+const IDLE = {
+  checkpointEveryMs: 3_600_000,
+  checkpointWalBytes: Number.MAX_SAFE_INTEGER,
+  vacuumEveryMs: 3_600_000,
+};
+
+/** WAL written since the last checkpoint's redo point: what a restart after a kill replays. */
+async function walBehind(db: Queryable): Promise<number> {
+  const [{ behind }] = await db.query<{ behind: number }>(
+    `select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn)::float8 as behind
+     from pg_control_checkpoint()`,
+  );
+  return behind;
+}
+
+/** About `mb` MB of WAL in small transactions, letting timers run between them as a server does. */
+async function writeWal(db: Queryable, mb: number): Promise<void> {
+  const [{ start }] = await db.query<{ start: string }>(
+    "select pg_current_wal_insert_lsn()::text as start",
+  );
+  for (;;) {
+    await db.query("insert into filler select g, repeat('x', 200) from generate_series(1, 500) g");
+    await new Promise((resume) => setTimeout(resume, 0));
+    const [{ written }] = await db.query<{ written: number }>(
+      "select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::float8 as written",
+      [start],
+    );
+    if (written >= mb * MB) return;
+  }
+}
+
+Deno.test("the embedded database checkpoints on its own, between transactions", async (t) => {
+  const dataDir = await Deno.makeTempDir({ prefix: "devpocket-checkpoints-" });
+  const db = await openPgliteDriver(`${dataDir}/pgdata`, undefined, {
+    maintenance: { checkpointEveryMs: 20, checkpointWalBytes: MB, vacuumEveryMs: 3_600_000 },
+  });
+  try {
+    await db.query("create table filler (n int, pad text)");
+
+    await t.step(
+      "WAL since the last checkpoint stays near the threshold while 8MB is written",
+      async () => {
+        let most = 0;
+        for (let i = 0; i < 8; i++) {
+          await writeWal(db, 1);
+          most = Math.max(most, await walBehind(db));
+        }
+        // Without checkpoints it would be 8MB and more; a tick comes every 20 ms.
+        assert.ok(most < 4 * MB, `WAL behind the last checkpoint reached ${most} bytes`);
+      },
+    );
+
+    await t.step("a transaction that spans many ticks still commits whole", async () => {
+      await db.transaction(async (tx) => {
+        await tx.query("insert into filler values (-1, 'first')");
+        await new Promise((resume) => setTimeout(resume, 100));
+        await tx.query("insert into filler values (-2, 'second')");
+      });
+      const rows = await db.query<{ n: number }>("select n from filler where n < 0 order by n");
+      assert.deepEqual(rows.map((r) => r.n), [-2, -1]);
+    });
+  } finally {
+    await db.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("checkpointIfBehind checkpoints past its threshold, and only then", async () => {
+  const db = await openPgliteDriver(undefined, undefined, {
+    maintenance: IDLE,
+  });
+  try {
+    await db.query("create table filler (n int, pad text)");
+    await db.query("insert into filler select g, repeat('x', 200) from generate_series(1, 5000) g");
+    const before = await walBehind(db);
+    assert.ok(before > MB, `the insert wrote ${before} bytes of WAL`);
+
+    assert.equal(await checkpointIfBehind(db, 2 * before), false);
+    assert.ok(await walBehind(db) >= before);
+
+    assert.equal(await checkpointIfBehind(db, MB), true);
+    assert.ok(await walBehind(db) < 64 * 1024, "a checkpoint moves the redo point to the end");
+  } finally {
+    await db.close();
+  }
+});
+
+/** The table's dead rows and vacuum count, once the statistics system has them. */
+async function vacuumStats(db: Queryable, table: string) {
+  const [row] = await db.query<{ dead: number; vacuums: number }>(
+    `select n_dead_tup::int as dead, vacuum_count::int as vacuums from pg_stat_user_tables
+     where relname = $1`,
+    [table],
+  );
+  return row;
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resume) => setTimeout(resume, 50));
+  }
+}
+
+Deno.test("the embedded database vacuums a table with dead rows past autovacuum's threshold, and only such a table", async (t) => {
+  const db = await openPgliteDriver(undefined, undefined, {
+    maintenance: { ...IDLE, vacuumEveryMs: 20 },
+  });
+  try {
+    await db.query("create table churned (n int primary key, pad text)");
+    await db.query("create table kept (n int primary key, pad text)");
+    for (const table of ["churned", "kept"]) {
+      await db.query(
+        `insert into ${table} select g, repeat('x', 100) from generate_series(1, 2000) g`,
+      );
+      await db.query(`analyze ${table}`);
+    }
+
+    await t.step("dead rows under 50 plus a fifth of the table wait", async () => {
+      await db.query("delete from kept where n <= 400");
+      await db.query("delete from churned where n <= 400");
+      // The statistics system reports them within a second or so; ten ticks more then pass.
+      await until(() => vacuumStats(db, "kept"), (s) => s.dead === 400);
+      await new Promise((resume) => setTimeout(resume, 200));
+      assert.deepEqual(await vacuumStats(db, "kept"), { dead: 400, vacuums: 0 });
+    });
+
+    await t.step("past it, the next tick vacuums the table: its dead rows are gone", async () => {
+      await db.query("delete from churned where n <= 500");
+      const churned = await until(() => vacuumStats(db, "churned"), (s) => s.vacuums > 0);
+      assert.deepEqual(churned, { dead: 0, vacuums: 1 });
+      assert.equal((await vacuumStats(db, "kept")).vacuums, 0);
+      assert.deepEqual(await db.query("select count(*)::int as n from churned"), [{ n: 1500 }]);
+    });
+  } finally {
+    await db.close();
+  }
+});
+
+Deno.test("tablesToVacuum leaves a never analyzed table to the age rule, whatever its dead rows", async () => {
+  const db = await openPgliteDriver(undefined, undefined, { maintenance: IDLE });
+  try {
+    await db.query("create table fresh (n int primary key)");
+    await db.query("insert into fresh select generate_series(1, 300)");
+    await db.query("delete from fresh where n <= 200");
+    await until(() => vacuumStats(db, "fresh"), (s) => s.dead === 200);
+    assert.deepEqual(await tablesToVacuum(db), []);
+
+    await db.query("analyze fresh");
+    assert.deepEqual(await tablesToVacuum(db), ["fresh"]);
+  } finally {
+    await db.close();
+  }
+});
