@@ -50,7 +50,7 @@ export function keepMaintaining(exclusive: Exclusive, policy: MaintenancePolicy)
     ),
     // One exclusive turn per table: requests queued meanwhile run between two VACUUMs.
     repeat(policy.vacuumEveryMs, async () => {
-      const tables = await exclusive(tablesToVacuum) as string[];
+      const tables = await exclusive((session) => tablesToVacuum(session)) as string[];
       for (const table of tables) await exclusive((session) => session.query(`vacuum ${table}`));
     }),
   ];
@@ -81,22 +81,28 @@ export async function checkpointIfBehind(session: Queryable, walBytes: number): 
 }
 
 /**
- * The tables autovacuum would vacuum, by its default thresholds: dead rows past 50 plus a
- * fifth of the table, or transaction ids older than `autovacuum_freeze_max_age`. The counts
- * are the statistics system's; like a server's, they start again from zero after a crash.
+ * The tables autovacuum would vacuum, by its default thresholds: the service's tables with
+ * dead rows past 50 plus a fifth of the table, and any table, the system catalogs' too,
+ * whose oldest transaction id is older than `freezeMaxAge` (default: the server's
+ * `autovacuum_freeze_max_age`). The counts are the statistics system's; like a server's,
+ * they start again from zero after a crash.
  *
  * must: leave a table never analyzed (`reltuples` < 0) to the age rule alone. VACUUM records
  * its size as ANALYZE does, and a table recorded (nearly) empty gets plans that scan it whole
  * until its next ANALYZE (statistics_sql.ts); the jobs analyze it at 10 pages.
  */
-export async function tablesToVacuum(session: Queryable): Promise<string[]> {
+export async function tablesToVacuum(session: Queryable, freezeMaxAge?: number): Promise<string[]> {
   const rows = await session.query<{ name: string }>(
-    `select format('%I', c.relname) as name from pg_stat_user_tables s
-     join pg_class c on c.oid = s.relid
-     where s.schemaname = current_schema()
-       and (c.reltuples >= 0 and s.n_dead_tup > 50 + 0.2 * c.reltuples
-         or age(c.relfrozenxid) > current_setting('autovacuum_freeze_max_age')::int)
-     order by c.relname`,
+    `select format('%I.%I', n.nspname, c.relname) as name from pg_class c
+     join pg_namespace n on n.oid = c.relnamespace
+     left join pg_stat_all_tables s on s.relid = c.oid
+     where c.relkind in ('r', 'm')
+       and (n.nspname = current_schema() and c.reltuples >= 0
+           and s.n_dead_tup > 50 + 0.2 * c.reltuples
+         or age(c.relfrozenxid) > coalesce($1::int,
+           current_setting('autovacuum_freeze_max_age')::int))
+     order by n.nspname, c.relname`,
+    [freezeMaxAge ?? null],
   );
   return rows.map((row) => row.name);
 }

@@ -156,7 +156,23 @@ Deno.test("tablesToVacuum leaves a never analyzed table to the age rule, whateve
     assert.deepEqual(await tablesToVacuum(db), []);
 
     await db.query("analyze fresh");
-    assert.deepEqual(await tablesToVacuum(db), ["fresh"]);
+    assert.deepEqual(await tablesToVacuum(db), ["public.fresh"]);
+  } finally {
+    await db.close();
+  }
+});
+
+Deno.test("tablesToVacuum names every table past the freeze age, the system catalogs' too, and vacuuming them freezes them", async () => {
+  const db = await openPgliteDriver(undefined, undefined, { maintenance: IDLE });
+  try {
+    await db.query("create table fresh (n int primary key)");
+    for (let i = 0; i < 20; i++) await db.query("insert into fresh values ($1)", [i]);
+    const old = await tablesToVacuum(db, 10);
+    assert.ok(old.includes("public.fresh"), old.join());
+    assert.ok(old.includes("pg_catalog.pg_class"), old.join());
+
+    for (const table of old) await db.query(`vacuum (freeze) ${table}`);
+    assert.deepEqual(await tablesToVacuum(db, 10), []);
   } finally {
     await db.close();
   }
