@@ -226,6 +226,8 @@ async function openDriver(
         logger.warn(`DATA_DIR is in use by ${anotherProcess(pid)}: waiting for it to exit`, {
           data_dir: dataDir,
         }),
+      onMaintenanceError: (work, error) =>
+        logger.warn(`The embedded database's ${work} failed; it runs again shortly`, { error }),
     });
   } catch (error) {
     if (!(error instanceof DataDirInUse)) throw error;

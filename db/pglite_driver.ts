@@ -4,6 +4,7 @@ import { lockDataDir } from "./data_dir_lock.ts";
 import {
   DEFAULT_MAINTENANCE,
   keepMaintaining,
+  type MaintenanceFailed,
   type MaintenancePolicy,
 } from "./pglite_maintenance.ts";
 import { ensureDataDir } from "./ensure_data_dir.ts";
@@ -28,7 +29,8 @@ export interface PgliteDriver extends Driver {
  * reads with BEGIN and the writes with COMMIT.
  *
  * `options`: how long to wait for the data directory's lock, and when to checkpoint and vacuum
- * (pglite_maintenance.ts: single-user Postgres has neither checkpointer nor autovacuum).
+ * (pglite_maintenance.ts: single-user Postgres has neither checkpointer nor autovacuum), and
+ * whom to tell when that fails.
  */
 export async function openPgliteDriver(
   dataDir?: string,
@@ -37,6 +39,7 @@ export async function openPgliteDriver(
     waitMs?: number;
     onWait?: (holderPid: number | null) => void;
     maintenance?: MaintenancePolicy;
+    onMaintenanceError?: MaintenanceFailed;
   } = {},
 ): Promise<PgliteDriver> {
   let release = () => {};
@@ -62,6 +65,7 @@ export async function openPgliteDriver(
     (work) =>
       session.exclusive(() => work({ query: (text, params) => session.run(text, params ?? []) })),
     options.maintenance ?? DEFAULT_MAINTENANCE,
+    options.onMaintenanceError ?? (() => {}),
   );
   return {
     kind: "pglite",

@@ -37,33 +37,43 @@ export const DEFAULT_MAINTENANCE: MaintenancePolicy = {
 /** Runs `work` between transactions, with the session to itself. */
 export type Exclusive = (work: (session: Queryable) => Promise<unknown>) => Promise<unknown>;
 
+/** Told of maintenance that failed; it is tried again at its next tick. */
+export type MaintenanceFailed = (work: "checkpoint" | "vacuum", error: unknown) => void;
+
 /**
  * Starts the timers; the returned function stops them. They never keep the process alive.
- * Work that fails is tried again at its next tick: the database's own writes fail loudly on
- * the same fault.
  */
-export function keepMaintaining(exclusive: Exclusive, policy: MaintenancePolicy): () => void {
+export function keepMaintaining(
+  exclusive: Exclusive,
+  policy: MaintenancePolicy,
+  onError: MaintenanceFailed,
+): () => void {
   const stops = [
     repeat(
       policy.checkpointEveryMs,
       () => exclusive((session) => checkpointIfBehind(session, policy.checkpointWalBytes)),
+      (error) => onError("checkpoint", error),
     ),
     // One exclusive turn per table: requests queued meanwhile run between two VACUUMs.
     repeat(policy.vacuumEveryMs, async () => {
       const tables = await exclusive((session) => tablesToVacuum(session)) as string[];
       for (const table of tables) await exclusive((session) => session.query(`vacuum ${table}`));
-    }),
+    }, (error) => onError("vacuum", error)),
   ];
   return () => stops.forEach((stop) => stop());
 }
 
 /** `work` every `everyMs`, skipping a tick while the previous run has not finished. */
-function repeat(everyMs: number, work: () => Promise<unknown>): () => void {
+function repeat(
+  everyMs: number,
+  work: () => Promise<unknown>,
+  onError: (error: unknown) => void,
+): () => void {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    work().catch(() => {}).finally(() => running = false);
+    work().catch(onError).finally(() => running = false);
   }, everyMs);
   Deno.unrefTimer(timer);
   return () => clearInterval(timer);

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { openPgliteDriver } from "../../db/pglite_driver.ts";
-import { checkpointIfBehind, tablesToVacuum } from "../../db/pglite_maintenance.ts";
+import {
+  checkpointIfBehind,
+  keepMaintaining,
+  tablesToVacuum,
+} from "../../db/pglite_maintenance.ts";
 import type { Queryable } from "../../db/driver.ts";
 
 const MB = 2 ** 20;
@@ -176,4 +180,28 @@ Deno.test("tablesToVacuum names every table past the freeze age, the system cata
   } finally {
     await db.close();
   }
+});
+
+Deno.test("maintenance that fails is reported by what it was, and tried again at the next tick (a session that fails every statement stands in for a failing disk)", async () => {
+  const reports: string[] = [];
+  let statements = 0;
+  const failing = {
+    query(): Promise<never> {
+      statements++;
+      return Promise.reject(new Error("disk full"));
+    },
+  };
+  const stop = keepMaintaining(
+    (work) => work(failing),
+    { checkpointEveryMs: 10, checkpointWalBytes: MB, vacuumEveryMs: 10 },
+    (work, error) => reports.push(`${work}: ${(error as Error).message}`),
+  );
+  await until(() => Promise.resolve(reports.length), (n) => n >= 6);
+  stop();
+  const after = statements;
+  await new Promise((resume) => setTimeout(resume, 50));
+  assert.equal(statements, after, "nothing runs once stopped");
+  assert.ok(reports.filter((r) => r === "checkpoint: disk full").length >= 2, reports.join());
+  assert.ok(reports.filter((r) => r === "vacuum: disk full").length >= 2, reports.join());
+  assert.deepEqual(reports.filter((r) => !r.endsWith(": disk full")), []);
 });
