@@ -35,7 +35,7 @@ export const DEFAULT_MAINTENANCE: MaintenancePolicy = {
 };
 
 /** Runs `work` between transactions, with the session to itself. */
-export type Exclusive = (work: (session: Queryable) => Promise<unknown>) => Promise<unknown>;
+export type Exclusive = <T>(work: (session: Queryable) => Promise<T>) => Promise<T>;
 
 /** Told of maintenance that failed; it is tried again at its next tick. */
 export type MaintenanceFailed = (work: "checkpoint" | "vacuum", error: unknown) => void;
@@ -56,7 +56,7 @@ export function keepMaintaining(
     ),
     // One exclusive turn per table: requests queued meanwhile run between two VACUUMs.
     repeat(policy.vacuumEveryMs, async () => {
-      const tables = await exclusive((session) => tablesToVacuum(session)) as string[];
+      const tables = await exclusive((session) => tablesToVacuum(session));
       for (const table of tables) await exclusive((session) => session.query(`vacuum ${table}`));
     }, (error) => onError("vacuum", error)),
   ];
