@@ -12,6 +12,7 @@ import deviceEvents from "./migrations/005_device_events.sql" with { type: "text
 import accountTokens from "./migrations/006_account_tokens.sql" with { type: "text" };
 import jobs from "./migrations/007_jobs.sql" with { type: "text" };
 import teamSync from "./migrations/008_team_sync.sql" with { type: "text" };
+import payloadStatistics from "./migrations/009_payload_statistics.sql" with { type: "text" };
 
 /** One migration file: its name (recorded in `schema_migrations`) and its SQL. */
 export interface Migration {
@@ -29,4 +30,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "006_account_tokens.sql", sql: accountTokens },
   { name: "007_jobs.sql", sql: jobs },
   { name: "008_team_sync.sql", sql: teamSync },
+  { name: "009_payload_statistics.sql", sql: payloadStatistics },
 ];

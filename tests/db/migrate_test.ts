@@ -18,6 +18,7 @@ withDrivers("migrate()", (open) => {
         "006_account_tokens.sql",
         "007_jobs.sql",
         "008_team_sync.sql",
+        "009_payload_statistics.sql",
       ];
       assert.deepEqual([...a, ...b].sort(), files);
       assert.deepEqual(await migrate(h.driver), []);
@@ -40,7 +41,33 @@ withDrivers("migrate()", (open) => {
       );
       assert.equal(columns.length, 0, "008 rolled back as a whole");
       await h.driver.query("update users set user_id = 'renamed' where user_id = 'team:acme'");
-      assert.deepEqual(await migrate(h.driver), ["008_team_sync.sql"]);
+      assert.deepEqual(await migrate(h.driver), [
+        "008_team_sync.sql",
+        "009_payload_statistics.sql",
+      ]);
+    },
+  });
+
+  Deno.test({
+    name:
+      "ANALYZE keeps no statistics of the jsonb payloads (009), and keeps those of the columns and expressions queries filter on",
+    fn: async () => {
+      await using h = await open();
+      await h.driver.query(
+        `insert into items (user_id, collection, id, version, data, modified_at, change_id, seq)
+         select 'u' || (g % 7), 'commands', g::text, 1,
+           jsonb_build_object('command', 'ls ' || g, 'started_at', g), 1, gen_random_uuid(), g
+         from generate_series(1, 500) g`,
+      );
+      await h.driver.query("analyze items");
+      const columns = await h.driver.query<{ attname: string }>(
+        `select attname from pg_stats where tablename = 'items'
+           and attname in ('data', 'user_id', 'seq')
+         union all
+         select attname from pg_stats where tablename = 'items_command_started'
+         order by attname`,
+      );
+      assert.deepEqual(columns.map((c) => c.attname), ["case", "seq", "user_id"]);
     },
   });
 });
