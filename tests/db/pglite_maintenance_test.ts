@@ -3,6 +3,7 @@ import { openPgliteDriver } from "../../db/pglite_driver.ts";
 import {
   checkpointIfBehind,
   keepMaintaining,
+  type MaintenancePolicy,
   tablesToVacuum,
 } from "../../db/pglite_maintenance.ts";
 import type { Queryable } from "../../db/driver.ts";
@@ -14,6 +15,12 @@ const IDLE = {
   checkpointWalBytes: Number.MAX_SAFE_INTEGER,
   vacuumEveryMs: 3_600_000,
 };
+
+/** An in-memory database with these timers, closed when the test's scope ends. */
+async function inMemory(maintenance: MaintenancePolicy) {
+  const db = await openPgliteDriver(undefined, undefined, { maintenance });
+  return Object.assign(db, { [Symbol.asyncDispose]: () => db.close() });
+}
 
 /** WAL written since the last checkpoint's redo point: what a restart after a kill replays. */
 async function walBehind(db: Queryable): Promise<number> {
@@ -77,23 +84,17 @@ Deno.test("the embedded database checkpoints on its own, between transactions", 
 });
 
 Deno.test("checkpointIfBehind checkpoints past its threshold, and only then", async () => {
-  const db = await openPgliteDriver(undefined, undefined, {
-    maintenance: IDLE,
-  });
-  try {
-    await db.query("create table filler (n int, pad text)");
-    await db.query("insert into filler select g, repeat('x', 200) from generate_series(1, 5000) g");
-    const before = await walBehind(db);
-    assert.ok(before > MB, `the insert wrote ${before} bytes of WAL`);
+  await using db = await inMemory(IDLE);
+  await db.query("create table filler (n int, pad text)");
+  await db.query("insert into filler select g, repeat('x', 200) from generate_series(1, 5000) g");
+  const before = await walBehind(db);
+  assert.ok(before > MB, `the insert wrote ${before} bytes of WAL`);
 
-    assert.equal(await checkpointIfBehind(db, 2 * before), false);
-    assert.ok(await walBehind(db) >= before);
+  assert.equal(await checkpointIfBehind(db, 2 * before), false);
+  assert.ok(await walBehind(db) >= before);
 
-    assert.equal(await checkpointIfBehind(db, MB), true);
-    assert.ok(await walBehind(db) < 64 * 1024, "a checkpoint moves the redo point to the end");
-  } finally {
-    await db.close();
-  }
+  assert.equal(await checkpointIfBehind(db, MB), true);
+  assert.ok(await walBehind(db) < 64 * 1024, "a checkpoint moves the redo point to the end");
 });
 
 /** The table's dead rows and vacuum count, once the statistics system has them. */
@@ -116,70 +117,56 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
 }
 
 Deno.test("the embedded database vacuums a table with dead rows past autovacuum's threshold, and only such a table", async (t) => {
-  const db = await openPgliteDriver(undefined, undefined, {
-    maintenance: { ...IDLE, vacuumEveryMs: 20 },
-  });
-  try {
-    await db.query("create table churned (n int primary key, pad text)");
-    await db.query("create table kept (n int primary key, pad text)");
-    for (const table of ["churned", "kept"]) {
-      await db.query(
-        `insert into ${table} select g, repeat('x', 100) from generate_series(1, 2000) g`,
-      );
-      await db.query(`analyze ${table}`);
-    }
-
-    await t.step("dead rows under 50 plus a fifth of the table wait", async () => {
-      await db.query("delete from kept where n <= 400");
-      await db.query("delete from churned where n <= 400");
-      // The statistics system reports them within a second or so; ten ticks more then pass.
-      await until(() => vacuumStats(db, "kept"), (s) => s.dead === 400);
-      await new Promise((resume) => setTimeout(resume, 200));
-      assert.deepEqual(await vacuumStats(db, "kept"), { dead: 400, vacuums: 0 });
-    });
-
-    await t.step("past it, the next tick vacuums the table: its dead rows are gone", async () => {
-      await db.query("delete from churned where n <= 500");
-      const churned = await until(() => vacuumStats(db, "churned"), (s) => s.vacuums > 0);
-      assert.deepEqual(churned, { dead: 0, vacuums: 1 });
-      assert.equal((await vacuumStats(db, "kept")).vacuums, 0);
-      assert.deepEqual(await db.query("select count(*)::int as n from churned"), [{ n: 1500 }]);
-    });
-  } finally {
-    await db.close();
+  await using db = await inMemory({ ...IDLE, vacuumEveryMs: 20 });
+  await db.query("create table churned (n int primary key, pad text)");
+  await db.query("create table kept (n int primary key, pad text)");
+  for (const table of ["churned", "kept"]) {
+    await db.query(
+      `insert into ${table} select g, repeat('x', 100) from generate_series(1, 2000) g`,
+    );
+    await db.query(`analyze ${table}`);
   }
+
+  await t.step("dead rows under 50 plus a fifth of the table wait", async () => {
+    await db.query("delete from kept where n <= 400");
+    await db.query("delete from churned where n <= 400");
+    // The statistics system reports them within a second or so; ten ticks more then pass.
+    await until(() => vacuumStats(db, "kept"), (s) => s.dead === 400);
+    await new Promise((resume) => setTimeout(resume, 200));
+    assert.deepEqual(await vacuumStats(db, "kept"), { dead: 400, vacuums: 0 });
+  });
+
+  await t.step("past it, the next tick vacuums the table: its dead rows are gone", async () => {
+    await db.query("delete from churned where n <= 500");
+    const churned = await until(() => vacuumStats(db, "churned"), (s) => s.vacuums > 0);
+    assert.deepEqual(churned, { dead: 0, vacuums: 1 });
+    assert.equal((await vacuumStats(db, "kept")).vacuums, 0);
+    assert.deepEqual(await db.query("select count(*)::int as n from churned"), [{ n: 1500 }]);
+  });
 });
 
 Deno.test("tablesToVacuum leaves a never analyzed table to the age rule, whatever its dead rows", async () => {
-  const db = await openPgliteDriver(undefined, undefined, { maintenance: IDLE });
-  try {
-    await db.query("create table fresh (n int primary key)");
-    await db.query("insert into fresh select generate_series(1, 300)");
-    await db.query("delete from fresh where n <= 200");
-    await until(() => vacuumStats(db, "fresh"), (s) => s.dead === 200);
-    assert.deepEqual(await tablesToVacuum(db), []);
+  await using db = await inMemory(IDLE);
+  await db.query("create table fresh (n int primary key)");
+  await db.query("insert into fresh select generate_series(1, 300)");
+  await db.query("delete from fresh where n <= 200");
+  await until(() => vacuumStats(db, "fresh"), (s) => s.dead === 200);
+  assert.deepEqual(await tablesToVacuum(db), []);
 
-    await db.query("analyze fresh");
-    assert.deepEqual(await tablesToVacuum(db), ["public.fresh"]);
-  } finally {
-    await db.close();
-  }
+  await db.query("analyze fresh");
+  assert.deepEqual(await tablesToVacuum(db), ["public.fresh"]);
 });
 
 Deno.test("tablesToVacuum names every table past the freeze age, the system catalogs' too, and vacuuming them freezes them", async () => {
-  const db = await openPgliteDriver(undefined, undefined, { maintenance: IDLE });
-  try {
-    await db.query("create table fresh (n int primary key)");
-    for (let i = 0; i < 20; i++) await db.query("insert into fresh values ($1)", [i]);
-    const old = await tablesToVacuum(db, 10);
-    assert.ok(old.includes("public.fresh"), old.join());
-    assert.ok(old.includes("pg_catalog.pg_class"), old.join());
+  await using db = await inMemory(IDLE);
+  await db.query("create table fresh (n int primary key)");
+  for (let i = 0; i < 20; i++) await db.query("insert into fresh values ($1)", [i]);
+  const old = await tablesToVacuum(db, 10);
+  assert.ok(old.includes("public.fresh"), old.join());
+  assert.ok(old.includes("pg_catalog.pg_class"), old.join());
 
-    for (const table of old) await db.query(`vacuum (freeze) ${table}`);
-    assert.deepEqual(await tablesToVacuum(db, 10), []);
-  } finally {
-    await db.close();
-  }
+  for (const table of old) await db.query(`vacuum (freeze) ${table}`);
+  assert.deepEqual(await tablesToVacuum(db, 10), []);
 });
 
 Deno.test("maintenance that fails is reported by what it was, and tried again at the next tick (a session that fails every statement stands in for a failing disk)", async () => {
