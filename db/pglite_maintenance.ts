@@ -48,19 +48,27 @@ export function keepMaintaining(
   policy: MaintenancePolicy,
   onError: MaintenanceFailed,
 ): () => void {
+  let stopped = false;
   const stops = [
     repeat(
       policy.checkpointEveryMs,
       () => exclusive((session) => checkpointIfBehind(session, policy.checkpointWalBytes)),
       (error) => onError("checkpoint", error),
     ),
-    // One exclusive turn per table: requests queued meanwhile run between two VACUUMs.
+    // One exclusive turn per table: requests queued meanwhile run between two VACUUMs. A
+    // stop between two turns ends the loop: the database may be closing behind it.
     repeat(policy.vacuumEveryMs, async () => {
       const tables = await exclusive((session) => tablesToVacuum(session));
-      for (const table of tables) await exclusive((session) => session.query(`vacuum ${table}`));
+      for (const table of tables) {
+        if (stopped) return;
+        await exclusive((session) => session.query(`vacuum ${table}`));
+      }
     }, (error) => onError("vacuum", error)),
   ];
-  return () => stops.forEach((stop) => stop());
+  return () => {
+    stopped = true;
+    stops.forEach((stop) => stop());
+  };
 }
 
 /** `work` every `everyMs`, skipping a tick while the previous run has not finished. */
