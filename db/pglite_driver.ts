@@ -61,9 +61,9 @@ export async function openPgliteDriver(
     throw error;
   }
   const session = new Session(db);
+  const inTurn: Queryable = { query: (text, params) => session.run(text, params ?? []) };
   const stopMaintenance = keepMaintaining(
-    (work) =>
-      session.exclusive(() => work({ query: (text, params) => session.run(text, params ?? []) })),
+    (work) => session.exclusive(() => work(inTurn)),
     options.maintenance ?? DEFAULT_MAINTENANCE,
     options.onMaintenanceError ?? (() => {}),
   );

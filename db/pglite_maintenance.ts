@@ -89,13 +89,18 @@ function repeat(
 
 /** Checkpoints when at least `walBytes` of WAL were written since the last checkpoint. */
 export async function checkpointIfBehind(session: Queryable, walBytes: number): Promise<boolean> {
+  if (await walSinceCheckpoint(session) < walBytes) return false;
+  await session.query("checkpoint");
+  return true;
+}
+
+/** Bytes of WAL past the last checkpoint's redo point: what a restart after a kill replays. */
+export async function walSinceCheckpoint(session: Queryable): Promise<number> {
   const [{ behind }] = await session.query<{ behind: number }>(
     `select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn)::float8 as behind
      from pg_control_checkpoint()`,
   );
-  if (behind < walBytes) return false;
-  await session.query("checkpoint");
-  return true;
+  return behind;
 }
 
 /**

@@ -5,8 +5,10 @@ import {
   keepMaintaining,
   type MaintenancePolicy,
   tablesToVacuum,
+  walSinceCheckpoint,
 } from "../../db/pglite_maintenance.ts";
 import type { Queryable } from "../../db/driver.ts";
+import { eventually, sleep } from "../support/eventually.ts";
 
 const MB = 2 ** 20;
 /** Timers that never fire within a test: the test calls the work itself. */
@@ -22,15 +24,6 @@ async function inMemory(maintenance: MaintenancePolicy) {
   return Object.assign(db, { [Symbol.asyncDispose]: () => db.close() });
 }
 
-/** WAL written since the last checkpoint's redo point: what a restart after a kill replays. */
-async function walBehind(db: Queryable): Promise<number> {
-  const [{ behind }] = await db.query<{ behind: number }>(
-    `select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn)::float8 as behind
-     from pg_control_checkpoint()`,
-  );
-  return behind;
-}
-
 /** About `mb` MB of WAL in small transactions, letting timers run between them as a server does. */
 async function writeWal(db: Queryable, mb: number): Promise<void> {
   const [{ start }] = await db.query<{ start: string }>(
@@ -38,7 +31,7 @@ async function writeWal(db: Queryable, mb: number): Promise<void> {
   );
   for (;;) {
     await db.query("insert into filler select g, repeat('x', 200) from generate_series(1, 500) g");
-    await new Promise((resume) => setTimeout(resume, 0));
+    await sleep(0);
     const [{ written }] = await db.query<{ written: number }>(
       "select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::float8 as written",
       [start],
@@ -61,7 +54,7 @@ Deno.test("the embedded database checkpoints on its own, between transactions", 
         let most = 0;
         for (let i = 0; i < 8; i++) {
           await writeWal(db, 1);
-          most = Math.max(most, await walBehind(db));
+          most = Math.max(most, await walSinceCheckpoint(db));
         }
         // Without checkpoints it would be 8MB and more; a tick comes every 20 ms.
         assert.ok(most < 4 * MB, `WAL behind the last checkpoint reached ${most} bytes`);
@@ -71,7 +64,7 @@ Deno.test("the embedded database checkpoints on its own, between transactions", 
     await t.step("a transaction that spans many ticks still commits whole", async () => {
       await db.transaction(async (tx) => {
         await tx.query("insert into filler values (-1, 'first')");
-        await new Promise((resume) => setTimeout(resume, 100));
+        await sleep(100);
         await tx.query("insert into filler values (-2, 'second')");
       });
       const rows = await db.query<{ n: number }>("select n from filler where n < 0 order by n");
@@ -87,14 +80,17 @@ Deno.test("checkpointIfBehind checkpoints past its threshold, and only then", as
   await using db = await inMemory(IDLE);
   await db.query("create table filler (n int, pad text)");
   await db.query("insert into filler select g, repeat('x', 200) from generate_series(1, 5000) g");
-  const before = await walBehind(db);
+  const before = await walSinceCheckpoint(db);
   assert.ok(before > MB, `the insert wrote ${before} bytes of WAL`);
 
   assert.equal(await checkpointIfBehind(db, 2 * before), false);
-  assert.ok(await walBehind(db) >= before);
+  assert.ok(await walSinceCheckpoint(db) >= before);
 
   assert.equal(await checkpointIfBehind(db, MB), true);
-  assert.ok(await walBehind(db) < 64 * 1024, "a checkpoint moves the redo point to the end");
+  assert.ok(
+    await walSinceCheckpoint(db) < 64 * 1024,
+    "a checkpoint moves the redo point to the end",
+  );
 });
 
 /** The table's dead rows and vacuum count, once the statistics system has them. */
@@ -105,15 +101,6 @@ async function vacuumStats(db: Queryable, table: string) {
     [table],
   );
   return row;
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resume) => setTimeout(resume, 50));
-  }
 }
 
 Deno.test("the embedded database vacuums a table with dead rows past autovacuum's threshold, and only such a table", async (t) => {
@@ -131,15 +118,15 @@ Deno.test("the embedded database vacuums a table with dead rows past autovacuum'
     await db.query("delete from kept where n <= 400");
     await db.query("delete from churned where n <= 400");
     // The statistics system reports them within a second or so; ten ticks more then pass.
-    await until(() => vacuumStats(db, "kept"), (s) => s.dead === 400);
-    await new Promise((resume) => setTimeout(resume, 200));
+    await eventually(async () => (await vacuumStats(db, "kept")).dead === 400);
+    await sleep(200);
     assert.deepEqual(await vacuumStats(db, "kept"), { dead: 400, vacuums: 0 });
   });
 
   await t.step("past it, the next tick vacuums the table: its dead rows are gone", async () => {
     await db.query("delete from churned where n <= 500");
-    const churned = await until(() => vacuumStats(db, "churned"), (s) => s.vacuums > 0);
-    assert.deepEqual(churned, { dead: 0, vacuums: 1 });
+    await eventually(async () => (await vacuumStats(db, "churned")).vacuums > 0);
+    assert.deepEqual(await vacuumStats(db, "churned"), { dead: 0, vacuums: 1 });
     assert.equal((await vacuumStats(db, "kept")).vacuums, 0);
     assert.deepEqual(await db.query("select count(*)::int as n from churned"), [{ n: 1500 }]);
   });
@@ -150,7 +137,7 @@ Deno.test("tablesToVacuum leaves a never analyzed table to the age rule, whateve
   await db.query("create table fresh (n int primary key)");
   await db.query("insert into fresh select generate_series(1, 300)");
   await db.query("delete from fresh where n <= 200");
-  await until(() => vacuumStats(db, "fresh"), (s) => s.dead === 200);
+  await eventually(async () => (await vacuumStats(db, "fresh")).dead === 200);
   assert.deepEqual(await tablesToVacuum(db), []);
 
   await db.query("analyze fresh");
@@ -183,10 +170,10 @@ Deno.test("maintenance that fails is reported by what it was, and tried again at
     { checkpointEveryMs: 10, checkpointWalBytes: MB, vacuumEveryMs: 10 },
     (work, error) => reports.push(`${work}: ${(error as Error).message}`),
   );
-  await until(() => Promise.resolve(reports.length), (n) => n >= 6);
+  await eventually(() => reports.length >= 6);
   stop();
   const after = statements;
-  await new Promise((resume) => setTimeout(resume, 50));
+  await sleep(50);
   assert.equal(statements, after, "nothing runs once stopped");
   assert.ok(reports.filter((r) => r === "checkpoint: disk full").length >= 2, reports.join());
   assert.ok(reports.filter((r) => r === "vacuum: disk full").length >= 2, reports.join());
@@ -210,8 +197,8 @@ Deno.test("a stop between two tables' VACUUMs ends the loop, so nothing runs on 
     { ...IDLE, vacuumEveryMs: 10 },
     (_work, error) => failed.push(error),
   );
-  await until(() => Promise.resolve(sent.length), (n) => n >= 2);
-  await new Promise((resume) => setTimeout(resume, 50));
+  await eventually(() => sent.length >= 2);
+  await sleep(50);
   assert.deepEqual(sent, ["tables?", "vacuum public.a"]);
   assert.deepEqual(failed, []);
 });
