@@ -202,3 +202,49 @@ Deno.test("a stop between two tables' VACUUMs ends the loop, so nothing runs on 
   assert.deepEqual(sent, ["tables?", "vacuum public.a"]);
   assert.deepEqual(failed, []);
 });
+
+Deno.test("a database killed after the driver's checkpoints reopens from the last one with every committed row", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "devpocket-checkpoint-kill-" });
+  try {
+    const writer = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        new URL("./checkpoint_kill_main.ts", import.meta.url).pathname,
+        `${dataDir}/pgdata`,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = writer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      line += value;
+    }
+    writer.kill("SIGKILL");
+    await writer.status;
+    await reader.cancel();
+    const written: { rows: number; redo: string; error?: string } = JSON.parse(line);
+    assert.equal(written.error, undefined);
+
+    const db = await openPgliteDriver(`${dataDir}/pgdata`, undefined, { maintenance: IDLE });
+    try {
+      // The control file held the driver's last checkpoint: recovery started there (or later).
+      const [{ kept }] = await db.query<{ kept: boolean }>(
+        "select $1::pg_lsn <= redo_lsn as kept from pg_control_checkpoint()",
+        [written.redo],
+      );
+      assert.equal(kept, true);
+      const [{ n, top }] = await db.query<{ n: number; top: number }>(
+        "select count(*)::int as n, max(n) as top from kept",
+      );
+      assert.deepEqual({ n, top }, { n: written.rows, top: written.rows });
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
