@@ -51,6 +51,9 @@ withDrivers("store pullEncoded", (open) => {
       // Past the head: no rows, the same head.
       const none = await store.pullEncoded("enc", 6, all, 10);
       assert.deepEqual(none, { rows: [], head: 6, purgedSeq: 0 });
+      // An owner never seen: no rows, head 0.
+      const nobody = await store.pullEncoded("nobody", 0, all, 10);
+      assert.deepEqual(nobody, { rows: [], head: 0, purgedSeq: 0 });
     },
   });
   Deno.test({
