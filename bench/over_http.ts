@@ -29,6 +29,7 @@ import {
   pullFromScratch,
   push,
   pushMany,
+  QUIET_MS,
   register,
   rssMb,
   sampleRss,
@@ -61,13 +62,6 @@ interface Baseline {
   /** POSTs/s with 16 in flight. */
   pushRate: number;
 }
-
-/**
- * Two of the service's memory looks (MEMORY_TRIM_SECONDS is 1) and a margin: under load it
- * keeps up to 16 MB of freed memory untrimmed, and gives it back at the first quiet look
- * (sync/memory_trim.ts). Read before that, the RSS counts what is about to go, not what stays.
- */
-const QUIET_MS = 2_500;
 
 export async function run(): Promise<string[]> {
   const lines = [

@@ -128,6 +128,13 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * Two of the service's memory looks (MEMORY_TRIM_SECONDS is 1) and a margin: under load it
+ * keeps up to 16 MB of freed memory untrimmed, and gives it back at the first quiet look
+ * (sync/memory_trim.ts). Read before that, the RSS counts what is about to go, not what stays.
+ */
+export const QUIET_MS = 2_500;
+
 /** Resident set size of process `pid` in MB, from /proc/<pid>/status (VmRSS). */
 export async function rssMb(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
