@@ -16,6 +16,7 @@ import { benchMain, benchRedisClusterUrls, benchRedisUrl } from "./support/bench
 import { openBenchDb } from "./support/bench_db.ts";
 import { seedDevices } from "./support/seed_devices.ts";
 import { startServer } from "./support/server_process.ts";
+import { figure } from "./support/report.ts";
 import { int, ratio, sleep } from "./support/stats.ts";
 import { openFleet, type SocketTarget, type WsFleet } from "./support/ws_fleet.ts";
 
@@ -62,7 +63,12 @@ export async function run(): Promise<string[]> {
       `  ${scenario.name}, ${scenario.events} events per user:`,
       `    service ${int(service.perSecond)} deliveries/s${service.note}`,
       `    bare    ${int(bare.perSecond)} deliveries/s${bare.note}`,
-      `    ratio   ${ratio(service.perSecond / bare.perSecond)}  (goal >= 0.7x)`,
+      figure({
+        name: `fan-out, ${scenario.name}, vs bare`,
+        value: service.perSecond / bare.perSecond,
+        unit: "x",
+        goal: { op: ">=", value: 0.7 },
+      }),
       `    service on Redis Cluster (3 masters) ${int(onCluster.perSecond)} deliveries/s` +
         `${onCluster.note}, ${ratio(onCluster.perSecond / service.perSecond)} of single Redis`,
     );

@@ -12,7 +12,8 @@ import { benchMain } from "./support/bench_env.ts";
 import { openBenchDb } from "./support/bench_db.ts";
 import { seedDevices } from "./support/seed_devices.ts";
 import { type ServerMemory, type ServerProcess, startServer } from "./support/server_process.ts";
-import { ratio, sleep } from "./support/stats.ts";
+import { figure } from "./support/report.ts";
+import { sleep } from "./support/stats.ts";
 import { openFleet, type SocketTarget } from "./support/ws_fleet.ts";
 
 const DEVICES = 10;
@@ -52,8 +53,18 @@ export async function run(): Promise<string[]> {
       `heap+external ${kb(service.heap)}/socket, opened in ${service.openMs.toFixed(0)} ms`,
     `  bare Deno.upgradeWebSocket echo       RSS ${kb(bare.rss)}/socket, ` +
       `heap+external ${kb(bare.heap)}/socket, opened in ${bare.openMs.toFixed(0)} ms`,
-    `  ratio RSS ${ratio(service.rss / bare.rss)}, heap+external ` +
-      `${ratio(service.heap / bare.heap)}  (goal <= 1.25x)`,
+    figure({
+      name: "idle sockets, memory per socket, RSS vs bare",
+      value: service.rss / bare.rss,
+      unit: "x",
+      goal: { op: "<=", value: 1.25 },
+    }),
+    figure({
+      name: "idle sockets, memory per socket, heap+external vs bare",
+      value: service.heap / bare.heap,
+      unit: "x",
+      goal: { op: "<=", value: 1.25 },
+    }),
   );
   return lines;
 }

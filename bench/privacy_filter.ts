@@ -13,6 +13,7 @@
  */
 import process from "node:process";
 import { PrivacyFilter } from "../sync/privacy_filter.ts";
+import { figure } from "./support/report.ts";
 import { percentile, ratio } from "./support/stats.ts";
 
 const REPEAT = 40;
@@ -60,8 +61,13 @@ export async function run(): Promise<string[]> {
   const lines = [
     `privacy filter: ${records.length} corpus commands (command, cwd, host, shell), built-ins + ` +
     `${USER_PATTERNS.length} user patterns + ${HISTORY_RULES.length} history rules`,
-    `  median   ${median.toFixed(2)} µs/command CPU  (goal <= 10 µs); ` +
-    `wall ${percentile(service.wall, 50).toFixed(2)} µs`,
+    figure({
+      name: "privacy filter, median CPU per command",
+      value: median,
+      unit: "µs",
+      goal: { op: "<=", value: 10 },
+      baseline: `wall ${percentile(service.wall, 50).toFixed(2)} µs`,
+    }),
     `  p99      ${percentile(service.cpu, 99).toFixed(2)} µs/command CPU`,
     `  max      ${Math.max(...service.cpu).toFixed(2)} µs/command CPU`,
     `  one V8 RegExp per field: median ${percentile(plain.cpu, 50).toFixed(2)} µs/command, ` +

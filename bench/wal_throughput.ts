@@ -18,7 +18,8 @@ import { parseLsn } from "../sync/replication/lsn.ts";
 import { ensurePublicationAndSlot, type SqlSession } from "../sync/replication/slot.ts";
 import { benchMain, benchRedisUrl } from "./support/bench_env.ts";
 import { openBenchDb } from "./support/bench_db.ts";
-import { int, ratio, sleep, waitFor } from "./support/stats.ts";
+import { figure } from "./support/report.ts";
+import { int, sleep, waitFor } from "./support/stats.ts";
 
 const ROWS = 50_000;
 const TX_ROWS = 10;
@@ -70,7 +71,12 @@ export async function run(): Promise<string[]> {
       int(listenerMs)
     } ms, ` +
     `${int(transactions / (listenerMs / 1000))} events/s)`,
-    `  ratio                           ${ratio(baselineMs / listenerMs)}  (goal >= 0.7x)`,
+    figure({
+      name: "WAL -> Redis, vs pg_recvlogical",
+      value: baselineMs / listenerMs,
+      unit: "x",
+      goal: { op: ">=", value: 0.7 },
+    }),
   ];
 }
 
