@@ -27,6 +27,26 @@ export interface ConnectionLimits {
 export type SocketMeter = Pick<Metrics, "socketMessage" | "socketClosed" | "rateLimited">;
 
 /**
+ * A message as it goes out, ready for every socket of one team: the hub sends one event's
+ * message to all of a user's sockets, and serializes it once for them.
+ */
+export interface Outgoing {
+  type: ServerMessage["type"];
+  text: string;
+  /** The position a hint tells of, as the socket's team reads its cursor; null for others. */
+  hinted: Since | null;
+}
+
+/** `message` as it goes out to the sockets of `team` (a `syncedTeam`, or null). */
+export function outgoing(message: ServerMessage, team: string | null): Outgoing {
+  return {
+    type: message.type,
+    text: JSON.stringify(message),
+    hinted: message.type === "sync_data_available" ? decodeSince(message.cursor, team) : null,
+  };
+}
+
+/**
  * One open socket of an authenticated device: what the hub knows of it, and the only way
  * it writes to it (bounded buffer, cursor bookkeeping).
  */
@@ -89,30 +109,33 @@ export class Connection {
     if (checked) this.#checked = furthest(this.#checked, next);
   }
 
+  /** Writes `message` (see {@link write}). */
+  send(message: ServerMessage, options: { live?: boolean } = {}): void {
+    this.write(outgoing(message, this.team), options);
+  }
+
   /**
-   * Writes `message`. A `live` hint (a bus event's, not an answer to `hello`) of changes the
-   * device already holds or was already told of is dropped: the event of a change committed
-   * just before a `hello` often reaches this instance after it.
+   * Writes a message built for this socket's team. A `live` hint (a bus event's, not an
+   * answer to `hello`) of changes the device already holds or was already told of is
+   * dropped: the event of a change committed just before a `hello` often reaches this
+   * instance after it.
    */
-  send(message: ServerMessage, { live = false } = {}): void {
+  write(out: Outgoing, { live = false } = {}): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
-    const hinted = message.type === "sync_data_available"
-      ? decodeSince(message.cursor, this.team)
-      : null;
-    if (live && hinted !== null && this.#covers(hinted)) return;
+    if (live && out.hinted !== null && this.#covers(out.hinted)) return;
     // must: never queue without bound for a socket that reads slower than events arrive;
     // it reconnects and resumes from its cursor, losing nothing.
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       return this.close(WS_CLOSE.slowConsumer, "Too far behind: reconnect");
     }
     try {
-      this.socket.send(JSON.stringify(message));
-      this.limits.meter?.socketMessage("out", message.type);
+      this.socket.send(out.text);
+      this.limits.meter?.socketMessage("out", out.type);
     } catch {
       // Closed between the check and the send: nothing to deliver to.
       return;
     }
-    if (hinted !== null) this.noteCursor(hinted, { checked: true });
+    if (out.hinted !== null) this.noteCursor(out.hinted, { checked: true });
   }
 
   #covers(at: Since): boolean {

@@ -16,7 +16,8 @@ export const EVERY_COLLECTION: CollectionPolicy = () => new Set(COLLECTIONS);
 
 /**
  * Reads the user's `sync` settings once and answers per device (selective sync narrowed by
- * `device_policies`, DESIGN.md §7).
+ * `device_policies`, DESIGN.md §7), each device's answer worked out once: every event
+ * asks it for each of the user's sockets.
  */
 export async function loadCollectionPolicy(
   store: SyncStore,
@@ -24,7 +25,12 @@ export async function loadCollectionPolicy(
 ): Promise<CollectionPolicy> {
   const item = await store.getItem(userId, "settings", SYNC_SETTINGS_ID);
   const settings = readSyncSettings(item?.deleted ? null : item?.data);
-  return (deviceId) => allowedCollections(settings, deviceId);
+  const answered = new Map<string, ReadonlySet<Collection>>();
+  return (deviceId) => {
+    let allowed = answered.get(deviceId);
+    if (!allowed) answered.set(deviceId, allowed = allowedCollections(settings, deviceId));
+    return allowed;
+  };
 }
 
 /**
