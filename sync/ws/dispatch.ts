@@ -1,6 +1,7 @@
+import { jsonEqual } from "../../conflict/canonical.ts";
 import type { SyncEvent } from "../events.ts";
 import { type Connection, type Outgoing, outgoing } from "./connection.ts";
-import { eventMessage, type EventSource, needsPolicy } from "./event_message.ts";
+import { eventMessage, needsPolicy } from "./event_message.ts";
 import type { HubContext } from "./hub_context.ts";
 import type { ServerMessage } from "./messages.ts";
 import { dropRevoked } from "./token_check.ts";
@@ -23,17 +24,14 @@ export async function dispatchEvent(
 ): Promise<void> {
   if (user.connections.size === 0) return;
   const policy = needsPolicy(event) ? await user.policy.get(event) : null;
-  const sources = new Map<string | null, EventSource>();
   let last: { message: ServerMessage; team: string | null; out: Outgoing } | null = null;
   const recheck: Connection[] = [];
   for (const connection of user.connections) {
     const { team } = connection;
-    let source = sources.get(team);
-    if (!source) sources.set(team, source = { teamChannel, team });
-    const delivery = eventMessage(event, connection.deviceId, policy, source);
+    const delivery = eventMessage(event, connection.deviceId, policy, { teamChannel, team });
     if (delivery?.kind === "send") {
       const { message } = delivery;
-      if (last === null || last.team !== team || !sameMessage(last.message, message)) {
+      if (last === null || last.team !== team || !jsonEqual(last.message, message)) {
         last = { message, team, out: outgoing(message, team) };
       }
       connection.write(last.out, { live: true });
@@ -42,18 +40,4 @@ export async function dispatchEvent(
     else if (delivery?.kind === "recheck") recheck.push(connection);
   }
   if (recheck.length > 0) await dropRevoked(context.store, recheck);
-}
-
-/** Field by field, arrays element by element: server messages are flat. */
-function sameMessage(a: ServerMessage, b: ServerMessage): boolean {
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  return keys.every((key) => {
-    const x: unknown = a[key as keyof ServerMessage];
-    const y: unknown = b[key as keyof ServerMessage];
-    if (Array.isArray(x) && Array.isArray(y)) {
-      return x.length === y.length && x.every((item, i) => item === y[i]);
-    }
-    return x === y;
-  });
 }
