@@ -10,13 +10,16 @@
  */
 import { cleanUpOnInterrupt } from "../tests/support/cluster.ts";
 import { startBenchServices } from "./support/bench_env.ts";
+import { inFreshIsolate } from "./support/fresh_isolate.ts";
 import { type Figure, summaryTable, takeFigures } from "./support/report.ts";
 
 type Bench = { run(): Promise<string[]> };
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
-  merge: () => import("./merge.ts"),
-  privacy_filter: () => import("./privacy_filter.ts"),
+  // CPU micro-benchmarks: measured in a fresh isolate, whatever ran before them.
+  merge: () => Promise.resolve(inFreshIsolate(new URL("./merge.ts", import.meta.url))),
+  privacy_filter: () =>
+    Promise.resolve(inFreshIsolate(new URL("./privacy_filter.ts", import.meta.url))),
   push_pull: () => import("./push_pull.ts"),
   pull_at_head: () => import("./pull_at_head.ts"),
   hello_at_head: () => import("./hello_at_head.ts"),
