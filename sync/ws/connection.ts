@@ -174,6 +174,10 @@ export class Connection {
 function furthest(known: Since | null, next: Since): Since {
   if (known === null || known.expired) return next;
   if (next.expired) return known;
+  // Positions are never mutated, so one at or past the other is kept as it is: a fan-out
+  // moves every socket's cursor, twice, per event.
+  if (next.user >= known.user && next.team >= known.team) return next;
+  if (known.user >= next.user && known.team >= next.team) return known;
   return {
     user: Math.max(known.user, next.user),
     team: Math.max(known.team, next.team),
