@@ -188,3 +188,32 @@ Deno.test("[postgres] a pool of one connection serves the next statement and the
     await driver.close();
   }
 });
+
+Deno.test("[postgres] a pool of one connection serves transactions after the session of a plain statement was ended under it", async () => {
+  await using db = await openDb();
+  // postgres.js fails the next request to reopen this connection with the ended session's
+  // FATAL; a transaction reserves its connection, and a reservation failed that way would
+  // keep the pool's only connection for good (the driver replaces the pool).
+  const driver = openPostgresDriver(db.url!, { max: 1 });
+  try {
+    // Not a plain SELECT: the driver would send that again on a new session, which would take
+    // the FATAL instead.
+    const sleeping = driver.query("with s as (select pg_sleep(5)) select 1 from s").then(
+      () => assert.fail("the statement finished though its session was ended"),
+      (error: unknown) => error,
+    );
+    await terminateSessions(db.driver, "active", /pg_sleep/);
+    assert.ok(await sleeping instanceof Error);
+    for (const n of [1, 2, 3]) {
+      const value = await driver.transaction(async (tx) => {
+        await tx.query("insert into t values ($1)", [n]);
+        return n;
+      });
+      assert.equal(value, n);
+    }
+    const rows = await driver.query<{ n: number }>("select n from t order by n");
+    assert.deepEqual(rows.map((r) => r.n), [1, 2, 3]);
+  } finally {
+    await driver.close();
+  }
+});
