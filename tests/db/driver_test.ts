@@ -3,6 +3,7 @@ import { MemoryFS, PGlite } from "@electric-sql/pglite";
 import { openTestDb, withDrivers } from "../support/drivers.ts";
 import { retryOnceIfTransient, sqlState, type TransactionOptions } from "../../db/driver.ts";
 import { openPostgresDriver } from "../../db/postgres_driver.ts";
+import { startTcpProxy } from "../support/tcp_proxy.ts";
 
 withDrivers("Driver.transaction()", (open) => {
   Deno.test({
@@ -148,9 +149,16 @@ Deno.test("[postgres] Driver.transaction() sends BEGIN with the first statements
   await using db = await openTestDb("postgres", { migrated: false });
   await db.driver.query("create table t (n int primary key)");
   await db.driver.query("insert into t values ($1)", [0]);
-  await using proxy = countingProxy(new URL(db.url!));
+  const target = new URL(db.url!);
+  await using proxy = startTcpProxy({
+    hostname: target.hostname,
+    port: Number(target.port || 5432),
+  });
+  const through = new URL(target);
+  through.hostname = "127.0.0.1";
+  through.port = String(proxy.port);
   // One connection: every transaction reuses the statements the first one prepared.
-  const driver = openPostgresDriver(proxy.url, { max: 1 });
+  const driver = openPostgresDriver(through.toString(), { max: 1 });
   try {
     const push = () =>
       driver.transaction(async (tx) => {
@@ -173,55 +181,6 @@ Deno.test("[postgres] Driver.transaction() sends BEGIN with the first statements
   const rows = await db.driver.query<{ n: number }>("select n from t order by n");
   assert.deepEqual(rows.map((r) => r.n), [-3, -1, 0, 1, 3]);
 });
-
-/**
- * A TCP proxy to the test's Postgres that counts what the client sends: a burst the client
- * writes at once arrives here as one read on loopback, and one that waited for an answer
- * cannot arrive with the burst before it.
- */
-function countingProxy(target: URL): AsyncDisposable & { url: string; clientWrites(): number } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const pipes: Promise<unknown>[] = [];
-  const conns: Deno.Conn[] = [];
-  let writes = 0;
-  const serve = (async () => {
-    for await (const client of listener) {
-      const server = await Deno.connect({
-        hostname: target.hostname,
-        port: Number(target.port || 5432),
-      });
-      conns.push(client, server);
-      const counted = new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          writes++;
-          controller.enqueue(chunk);
-        },
-      });
-      pipes.push(
-        client.readable.pipeThrough(counted).pipeTo(server.writable).catch(() => {}),
-        server.readable.pipeTo(client.writable).catch(() => {}),
-      );
-    }
-  })();
-  const url = new URL(target);
-  url.hostname = "127.0.0.1";
-  url.port = String((listener.addr as Deno.NetAddr).port);
-  return {
-    url: url.toString(),
-    clientWrites: () => writes,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch {
-          // Already closed by its pipe.
-        }
-      }
-      await Promise.allSettled([serve, ...pipes]);
-    },
-  };
-}
 
 Deno.test("[pglite] the file systems the driver opens PGlite on have nothing to sync after a query", async () => {
   // The driver skips PGlite's syncToFs on every pass; that is only sound while a database in

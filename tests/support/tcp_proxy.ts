@@ -16,6 +16,11 @@ export interface TcpProxy extends AsyncDisposable {
    */
   blackhole(): void;
   restore(): void;
+  /**
+   * How many reads it has forwarded from clients to the target: on loopback a burst a client
+   * writes at once arrives as one, and one that waited for an answer cannot join the one before.
+   */
+  clientWrites(): number;
 }
 
 /** Starts a proxy that forwards each connection to `target`. */
@@ -24,6 +29,7 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
   const open = new Set<Deno.Conn>();
   const piping = new Set<Promise<unknown>>();
   let state: "forward" | "cut" | "blackhole" = "forward";
+  let clientWrites = 0;
   const close = (conn: Deno.Conn) => {
     open.delete(conn);
     try {
@@ -33,11 +39,13 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
     }
   };
   // Reads on, so both ends keep seeing an open connection; writes only while forwarding.
-  const pump = async (from: Deno.Conn, to: Deno.Conn) => {
+  const pump = async (from: Deno.Conn, to: Deno.Conn, fromClient: boolean) => {
     const buffer = new Uint8Array(64 * 1024);
     try {
       for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
-        if (state === "forward") await to.write(buffer.subarray(0, n));
+        if (state !== "forward") continue;
+        if (fromClient) clientWrites++;
+        await to.write(buffer.subarray(0, n));
       }
     } catch {
       // Closed under it: the connection is over.
@@ -53,7 +61,7 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
     }
     open.add(client);
     open.add(server);
-    await Promise.race([pump(client, server), pump(server, client)]);
+    await Promise.race([pump(client, server, true), pump(server, client, false)]);
     // A partition carries no close either: the other end stays open (until dispose).
     if (state === "blackhole") return;
     // Otherwise either side ending (or a cut) ends both.
@@ -79,6 +87,7 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
     restore() {
       state = "forward";
     },
+    clientWrites: () => clientWrites,
     async [Symbol.asyncDispose]() {
       state = "cut";
       listener.close();
