@@ -74,6 +74,37 @@ withDrivers("push", (_open, kind) => {
   });
 
   Deno.test({
+    name:
+      "a retried change is known by the version it wrote, current or superseded; its change_id on another item is a new change",
+    fn: async () => {
+      await using t = await openTestApp(kind);
+      const d = await t.device("alice");
+      const profile = { name: "prod", host: "prod.example.com", username: "deploy" };
+      const first = change("ssh_profiles", "p1", profile);
+      const second = change("ssh_profiles", "p1", { ...profile, port: 2222 }, { base_version: 1 });
+      await push(t, d.token, [first]);
+      await push(t, d.token, [second]);
+      const outcomes = (res: { results: { status: string; version: number }[] }) =>
+        res.results.map((r) => [r.status, r.version]);
+      // The first's version is history now, the second's is current.
+      assert.deepEqual(outcomes(await push(t, d.token, [first, second])), [
+        ["duplicate", 1],
+        ["duplicate", 2],
+      ]);
+      // Retries name their item; the same change_id on another item is that item's change.
+      const elsewhere = change("ssh_profiles", "p2", profile, { change_id: second.change_id });
+      assert.deepEqual(outcomes(await push(t, d.token, [elsewhere])), [["applied", 1]]);
+      assert.deepEqual(outcomes(await push(t, d.token, [elsewhere])), [["duplicate", 1]]);
+      assert.deepEqual(outcomes(await push(t, d.token, [second])), [["duplicate", 2]]);
+      const pulled = await pullAll(t, d.token);
+      assert.deepEqual(
+        pulled.changes.map((c: { id: string; version: number }) => [c.id, c.version]),
+        [["p1", 2], ["p2", 1]],
+      );
+    },
+  });
+
+  Deno.test({
     name: "one bad change is rejected alone with its code; the rest of the batch is stored",
     fn: async () => {
       await using t = await openTestApp(kind);
