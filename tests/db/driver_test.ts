@@ -3,7 +3,7 @@ import { MemoryFS, PGlite } from "@electric-sql/pglite";
 import { openTestDb, withDrivers } from "../support/drivers.ts";
 import { retryOnceIfTransient, sqlState, type TransactionOptions } from "../../db/driver.ts";
 import { openPostgresDriver } from "../../db/postgres_driver.ts";
-import { startTcpProxy } from "../support/tcp_proxy.ts";
+import { startUrlProxy } from "../support/tcp_proxy.ts";
 
 withDrivers("Driver.transaction()", (open) => {
   Deno.test({
@@ -149,16 +149,9 @@ Deno.test("[postgres] Driver.transaction() sends BEGIN with the first statements
   await using db = await openTestDb("postgres", { migrated: false });
   await db.driver.query("create table t (n int primary key)");
   await db.driver.query("insert into t values ($1)", [0]);
-  const target = new URL(db.url!);
-  await using proxy = startTcpProxy({
-    hostname: target.hostname,
-    port: Number(target.port || 5432),
-  });
-  const through = new URL(target);
-  through.hostname = "127.0.0.1";
-  through.port = String(proxy.port);
+  await using proxy = startUrlProxy(db.url!);
   // One connection: every transaction reuses the statements the first one prepared.
-  const driver = openPostgresDriver(through.toString(), { max: 1 });
+  const driver = openPostgresDriver(proxy.url, { max: 1 });
   try {
     const push = () =>
       driver.transaction(async (tx) => {

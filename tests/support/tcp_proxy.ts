@@ -97,3 +97,16 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
     },
   };
 }
+
+/**
+ * A proxy to the server a connection URL names (`postgres://…`), and that URL pointed at the
+ * proxy instead: what a client under test connects with.
+ */
+export function startUrlProxy(url: string): TcpProxy & { url: string } {
+  const target = new URL(url);
+  const proxy = startTcpProxy({ hostname: target.hostname, port: Number(target.port || 5432) });
+  const through = new URL(url);
+  through.hostname = "127.0.0.1";
+  through.port = String(proxy.port);
+  return Object.assign(proxy, { url: through.toString() });
+}

@@ -3,21 +3,18 @@ import { SILENT_LOGGER } from "../../../sync/logger.ts";
 import { HolderLock } from "../../../sync/replication/holder_lock.ts";
 import type { ReplicationError } from "../../../sync/replication/replication_error.ts";
 import { eventually } from "../../support/eventually.ts";
-import { startTcpProxy } from "../../support/tcp_proxy.ts";
+import { startUrlProxy } from "../../support/tcp_proxy.ts";
 import { openReplicationDb } from "./support.ts";
 
 Deno.test("HolderLock: a holder cut off without a word loses the lock to another within its timeout, and knows it before it would publish", async () => {
   await using db = await openReplicationDb();
-  const target = new URL(db.url);
-  await using proxy = startTcpProxy({ hostname: target.hostname, port: Number(target.port) });
-  const viaProxy = new URL(db.url);
-  viaProxy.port = String(proxy.port);
+  await using proxy = startUrlProxy(db.url);
   const timeoutMs = 1_500;
   const lost: ReplicationError[] = [];
   const options = { slot: db.slot, timeoutMs, logger: SILENT_LOGGER };
   const cutOff = new HolderLock({
     ...options,
-    databaseUrl: viaProxy.toString(),
+    databaseUrl: proxy.url,
     onLost: (error) => lost.push(error),
   });
   const other = new HolderLock({ ...options, databaseUrl: db.url, onLost: () => {} });
