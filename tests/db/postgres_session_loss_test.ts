@@ -145,6 +145,26 @@ Deno.test("[postgres] a session ended while a statement that was not awaited run
   await assertRecovered(db.driver);
 });
 
+Deno.test("[postgres] statements waiting behind a write the socket could not take at once never run once their session is ended", async () => {
+  await using db = await openDb();
+  // 4 MB is more than the socket takes at once: postgres.js keeps what follows waiting for
+  // the connection, and would hand it to the next session when the connection reopens.
+  const big = "x".repeat(4 << 20);
+  const error = await lostTransaction(
+    db.driver,
+    async (tx) => {
+      const slow = tx.query("select pg_sleep(5), length($1::text)", [big]);
+      const inserts = [1, 2, 3].map((n) => tx.query("insert into t values ($1)", [n]));
+      await Promise.all([slow, ...inserts]);
+    },
+    () => terminateSessions(db.driver, "active", /pg_sleep/),
+  );
+  assert.ok(error instanceof Error, String(error));
+  // The next transaction reopens the connection: what waited must not run there.
+  await hold(300);
+  await assertRecovered(db.driver);
+});
+
 Deno.test("[postgres] a session ended during COMMIT fails the transaction, and the pool recovers", async () => {
   await using db = await openDb();
   // A deferred trigger runs at COMMIT: it holds the COMMIT open long enough to end it.
@@ -192,8 +212,8 @@ Deno.test("[postgres] a pool of one connection serves the next statement and the
 Deno.test("[postgres] a pool of one connection serves transactions after the session of a plain statement was ended under it", async () => {
   await using db = await openDb();
   // postgres.js fails the next request to reopen this connection with the ended session's
-  // FATAL; a transaction reserves its connection, and a reservation failed that way would
-  // keep the pool's only connection for good (the driver replaces the pool).
+  // FATAL. Transactions run on connections of their own (postgres_lanes.ts), and must not
+  // take that FATAL, nor wait for the statements' pool.
   const driver = openPostgresDriver(db.url!, { max: 1 });
   try {
     // Not a plain SELECT: the driver would send that again on a new session, which would take
