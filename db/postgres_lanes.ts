@@ -97,7 +97,8 @@ class Lane {
     const opened = !this.#open;
     if (opened) {
       // Alone, and once more if it takes the FATAL of the session lost before it. Nothing
-      // else is sent until it is answered, and a loss fails it.
+      // else is sent until it is answered, and a loss fails it. No close can fall between its
+      // answer and the hook below: both run before the event loop turns.
       await onceMoreIfNeverRun(() => send(this.sql, begin, []));
       this.#open = true;
     }
