@@ -119,30 +119,27 @@ class Lane {
       statement.catch((error) => lost ||= endsSession(error));
       return statement;
     };
+    const tx: Queryable = {
+      query: <R>(text: string, params?: unknown[]) => run(text, params) as Promise<R[]>,
+    };
+    let failure: { error: unknown } | undefined;
+    let value: T | undefined;
     try {
       if (!opened) run(begin);
-      const tx: Queryable = {
-        query: <R>(text: string, params?: unknown[]) => run(text, params) as Promise<R[]>,
-      };
-      let failure: { error: unknown } | undefined;
-      let value: T | undefined;
-      try {
-        value = await Promise.race([fn(tx), closed.promise]);
-        if (!lost) run("commit");
-        // must: check every statement after COMMIT. If one that COMMIT went out behind
-        // failed, the server answered that COMMIT with a rollback, and its failure is here.
-        await Promise.race([Promise.all(sent), closed.promise]);
-      } catch (error) {
-        failure = { error };
-      }
-      if (failure && !lost) await send(this.sql, "rollback", []).catch(() => {});
-      await Promise.allSettled(sent);
-      if (lost) throw failure?.error ?? sessionLost();
-      if (failure) throw failure.error;
-      return value as T;
-    } finally {
-      this.#onLost = null;
+      value = await Promise.race([fn(tx), closed.promise]);
+      if (!lost) run("commit");
+      // must: check every statement after COMMIT. If one that COMMIT went out behind
+      // failed, the server answered that COMMIT with a rollback, and its failure is here.
+      await Promise.race([Promise.all(sent), closed.promise]);
+    } catch (error) {
+      failure = { error };
     }
+    if (failure && !lost) await send(this.sql, "rollback", []).catch(() => {});
+    await Promise.allSettled(sent);
+    this.#onLost = null;
+    if (lost) throw failure?.error ?? sessionLost();
+    if (failure) throw failure.error;
+    return value as T;
   }
 }
 
