@@ -1,5 +1,5 @@
 /** Starts `server_main.ts` in a child process and talks to it. */
-import { taskEnv, TASKS, v8Flags } from "../../tests/support/deno_tasks.ts";
+import { disabledFeatures, taskEnv, TASKS, v8Flags } from "../../tests/support/deno_tasks.ts";
 import { passedThroughEnv, readLines } from "../../tests/support/service_process.ts";
 import { sleep } from "./stats.ts";
 
@@ -20,10 +20,11 @@ export interface ServerProcess extends AsyncDisposable {
 
 const SCRIPT = new URL("./server_main.ts", import.meta.url).pathname;
 /**
- * The V8 flags and environment `deno task start` runs with, so RSS is measured as deployed;
- * and a GC to call.
+ * The V8 flags, Deno features turned off and environment `deno task start` runs with, so RSS
+ * is measured as deployed; and a GC to call.
  */
 const V8_FLAGS = [...v8Flags(TASKS.start), "--expose-gc"].join(",");
+const DISABLED = disabledFeatures(TASKS.start);
 const START_ENV = taskEnv(TASKS.start);
 
 /**
@@ -36,7 +37,7 @@ export async function startServer(
   env: Record<string, string>,
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `--v8-flags=${V8_FLAGS}`, SCRIPT, mode],
+    args: ["run", "--allow-all", ...DISABLED, `--v8-flags=${V8_FLAGS}`, SCRIPT, mode],
     env: { ...passedThroughEnv(), ...START_ENV, ...env },
     clearEnv: true,
     stdin: "null",

@@ -8,7 +8,7 @@ import { MIGRATIONS } from "../../db/migrations.ts";
 import { compileArgs } from "../../scripts/compile.ts";
 import { mintAccountToken } from "../../sync/account_tokens.ts";
 import { pullAll, push, randomUser, watch } from "../e2e/devices.ts";
-import { grants, taskEnv, TASKS, v8Flags } from "../support/deno_tasks.ts";
+import { disabledFeatures, grants, taskEnv, TASKS, v8Flags } from "../support/deno_tasks.ts";
 import { requester } from "../support/instance.ts";
 import { passedThroughEnv, startServiceProcess } from "../support/service_process.ts";
 
@@ -41,6 +41,11 @@ Deno.test("deno task start and the compiled binary run with the same V8 flags: a
     "--heap-growing-percent=20",
   ]);
   assert.deepEqual(v8Flags((await compileArgs()).join(" ")), v8Flags(TASKS.start));
+});
+
+Deno.test("deno task start and the compiled binary run without Deno's code cache, whose mapped pages stay resident", async () => {
+  assert.deepEqual(disabledFeatures(TASKS.start), ["--no-code-cache"]);
+  assert.deepEqual(disabledFeatures((await compileArgs()).join(" ")), ["--no-code-cache"]);
 });
 
 Deno.test("deno task start runs with one malloc arena (MALLOC_ARENA_MAX=1), as the bench starts the service", () => {

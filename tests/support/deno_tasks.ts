@@ -33,3 +33,8 @@ export function v8Flags(command: string): string[] {
   return command.split(/\s+/).filter((arg) => arg.startsWith("--v8-flags="))
     .flatMap((arg) => arg.slice("--v8-flags=".length).split(","));
 }
+
+/** The flags of a command that turn a Deno feature off (`--no-code-cache`), in order. */
+export function disabledFeatures(command: string): string[] {
+  return command.split(/\s+/).filter((arg) => arg.startsWith("--no-"));
+}
