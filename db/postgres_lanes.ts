@@ -104,7 +104,7 @@ class Lane {
     }
     const sent: Pending[] = [];
     const closed = Promise.withResolvers<never>();
-    closed.promise.catch(() => {});
+    handled(closed.promise);
     let lost = false;
     this.#onLost = () => {
       lost = true;
@@ -143,6 +143,7 @@ class Lane {
   }
 }
 
+/** Marks `promise` handled (its failure is reported where it is awaited) and returns it. */
 function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => {});
   return promise;
