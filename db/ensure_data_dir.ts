@@ -1,85 +1,58 @@
+import { parseTarGzip } from "nanotar";
+
 /**
- * Creates the embedded database in `dataDir` unless one is there, in a worker that ends once
- * it is done, with `startParams` as the service will open it.
+ * Makes `dataDir` a new embedded database unless it holds one: it unpacks the directory
+ * initdb made in PGlite (db/pgdata_template.b64, `deno task pgdata-template`) instead of
+ * running initdb.
  *
- * A first start otherwise pays for initdb in the service's own isolate: PGlite creates the
- * database in a second PGlite, with a WebAssembly memory and a tar copy of the data
- * directory of its own, about 175 MB of external memory that V8 frees only at a full
- * collection, which an idle or lightly loaded service may not run for minutes (RSS after a
- * first start: 635 MB; after a restart on the same directory: 185 MB; with this: 200-240
- * MB). A terminated worker's isolate returns its heap at once. Restarts skip the worker.
- * Only a failure that left files behind is thrown.
+ * Why: PGlite's initdb runs in a second PGlite and copies that one's whole WebAssembly memory
+ * before each of its Postgres runs, and both memories stay resident until it ends: a first
+ * start peaked at 635-655 MB of RSS where a restart peaks at about 220 MB, so a service
+ * limited to 256 or 512 MB was killed on its first start. Unpacked, a first start peaks as
+ * a restart does. Every database made so shares initdb's system identifier, which nothing
+ * here reads (it tells replicas of one cluster apart).
+ *
+ * PG_VERSION is written last (Postgres and this check take a directory with it for a
+ * database) and a marker first: a start cut short unpacks again over what it left. A
+ * directory with other files in it is refused, not written into.
  */
-export async function ensureDataDir(dataDir: string, startParams: string[]): Promise<void> {
-  if (await exists(`${dataDir}/PG_VERSION`)) return;
-  // A data: URL, not a module file: `deno task start` grants no read of the source tree,
-  // and a worker's module file needs it.
-  const source = `onmessage = ${createDatabase.toString()}`;
-  const worker = new Worker(`data:text/javascript,${encodeURIComponent(source)}`, {
-    type: "module",
-  });
-  try {
-    const failure = await new Promise<string | null>((resolve, reject) => {
-      worker.onmessage = (event) => resolve(event.data);
-      worker.onerror = (event) => {
-        event.preventDefault();
-        reject(new Error(event.message));
-      };
-      const request: CreateRequest = {
-        pglite: import.meta.resolve("@electric-sql/pglite"),
-        dataDir,
-        startParams,
-      };
-      worker.postMessage(request);
-    });
-    if (failure !== null) throw new Error(failure);
-  } catch (error) {
-    // Nothing written (e.g. a runtime whose workers cannot load PGlite): the caller's own
-    // PGlite runs initdb, as it would without this, and reports what fails there.
-    if (!await exists(`${dataDir}/PG_VERSION`)) return;
+export async function ensureDataDir(dataDir: string): Promise<void> {
+  const marker = `${dataDir}/${UNPACKING}`;
+  if (await exists(`${dataDir}/PG_VERSION`)) {
+    // A start cut short between the two.
+    await Deno.remove(marker).catch(() => {});
+    return;
+  }
+  const found = await entries(dataDir);
+  if (found.length > 0 && !found.includes(UNPACKING)) {
     throw new Error(
-      `Creating the embedded database in "${dataDir}" failed: ${
-        error instanceof Error ? error.message : error
-      }`,
+      `DATA_DIR "${dataDir}" holds files but no database (no PG_VERSION): point DATA_DIR at an empty or missing directory, or at an embedded database`,
     );
-  } finally {
-    worker.terminate();
   }
+  await Deno.writeFile(marker, new Uint8Array());
+  const { default: template } = await import("./pgdata_template.b64", { with: { type: "text" } });
+  const files = await parseTarGzip(Uint8Array.fromBase64(template));
+  const version = files.find((file) => file.name === "PG_VERSION");
+  if (!version) throw new Error("The database template holds no PG_VERSION");
+  for (const file of [...files.filter((file) => file !== version), version]) {
+    // nanotar has made each name relative and resolved its "..": none leaves the directory.
+    const path = `${dataDir}/${file.name}`;
+    const mode = parseInt(file.attrs?.mode ?? "", 8) || undefined;
+    if (file.type === "directory") await Deno.mkdir(path, { recursive: true, mode });
+    else if (file.type === "file") {
+      await Deno.writeFile(path, file.data ?? new Uint8Array(), { mode });
+    } else throw new Error(`The database template holds a ${file.type} (${file.name})`);
+  }
+  await Deno.remove(marker);
 }
 
-interface CreateRequest {
-  /** PGlite's resolved specifier: a data: module has no import map. */
-  pglite: string;
-  dataDir: string;
-  startParams: string[];
-}
+/** Beside the database's files while they are unpacked. */
+const UNPACKING = ".devpocket-unpacking";
 
-/**
- * The worker's message handler, sent as source: it may use only what it imports itself.
- * Answers null once the database is created and closed, else the error's message.
- */
-async function createDatabase({ data }: MessageEvent<CreateRequest>): Promise<void> {
-  const answer = (message: string | null) =>
-    (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(message);
-  try {
-    const { PGlite } = await import(data.pglite);
-    const db = await PGlite.create({ dataDir: data.dataDir, startParams: data.startParams });
-    await db.close();
-    // must: before the worker ends. PGlite copies the new database out of initdb's instance
-    // as a tar File (about 40 MB); Deno keeps a Blob's bytes outside the isolate until the
-    // Blob is collected, which never happens once the isolate is terminated: without a
-    // collection here every first start kept 38 MB for the life of the process. The flag,
-    // set this late, only gives contexts created from now on a `gc`; the service makes none.
-    const v8 = (await import("node:v8")).default;
-    const vm = (await import("node:vm")).default;
-    v8.setFlagsFromString("--expose-gc");
-    vm.runInNewContext("gc")();
-    // The Blobs' finalizers run as tasks of their own, after the collection.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    answer(null);
-  } catch (error) {
-    answer(error instanceof Error ? error.message : String(error));
-  }
+async function entries(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -19,7 +19,8 @@ export interface PgliteDriver extends Driver {
 /**
  * Opens the embedded Postgres in `dataDir` (in memory when `dataDir` is undefined). With
  * `from`, a `dump()` of another database, it starts from that copy instead of running
- * initdb, which is most of the seconds an open takes.
+ * initdb, which is most of the seconds an open takes; a new `dataDir` starts from the
+ * template of one (ensure_data_dir.ts).
  *
  * PGlite is one Postgres session in this process, and every call into it is a pass through
  * its WebAssembly with the wire protocol serialised and parsed on each side: that pass, not
@@ -52,8 +53,8 @@ export async function openPgliteDriver(
         waitMs: options.waitMs ?? LOCK_WAIT_MS,
         onWait: options.onWait,
       });
-      // A copy to start from is loaded, not created: no initdb to move out of this isolate.
-      if (!from) await ensureDataDir(dataDir, START_PARAMS);
+      // PGlite loads a copy to start from into an empty directory itself.
+      if (!from) await ensureDataDir(dataDir);
     }
     db = await PGlite.create({ dataDir, loadDataDir: from, startParams: START_PARAMS });
   } catch (error) {

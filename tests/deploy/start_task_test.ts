@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { MIGRATIONS } from "../../db/migrations.ts";
+import pgdataTemplate from "../../db/pgdata_template.b64" with { type: "text" };
 import { compileArgs } from "../../scripts/compile.ts";
 import { mintAccountToken } from "../../sync/account_tokens.ts";
 import { pullAll, push, randomUser, watch } from "../e2e/devices.ts";
@@ -152,7 +153,7 @@ Deno.test("a second deno task start on the same DATA_DIR waits for the first, th
   }
 });
 
-Deno.test("deno task compile's command builds one binary carrying every migration (a stand-in replaces the runtime download)", async () => {
+Deno.test("deno task compile's command builds one binary carrying every migration and the embedded database's template (a stand-in replaces the runtime download)", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // deno compile appends the program to a copy of `denort`, downloaded on first use (no
@@ -176,6 +177,7 @@ Deno.test("deno task compile's command builds one binary carrying every migratio
       const asBytes = new TextDecoder("latin1").decode(new TextEncoder().encode(sql));
       assert.ok(embedded.includes(asBytes), `${name} is in the binary`);
     }
+    assert.ok(embedded.includes(pgdataTemplate), "db/pgdata_template.b64 is in the binary");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
