@@ -135,11 +135,14 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  */
 export const QUIET_MS = 2_500;
 
-/** Resident set size of process `pid` in MB, from /proc/<pid>/status (VmRSS). */
-export async function rssMb(pid: number): Promise<number> {
+/**
+ * Resident set size of process `pid` in MB, from /proc/<pid>/status: now (VmRSS), or the
+ * most it has been (VmHWM: the kernel's, so no sample misses a peak).
+ */
+export async function rssMb(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-  if (!kb) throw new Error(`No VmRSS in /proc/${pid}/status`);
+  const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1];
+  if (!kb) throw new Error(`No ${field} in /proc/${pid}/status`);
   return Number(kb) / 1024;
 }
 
