@@ -15,6 +15,16 @@ async function withDataDir(fn: (dataDir: string) => Promise<void>) {
   }
 }
 
+/** Opens the database in `dataDir`, runs `sql`, closes it. */
+async function queryOnce(dataDir: string, sql: string): Promise<unknown[]> {
+  const db = await openPgliteDriver(dataDir);
+  try {
+    return await db.query(sql);
+  } finally {
+    await db.close();
+  }
+}
+
 async function exists(path: string) {
   return await Deno.stat(path).then(() => true, () => false);
 }
@@ -37,12 +47,7 @@ Deno.test("a new embedded database is unpacked from the template, keeps its data
     await ensureDataDir(dataDir);
     assert.deepEqual((await Deno.stat(`${dataDir}/PG_VERSION`)).mtime, made);
     assert.equal(await exists(`${dataDir}/${MARKER}`), false);
-    const restarted = await openPgliteDriver(dataDir);
-    try {
-      assert.deepEqual(await restarted.query("select n from kept"), [{ n: 42 }]);
-    } finally {
-      await restarted.close();
-    }
+    assert.deepEqual(await queryOnce(dataDir, "select n from kept"), [{ n: 42 }]);
   }));
 
 Deno.test("a first start cut short while unpacking unpacks again over what it left", () =>
@@ -54,12 +59,7 @@ Deno.test("a first start cut short while unpacking unpacks again over what it le
     await ensureDataDir(dataDir);
     assert.equal(await exists(`${dataDir}/${MARKER}`), false);
     assert.equal((await Deno.stat(`${dataDir}/global/pg_control`)).size, 8192);
-    const db = await openPgliteDriver(dataDir);
-    try {
-      assert.deepEqual(await db.query("select 6 * 7 as n"), [{ n: 42 }]);
-    } finally {
-      await db.close();
-    }
+    assert.deepEqual(await queryOnce(dataDir, "select 6 * 7 as n"), [{ n: 42 }]);
   }));
 
 Deno.test("a data directory holding other files is refused, naming DATA_DIR, and left as it was", () =>
