@@ -6,6 +6,7 @@ import type { Hono } from "hono";
 import { type Config, ConfigError } from "./config.ts";
 import type { Driver } from "./db/driver.ts";
 import { anotherProcess, DataDirInUse } from "./db/data_dir_lock.ts";
+import { NotADatabaseDir } from "./db/ensure_data_dir.ts";
 import { JobsSql } from "./db/jobs_sql.ts";
 import { migrate } from "./db/migrate.ts";
 import { SqlStore } from "./db/sql_store.ts";
@@ -230,6 +231,12 @@ async function openDriver(
         logger.warn(`The embedded database's ${work} failed; it runs again shortly`, { error }),
     });
   } catch (error) {
+    if (error instanceof NotADatabaseDir) {
+      throw new ConfigError(
+        `DATA_DIR "${dataDir}": ${error.message}, and a new database is not written over ` +
+          "other files. Move them away, or give the service another DATA_DIR",
+      );
+    }
     if (!(error instanceof DataDirInUse)) throw error;
     throw new ConfigError(
       `DATA_DIR "${dataDir}" is in use by ${anotherProcess(error.holderPid)}: one service per ` +

@@ -1,5 +1,3 @@
-import { parseTarGzip } from "nanotar";
-
 /**
  * Makes `dataDir` a new embedded database unless it holds one: it unpacks the directory
  * initdb made in PGlite (db/pgdata_template.b64, `deno task pgdata-template`) instead of
@@ -7,10 +5,11 @@ import { parseTarGzip } from "nanotar";
  *
  * Why: PGlite's initdb runs in a second PGlite and copies that one's whole WebAssembly memory
  * before each of its Postgres runs, and both memories stay resident until it ends: a first
- * start peaked at 635-655 MB of RSS where a restart peaks at about 220 MB, so a service
- * limited to 256 or 512 MB was killed on its first start. Unpacked, a first start peaks as
- * a restart does. Every database made so shares initdb's system identifier, which nothing
- * here reads (it tells replicas of one cluster apart).
+ * start peaked at 637-668 MB of RSS, more than a service limited to 256 or 512 MB may take,
+ * where a restart peaks at about 220 MB. Unpacked, a first start peaks as a restart does
+ * (the template's text, about 6 MB, stays loaded in a process that made a database). Every
+ * database made so shares initdb's system identifier, which nothing here reads (it tells
+ * replicas of one cluster apart).
  *
  * PG_VERSION is written last (Postgres and this check take a directory with it for a
  * database) and a marker first: a start cut short unpacks again over what it left. A
@@ -19,17 +18,17 @@ import { parseTarGzip } from "nanotar";
 export async function ensureDataDir(dataDir: string): Promise<void> {
   const marker = `${dataDir}/${UNPACKING}`;
   if (await exists(`${dataDir}/PG_VERSION`)) {
-    // A start cut short between the two.
+    // A start cut short after PG_VERSION was written left the marker.
     await Deno.remove(marker).catch(() => {});
     return;
   }
   const found = await entries(dataDir);
   if (found.length > 0 && !found.includes(UNPACKING)) {
-    throw new Error(
-      `DATA_DIR "${dataDir}" holds files but no database (no PG_VERSION): point DATA_DIR at an empty or missing directory, or at an embedded database`,
-    );
+    throw new NotADatabaseDir(dataDir);
   }
   await Deno.writeFile(marker, new Uint8Array());
+  // Loaded here, not at the top: a restart never needs them.
+  const { parseTarGzip } = await import("nanotar");
   const { default: template } = await import("./pgdata_template.b64", { with: { type: "text" } });
   const files = await parseTarGzip(Uint8Array.fromBase64(template));
   const version = files.find((file) => file.name === "PG_VERSION");
@@ -44,6 +43,14 @@ export async function ensureDataDir(dataDir: string): Promise<void> {
     } else throw new Error(`The database template holds a ${file.type} (${file.name})`);
   }
   await Deno.remove(marker);
+}
+
+/** The directory holds files, none of them PG_VERSION, and was not being unpacked. */
+export class NotADatabaseDir extends Error {
+  override name = "NotADatabaseDir";
+  constructor(readonly dataDir: string) {
+    super(`"${dataDir}" holds files but no database (no PG_VERSION)`);
+  }
 }
 
 /** Beside the database's files while they are unpacked. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PGlite } from "@electric-sql/pglite";
-import { ensureDataDir } from "../../db/ensure_data_dir.ts";
+import { ensureDataDir, NotADatabaseDir } from "../../db/ensure_data_dir.ts";
 import { openPgliteDriver } from "../../db/pglite_driver.ts";
 import template from "../../db/pgdata_template.b64" with { type: "text" };
 
@@ -62,14 +62,18 @@ Deno.test("a first start cut short while unpacking unpacks again over what it le
     assert.deepEqual(await queryOnce(dataDir, "select 6 * 7 as n"), [{ n: 42 }]);
   }));
 
-Deno.test("a data directory holding other files is refused, naming DATA_DIR, and left as it was", () =>
+Deno.test("a database directory holding other files is refused, naming it, and left as it was", () =>
   withDataDir(async (dataDir) => {
     await Deno.writeTextFile(`${dataDir}/notes.txt`, "mine");
 
     await assert.rejects(
       () => openPgliteDriver(dataDir),
       (error: Error) => {
-        assert.match(error.message, /^DATA_DIR ".*" holds files but no database \(no PG_VERSION\)/);
+        assert.ok(error instanceof NotADatabaseDir);
+        assert.match(
+          error.message,
+          /^".*devpocket-ensure-.*" holds files but no database \(no PG_VERSION\)$/,
+        );
         return true;
       },
     );

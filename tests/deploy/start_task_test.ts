@@ -114,6 +114,33 @@ Deno.test("deno task start stops with a message naming DATA_DIR when it is outsi
   }
 });
 
+Deno.test("deno task start on a DATA_DIR whose database directory holds other files but no database stops with a message naming DATA_DIR, and writes nothing there", async () => {
+  const dataDir = `./data/test-${crypto.randomUUID()}`;
+  try {
+    await Deno.mkdir(`${ROOT}${dataDir}/pgdata`, { recursive: true });
+    await Deno.writeTextFile(`${ROOT}${dataDir}/pgdata/notes.txt`, "mine");
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "start"],
+      cwd: ROOT,
+      env: { ...passedThroughEnv(), DATA_DIR: dataDir, PORT: "0" },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    assert.equal(output.code, 1);
+    assert.equal(
+      new TextDecoder().decode(output.stderr).trim(),
+      `DATA_DIR "${dataDir}": "${dataDir}/pgdata" holds files but no database (no PG_VERSION), ` +
+        "and a new database is not written over other files. Move them away, or give the " +
+        "service another DATA_DIR",
+    );
+    const left = [];
+    for await (const entry of Deno.readDir(`${ROOT}${dataDir}/pgdata`)) left.push(entry.name);
+    assert.deepEqual(left, ["notes.txt"]);
+  } finally {
+    await Deno.remove(`${ROOT}${dataDir}`, { recursive: true }).catch(() => {});
+  }
+});
+
 Deno.test("a second deno task start on the same DATA_DIR waits for the first, then stops with a message naming DATA_DIR; the first goes on serving", async () => {
   const dataDir = `./data/test-${crypto.randomUUID()}`;
   try {
