@@ -25,8 +25,9 @@ async function queryOnce(dataDir: string, sql: string): Promise<unknown[]> {
   }
 }
 
-async function exists(path: string) {
-  return await Deno.stat(path).then(() => true, () => false);
+/** The unpacking marker is gone from `dataDir`. */
+async function assertNoMarker(dataDir: string) {
+  await assert.rejects(Deno.stat(`${dataDir}/${MARKER}`), Deno.errors.NotFound);
 }
 
 Deno.test("a new embedded database is unpacked from the template, keeps its data across a restart, and a restart unpacks nothing again", () =>
@@ -39,14 +40,14 @@ Deno.test("a new embedded database is unpacked from the template, keeps its data
     );
     await first.close();
     assert.equal(id, await templateIdentifier(), "made from the template, not by initdb");
-    assert.equal(await exists(`${dataDir}/${MARKER}`), false);
+    await assertNoMarker(dataDir);
     const made = (await Deno.stat(`${dataDir}/PG_VERSION`)).mtime;
 
     // A start cut short after PG_VERSION, before the marker went: the marker goes now.
     await Deno.writeFile(`${dataDir}/${MARKER}`, new Uint8Array());
     await ensureDataDir(dataDir);
     assert.deepEqual((await Deno.stat(`${dataDir}/PG_VERSION`)).mtime, made);
-    assert.equal(await exists(`${dataDir}/${MARKER}`), false);
+    await assertNoMarker(dataDir);
     assert.deepEqual(await queryOnce(dataDir, "select n from kept"), [{ n: 42 }]);
   }));
 
@@ -57,7 +58,7 @@ Deno.test("a first start cut short while unpacking unpacks again over what it le
     await Deno.writeTextFile(`${dataDir}/global/pg_control`, "cut");
 
     await ensureDataDir(dataDir);
-    assert.equal(await exists(`${dataDir}/${MARKER}`), false);
+    await assertNoMarker(dataDir);
     assert.equal((await Deno.stat(`${dataDir}/global/pg_control`)).size, 8192);
     assert.deepEqual(await queryOnce(dataDir, "select 6 * 7 as n"), [{ n: 42 }]);
   }));

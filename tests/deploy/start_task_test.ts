@@ -15,6 +15,17 @@ import { passedThroughEnv, startServiceProcess } from "../support/service_proces
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
+/** `deno task start` in the project with `env` alone (and PATH/HOME), to its exit. */
+function startTask(env: Record<string, string>): Promise<Deno.CommandOutput> {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "start"],
+    cwd: ROOT,
+    env: { ...passedThroughEnv(), ...env },
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+}
+
 Deno.test("deno task start grants net, env, read of ./data and Deno's npm cache, write of ./data: nothing else", async () => {
   assert.deepEqual(grants(TASKS.start), {
     "--allow-net": true,
@@ -94,13 +105,7 @@ Deno.test("deno task start, embedded (PGlite, in-process bus), serves register, 
 Deno.test("deno task start stops with a message naming DATA_DIR when it is outside what the task may write", async () => {
   const outside = await Deno.makeTempDir();
   try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "start"],
-      cwd: ROOT,
-      env: { ...passedThroughEnv(), DATA_DIR: outside },
-      clearEnv: true,
-      stdin: "null",
-    }).output();
+    const output = await startTask({ DATA_DIR: outside });
     assert.equal(output.code, 1);
     const stderr = new TextDecoder().decode(output.stderr).trim();
     assert.equal(
@@ -119,13 +124,7 @@ Deno.test("deno task start on a DATA_DIR whose database directory holds other fi
   try {
     await Deno.mkdir(`${ROOT}${dataDir}/pgdata`, { recursive: true });
     await Deno.writeTextFile(`${ROOT}${dataDir}/pgdata/notes.txt`, "mine");
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "start"],
-      cwd: ROOT,
-      env: { ...passedThroughEnv(), DATA_DIR: dataDir, PORT: "0" },
-      clearEnv: true,
-      stdin: "null",
-    }).output();
+    const output = await startTask({ DATA_DIR: dataDir, PORT: "0" });
     assert.equal(output.code, 1);
     assert.equal(
       new TextDecoder().decode(output.stderr).trim(),
@@ -146,13 +145,7 @@ Deno.test("a second deno task start on the same DATA_DIR waits for the first, th
   try {
     await using first = await startServiceProcess({ DATA_DIR: dataDir, LOG_LEVEL: "warn" });
     const started = performance.now();
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "start"],
-      cwd: ROOT,
-      env: { ...passedThroughEnv(), DATA_DIR: dataDir, PORT: "0" },
-      clearEnv: true,
-      stdin: "null",
-    }).output();
+    const output = await startTask({ DATA_DIR: dataDir, PORT: "0" });
     assert.equal(output.code, 1);
     // It waited the lock's 15 s (a restart's old process may still be draining).
     assert.ok(performance.now() - started >= 15_000);
