@@ -69,7 +69,15 @@ export async function run(): Promise<string[]> {
     await using server = await startWalService(db, "warn");
     lines.push("  postgres + WAL listener + Redis:");
     const results = await measure(server);
-    lines.push(...report(results), ...figures(results.find((r) => r.target === 1000)!));
+    const floor = await plainFloor(db.url);
+    lines.push(
+      ...report(results),
+      `    the floor: a plain server (bench/support/server_main.ts \`plain\`: a lookup and one ` +
+        `write statement a push, no notification) at ${TOP_RATE}/s: achieved ` +
+        `${int(floor.achieved)}/s, answered p50 ${ms(floor.p50)} p99 ${ms(floor.p99)}` +
+        `\n          ${floor.cpu}`,
+      ...figures(results.find((r) => r.target === TOP_RATE)!, floor),
+    );
   }
   {
     await using server = await startServer("service", {
@@ -98,9 +106,13 @@ function report(results: RateResult[]): string[] {
   });
 }
 
-/** The issue's figure: 1,000/s achieved (within 5 %: the last answers trail the schedule). */
-function figures(r: RateResult): string[] {
-  const answered = `push answered p50 ${ms(percentile(r.answered, 50))}`;
+/**
+ * The issue's figure: 1,000/s achieved (within 5 %: the last answers trail the schedule),
+ * beside the push's own answer and the plain server's.
+ */
+function figures(r: RateResult, floor: Floor): string[] {
+  const answered = `push answered p50 ${ms(percentile(r.answered, 50))}; ` +
+    `plain server p50 ${ms(floor.p50)}`;
   return [
     figure({
       name: "push -> notify at 1,000 pushes/s (Postgres + Redis), achieved",
@@ -120,9 +132,56 @@ function figures(r: RateResult): string[] {
       value: percentile(r.latencies, 99),
       unit: "ms",
       goal: { op: "<=", value: 25 },
-      baseline: `push answered p99 ${ms(percentile(r.answered, 99))}`,
+      baseline: `push answered p99 ${ms(percentile(r.answered, 99))}; ` +
+        `plain server p99 ${ms(floor.p99)}`,
     }),
   ];
+}
+
+interface Floor {
+  achieved: number;
+  p50: number;
+  p99: number;
+  cpu: string;
+}
+
+/**
+ * The same client's pushes at TOP_RATE to the plain server on the same database, after a
+ * warm-up of a second: what this machine gives a push that does the least SQL, with no
+ * listener, Redis or socket. Its latency is a push's answer; nothing is notified.
+ */
+async function plainFloor(databaseUrl: string): Promise<Floor> {
+  await using plain = await startServer("plain", { DATABASE_URL: databaseUrl });
+  const answered: number[] = [];
+  let failed = 0;
+  const send = async (i: number) => {
+    const sentAt = performance.now();
+    const res = await fetch(`${plain.url}/`, {
+      method: "POST",
+      headers: { authorization: `Bearer plain-${i % USERS}`, "content-type": "application/json" },
+      body: JSON.stringify({ changes: [command(`bench ${i} ${crypto.randomUUID()}`)] }),
+    });
+    await res.json();
+    if (res.status === 200) answered.push(performance.now() - sentAt);
+    else failed++;
+  };
+  await openLoop(TOP_RATE, 1, MAX_IN_FLIGHT, send);
+  answered.length = 0;
+  failed = 0;
+  const { value: { sent, elapsedMs }, used } = await cpuDuring(
+    plain.pid,
+    () => openLoop(TOP_RATE, 3, MAX_IN_FLIGHT, send),
+  );
+  // openLoop swallows a failed send; a floor made of errors would flatter nothing.
+  if (failed > 0 || answered.length !== sent) {
+    throw new Error(`The plain server answered ${answered.length} of ${sent} pushes`);
+  }
+  return {
+    achieved: sent / (elapsedMs / 1000),
+    p50: percentile(answered, 50),
+    p99: percentile(answered, 99),
+    cpu: describeCpu(used, sent, "push"),
+  };
 }
 
 function ms(value: number): string {

@@ -11,6 +11,11 @@
  *   sockets that connected with `?user=<user>`. The baseline the service is held to.
  *   Over plain HTTP it is the transport floor: `GET /__bench/bytes?n=<n>` answers `n`
  *   bytes of JSON, any POST reads its body and answers a small JSON object.
+ * - `plain`: the least a push needs from Postgres, written plainly with postgres.js on
+ *   `DATABASE_URL` (tables `plain_users`, `plain_changes` of its own): per POST, a lookup
+ *   standing for the device token's, then one statement that takes the user's next
+ *   sequence number under its row lock and stores the body. No validation, no conflict
+ *   decision, no WAL listener, Redis or notification: the floor the push path is held to.
  *
  * Both answer `GET /__bench/memory` with `Deno.memoryUsage()` after a full GC
  * (run with `--v8-flags=--expose-gc`).
@@ -26,7 +31,8 @@ const shutdownSteps: Array<() => Promise<unknown>> = [];
 let handler: Handler;
 if (mode === "service") handler = await service();
 else if (mode === "bare") handler = await bare();
-else throw new Error(`Mode must be "service" or "bare": got "${mode}"`);
+else if (mode === "plain") handler = await plain();
+else throw new Error(`Mode must be "service", "bare" or "plain": got "${mode}"`);
 
 const server = Deno.serve({
   hostname: "127.0.0.1",
@@ -109,6 +115,32 @@ async function bare(): Promise<Handler> {
       }
     });
     return response;
+  };
+}
+
+async function plain(): Promise<Handler> {
+  // Loaded here, as Redis is in bare(): this mode's process holds only what it needs.
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(Deno.env.get("DATABASE_URL")!, { max: 10, onnotice: () => {} });
+  await sql.unsafe(
+    `create table if not exists plain_users (user_id text primary key, seq bigint not null);
+     create table if not exists plain_changes (user_id text, seq bigint, data jsonb,
+       primary key (user_id, seq))`,
+  );
+  shutdownSteps.push(() => sql.end({ timeout: 5 }));
+  return async (req) => {
+    const user = req.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
+    const body = await req.text();
+    await sql.unsafe("select seq from plain_users where user_id = $1", [user]);
+    const [{ seq }] = await sql.unsafe(
+      `with head as (
+         insert into plain_users (user_id, seq) values ($1, 1)
+         on conflict (user_id) do update set seq = plain_users.seq + 1 returning seq
+       )
+       insert into plain_changes (user_id, seq, data) select $1, seq, $2 from head returning seq`,
+      [user, body],
+    );
+    return Response.json({ seq: Number(seq) });
   };
 }
 

@@ -28,12 +28,12 @@ const DISABLED = disabledFeatures(TASKS.start);
 const START_ENV = taskEnv(TASKS.start);
 
 /**
- * Spawns the server (`service` or `bare`) with exactly `env` (plus PATH/HOME and what
- * `deno task start` sets); resolves once it listens. Disposing sends SIGTERM, and SIGKILL
- * if it has not exited 5 s later.
+ * Spawns the server (`service`, `bare` or `plain`: server_main.ts) with exactly `env` (plus
+ * PATH/HOME and what `deno task start` sets); resolves once it listens. Disposing sends
+ * SIGTERM, and SIGKILL if it has not exited 5 s later.
  */
 export async function startServer(
-  mode: "service" | "bare",
+  mode: "service" | "bare" | "plain",
   env: Record<string, string>,
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
