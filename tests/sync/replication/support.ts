@@ -149,9 +149,16 @@ export interface ItemRow {
   data?: unknown;
 }
 
-/** Upserts item rows in one transaction, like one accepted push; returns a WAL position inside it. */
-export async function writeItems(driver: Driver, rows: ItemRow[]): Promise<string> {
-  return await driver.transaction(async (tx) => {
+/**
+ * Upserts item rows in one transaction, like one accepted push. `whileOpen` runs after the
+ * writes, before the commit (to put other WAL inside the transaction).
+ */
+export async function writeItems(
+  driver: Driver,
+  rows: ItemRow[],
+  whileOpen?: () => Promise<unknown>,
+): Promise<void> {
+  await driver.transaction(async (tx) => {
     for (const row of rows) {
       await tx.query(
         `insert into items (user_id, collection, id, version, data, modified_at, device_id, seq)
@@ -169,13 +176,7 @@ export async function writeItems(driver: Driver, rows: ItemRow[]): Promise<strin
         ],
       );
     }
-    // A WAL position after the writes and before the commit: confirming up to it never
-    // confirms this transaction. Read inside it: other databases on a shared server write
-    // WAL meanwhile, which a listener may rightly confirm.
-    const [{ lsn }] = await tx.query<{ lsn: string }>(
-      "select pg_current_wal_insert_lsn()::text as lsn",
-    );
-    return lsn;
+    await whileOpen?.();
   });
 }
 
@@ -201,8 +202,13 @@ export async function walEnd(driver: Driver): Promise<bigint> {
 }
 
 /** Writes one of alice's commands in a transaction of its own (see writeItems). */
-export function writeCommand(db: ReplicationDb, id: string, seq: number): Promise<string> {
-  return writeItems(db.driver, [{ user: "alice", collection: "commands", id, seq }]);
+export function writeCommand(
+  db: ReplicationDb,
+  id: string,
+  seq: number,
+  whileOpen?: () => Promise<unknown>,
+): Promise<void> {
+  return writeItems(db.driver, [{ user: "alice", collection: "commands", id, seq }], whileOpen);
 }
 
 /** Log entries kept for assertions instead of printed. */
