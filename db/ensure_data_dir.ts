@@ -22,7 +22,7 @@ export async function ensureDataDir(dataDir: string): Promise<void> {
     await Deno.remove(marker).catch(() => {});
     return;
   }
-  const found = await entries(dataDir);
+  const found = await Array.fromAsync(Deno.readDir(dataDir), (entry) => entry.name);
   if (found.length > 0 && !found.includes(UNPACKING)) {
     throw new NotADatabaseDir(dataDir);
   }
@@ -54,13 +54,7 @@ export class NotADatabaseDir extends Error {
 }
 
 /** Beside the database's files while they are unpacked. */
-const UNPACKING = ".devpocket-unpacking";
-
-async function entries(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names;
-}
+export const UNPACKING = ".devpocket-unpacking";
 
 async function exists(path: string): Promise<boolean> {
   try {

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { PGlite } from "@electric-sql/pglite";
-import { ensureDataDir, NotADatabaseDir } from "../../db/ensure_data_dir.ts";
+import { ensureDataDir, NotADatabaseDir, UNPACKING as MARKER } from "../../db/ensure_data_dir.ts";
 import { openPgliteDriver } from "../../db/pglite_driver.ts";
 import template from "../../db/pgdata_template.b64" with { type: "text" };
-
-const MARKER = ".devpocket-unpacking";
 
 async function withDataDir(fn: (dataDir: string) => Promise<void>) {
   const dataDir = await Deno.makeTempDir({ prefix: "devpocket-ensure-" });
@@ -78,8 +76,7 @@ Deno.test("a database directory holding other files is refused, naming it, and l
         return true;
       },
     );
-    const left = [];
-    for await (const entry of Deno.readDir(dataDir)) left.push(entry.name);
+    const left = await Array.fromAsync(Deno.readDir(dataDir), (entry) => entry.name);
     assert.deepEqual(left, ["notes.txt"]);
     assert.equal(await Deno.readTextFile(`${dataDir}/notes.txt`), "mine");
   }));

@@ -132,8 +132,10 @@ Deno.test("deno task start on a DATA_DIR whose database directory holds other fi
         "and a new database is not written over other files. Move them away, or give the " +
         "service another DATA_DIR",
     );
-    const left = [];
-    for await (const entry of Deno.readDir(`${ROOT}${dataDir}/pgdata`)) left.push(entry.name);
+    const left = await Array.fromAsync(
+      Deno.readDir(`${ROOT}${dataDir}/pgdata`),
+      (entry) => entry.name,
+    );
     assert.deepEqual(left, ["notes.txt"]);
   } finally {
     await Deno.remove(`${ROOT}${dataDir}`, { recursive: true }).catch(() => {});
